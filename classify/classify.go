@@ -1,0 +1,560 @@
+package classify
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxRecordBytes = 1 << 20
+	DefaultMaxBodyBytes   = 16 << 10
+	maxMessage            = 1024
+	maxIdentifier         = 200
+	maxReferences         = 8
+	internLimit           = 4096
+)
+
+// Options tune a Classifier. The zero value is usable.
+type Options struct {
+	// Hosts maps extra URL hosts (or parent domains) to provider names, on
+	// top of the hosts the catalogs declare.
+	Hosts map[string]string
+	// MaxRecordBytes rejects larger records as oversized (default 1 MiB).
+	MaxRecordBytes int
+	// MaxBodyBytes bounds the response body an Event keeps (default 16 KiB).
+	MaxBodyBytes int
+}
+
+// Classifier decodes and classifies integration log records. It is safe for
+// concurrent use.
+type Classifier struct {
+	cats     *Catalogs
+	hosts    []hostRule // longest first
+	maxRec   int
+	maxBody  int
+	states   sync.Pool
+	dialects map[Dialect][]*Catalog
+}
+
+type hostRule struct {
+	host     string
+	provider string
+}
+
+// state is the per-goroutine scratch of a classification: the parsers and
+// an intern table for low-cardinality strings.
+type state struct {
+	rec, body fastjson.Parser
+	interned  map[string]string
+}
+
+// New returns a Classifier over cats.
+func New(cats *Catalogs, opts Options) (*Classifier, error) {
+	if cats == nil {
+		return nil, fmt.Errorf("classify: no catalogs")
+	}
+	c := &Classifier{
+		cats:     cats,
+		maxRec:   opts.MaxRecordBytes,
+		maxBody:  opts.MaxBodyBytes,
+		dialects: map[Dialect][]*Catalog{},
+	}
+	if c.maxRec <= 0 {
+		c.maxRec = DefaultMaxRecordBytes
+	}
+	if c.maxBody <= 0 {
+		c.maxBody = DefaultMaxBodyBytes
+	}
+	for _, name := range cats.Providers() {
+		cat := cats.Provider(name)
+		c.dialects[cat.Dialect] = append(c.dialects[cat.Dialect], cat)
+		for _, h := range cat.Hosts {
+			c.hosts = append(c.hosts, hostRule{host: h, provider: name})
+		}
+	}
+	for h, p := range opts.Hosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		p = strings.ToLower(strings.TrimSpace(p))
+		if h == "" || !providerName.MatchString(p) {
+			return nil, fmt.Errorf("classify: host rule %q=%q: want host=provider", h, p)
+		}
+		c.hosts = append(c.hosts, hostRule{host: h, provider: p})
+	}
+	sort.SliceStable(c.hosts, func(i, j int) bool { return len(c.hosts[i].host) > len(c.hosts[j].host) })
+	c.states.New = func() any { return &state{interned: make(map[string]string, 256)} }
+	return c, nil
+}
+
+// Catalogs returns the catalogs the classifier uses.
+func (c *Classifier) Catalogs() *Catalogs { return c.cats }
+
+// Classify decodes one record and classifies it. An unusable record gives a
+// *RecordError naming the Reason.
+func (c *Classifier) Classify(line []byte) (Event, error) {
+	line = bytes.TrimSpace(line)
+	switch {
+	case len(line) == 0:
+		return Event{}, recordError(ReasonEmpty, "empty record")
+	case len(line) > c.maxRec:
+		return Event{}, recordError(ReasonOversized, "record of %d bytes exceeds %d", len(line), c.maxRec)
+	case bytes.IndexByte(line, 0) >= 0:
+		return Event{}, recordError(ReasonNULByte, "record contains a NUL byte")
+	case !utf8.Valid(line):
+		return Event{}, recordError(ReasonInvalidUTF8, "record is not valid UTF-8")
+	}
+	st := c.states.Get().(*state)
+	defer c.states.Put(st)
+	v, err := st.rec.ParseBytes(line)
+	if err != nil {
+		return Event{}, recordError(ReasonNotJSON, "%s", truncate(err.Error(), 200))
+	}
+	obj, err := v.Object()
+	if err != nil {
+		return Event{}, recordError(ReasonNotObject, "record is a JSON %s, not an object", v.Type())
+	}
+	return c.classifyObject(st, obj)
+}
+
+// raw holds the fields of a record as views into the parser's memory.
+type raw struct {
+	ts, provider, service, env, tenant, method, url, transportErr, traceID []byte
+	status                                                                 int
+	statusSet                                                              bool
+	duration                                                               float64
+	respHeaders                                                            *fastjson.Object
+	body                                                                   *fastjson.Value
+}
+
+func (c *Classifier) classifyObject(st *state, obj *fastjson.Object) (Event, error) {
+	var r raw
+	var bad error
+	obj.Visit(func(key []byte, v *fastjson.Value) {
+		switch string(key) {
+		case "ts":
+			r.ts = stringOf(v)
+		case "@timestamp":
+			if r.ts == nil {
+				r.ts = stringOf(v)
+			}
+		case "provider":
+			r.provider = stringOf(v)
+		case "service":
+			r.service = stringOf(v)
+		case "env":
+			r.env = stringOf(v)
+		case "tenant":
+			r.tenant = stringOf(v)
+		case "method":
+			r.method = stringOf(v)
+		case "url":
+			r.url = stringOf(v)
+		case "error":
+			r.transportErr = stringOf(v)
+		case "trace_id":
+			r.traceID = stringOf(v)
+		case "duration_ms":
+			if f, err := v.Float64(); err == nil && f >= 0 {
+				r.duration = f
+			}
+		case "status":
+			r.status, r.statusSet, bad = statusOf(v)
+		case "response_headers":
+			if o, err := v.Object(); err == nil {
+				r.respHeaders = o
+			}
+		case "response_body":
+			r.body = v
+		}
+	})
+	if bad != nil {
+		return Event{}, bad
+	}
+	if len(r.ts) == 0 {
+		return Event{}, recordError(ReasonNoTimestamp, "record has no ts or @timestamp")
+	}
+	ts, err := parseTime(r.ts)
+	if err != nil {
+		return Event{}, recordError(ReasonBadTime, "ts %q is not RFC 3339", truncate(string(r.ts), 64))
+	}
+
+	ev := Event{
+		TS:         ts,
+		Service:    st.internBytes(r.service, 64),
+		Env:        st.internBytes(r.env, 64),
+		Tenant:     st.internBytes(r.tenant, 64),
+		Method:     st.internBytes(bytes.ToUpper(r.method), 16),
+		Status:     r.status,
+		DurationMS: r.duration,
+		IsError:    r.status == 0 || r.status >= 400,
+	}
+	host, path := SplitURL(b2s(r.url))
+	ev.Host = st.intern(strings.ToLower(host), 128)
+	ev.Endpoint = st.intern(TemplatePath(path), maxEndpoint)
+
+	var cat *Catalog
+	if len(r.provider) > 0 {
+		name := strings.ToLower(string(bytes.TrimSpace(r.provider)))
+		if cat = c.cats.Provider(name); cat != nil {
+			ev.Provider = cat.Provider
+		} else {
+			ev.Provider = st.intern(name, 40)
+		}
+	}
+	if ev.Provider == "" && ev.Host != "" {
+		if p := c.providerByHost(ev.Host); p != "" {
+			ev.Provider = p
+			cat = c.cats.Provider(p)
+		}
+	}
+	if !ev.IsError {
+		if ev.Provider == "" {
+			ev.Provider = "unknown"
+		}
+		return ev, nil
+	}
+
+	c.classifyError(st, &ev, &r, cat)
+	return ev, nil
+}
+
+// classifyError fills the error fields of ev.
+func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
+	ev.TraceID = sanitizeID(r.traceID)
+	var x extracted
+	body := c.bodyValue(st, r.body, &x)
+	if body != nil {
+		if cat == nil {
+			cat = c.providerByShape(body)
+			if cat != nil && ev.Provider == "" {
+				ev.Provider = cat.Provider
+			}
+		}
+		if cat != nil {
+			extract(cat.Dialect, cat.CorrelationFields, body, &x)
+		} else {
+			extractAny(body, &x)
+		}
+	}
+	if ev.Provider == "" {
+		ev.Provider = "unknown"
+	}
+	if x.correlation == nil && r.respHeaders != nil {
+		x.correlation = headerCorrelation(r.respHeaders)
+	}
+	ev.CorrelationID = sanitizeID(x.correlation)
+	ev.References = x.refs
+	ev.Body = c.boundBody(x.body)
+
+	code := string(bytes.TrimSpace(x.code))
+	var entry *Entry
+	switch {
+	case ev.Status == 0:
+		ev.Category = Timeout
+		if len(r.transportErr) > 0 && len(x.message) == 0 {
+			x.message = r.transportErr
+		}
+	case code != "" && cat != nil:
+		if entry = cat.Lookup(code, ev.Status, ev.Method, ev.Endpoint); entry != nil {
+			ev.Category, ev.Known, ev.Remediation = entry.Category, true, entry.Remediation
+			code = entry.Code // interned
+			break
+		}
+		ev.Category = c.fallback(cat, ev.Status, true)
+	default:
+		if cat != nil && code == "" {
+			if rule := cat.StatusRule(ev.Status); rule != nil {
+				ev.Category, ev.Known, ev.Remediation = rule.Category, true, rule.Remediation
+				break
+			}
+		}
+		ev.Category = c.fallback(cat, ev.Status, code != "")
+	}
+	if entry != nil {
+		ev.Retryable = entry.IsRetryable()
+	} else {
+		ev.Retryable = ev.Category.DefaultRetryable()
+	}
+	ev.Code = truncate(code, maxIdentifier)
+	ev.Subcode = truncate(string(bytes.TrimSpace(x.subcode)), maxIdentifier)
+	ev.Message = truncate(strings.TrimSpace(string(x.message)), maxMessage)
+	ev.Fingerprint = Fingerprint(ev)
+}
+
+// fallback is the category of an error without a documented code.
+func (c *Classifier) fallback(cat *Catalog, status int, coded bool) Category {
+	if cat != nil {
+		if rule := cat.StatusRule(status); rule != nil {
+			return rule.Category
+		}
+		if coded && cat.opaque(status) {
+			return Unknown
+		}
+	}
+	return StatusCategory(status)
+}
+
+// bodyValue returns the response body as a parsed JSON object, or nil. It
+// records the body bytes (bounded) in x, and for HTML or text bodies a
+// message.
+func (c *Classifier) bodyValue(st *state, v *fastjson.Value, x *extracted) *fastjson.Value {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		x.body = v.MarshalTo(nil)
+		return v
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		s = bytes.TrimSpace(s)
+		if len(s) == 0 {
+			return nil
+		}
+		x.body = append([]byte(nil), s...)
+		if s[0] == '{' {
+			bv, err := st.body.ParseBytes(s)
+			if err == nil && bv.Type() == fastjson.TypeObject {
+				return bv
+			}
+			return nil
+		}
+		if s[0] == '<' {
+			x.message = htmlTitle(s)
+			return nil
+		}
+		line, _, _ := bytes.Cut(s, []byte("\n"))
+		x.message = line
+		return nil
+	case fastjson.TypeNull:
+		return nil
+	default:
+		x.body = v.MarshalTo(nil)
+		return nil
+	}
+}
+
+// boundBody bounds the body bytes an Event keeps.
+func (c *Classifier) boundBody(b []byte) []byte {
+	if len(b) > c.maxBody {
+		return b[:c.maxBody]
+	}
+	return b
+}
+
+func (c *Classifier) providerByHost(host string) string {
+	for _, h := range c.hosts {
+		if host == h.host || (strings.HasSuffix(host, h.host) && host[len(host)-len(h.host)-1] == '.') {
+			return h.provider
+		}
+	}
+	return ""
+}
+
+// providerByShape recognises the provider of an error body: the dialect
+// from its top-level keys, then among that dialect's catalogs the one whose
+// identifying keys are present, or the only one that documents the code.
+func (c *Classifier) providerByShape(body *fastjson.Value) *Catalog {
+	d := shapeOf(body)
+	if d == "" {
+		return nil
+	}
+	cands := c.dialects[d]
+	if len(cands) == 1 {
+		return cands[0]
+	}
+	for _, cat := range cands {
+		for _, k := range cat.IdentifyBy {
+			if body.Exists(k) {
+				return cat
+			}
+		}
+	}
+	var x extracted
+	extract(d, nil, body, &x)
+	var found *Catalog
+	for _, cat := range cands {
+		if cat.Known(string(x.code)) {
+			if found != nil {
+				return nil
+			}
+			found = cat
+		}
+	}
+	return found
+}
+
+func shapeOf(body *fastjson.Value) Dialect {
+	switch {
+	case body.Exists("errorModel"):
+		return DialectErrorModel
+	case body.Exists("_embedded", "errors"):
+		return DialectHAL
+	case body.Exists("problem"):
+		return DialectProblem
+	case body.Exists("error"):
+		return DialectFlat
+	}
+	return ""
+}
+
+// correlationHeaders are the response headers that carry a provider's
+// request id, in order of preference.
+var correlationHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Trace-Id"}
+
+func headerCorrelation(h *fastjson.Object) []byte {
+	best, bestRank := []byte(nil), len(correlationHeaders)
+	h.Visit(func(key []byte, v *fastjson.Value) {
+		for rank, name := range correlationHeaders[:bestRank] {
+			if strings.EqualFold(b2s(key), name) {
+				if s := stringOf(v); len(bytes.TrimSpace(s)) > 0 {
+					best, bestRank = s, rank
+				}
+				return
+			}
+		}
+	})
+	return best
+}
+
+// Fingerprint is the stable group key of an error: provider, code, subcode,
+// method and endpoint template (and, for an error without a code, its
+// status and category). Never message text or ids.
+func Fingerprint(ev *Event) string {
+	h := sha256.New()
+	for _, s := range []string{ev.Provider, ev.Code, ev.Subcode, ev.Method, ev.Endpoint} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	if ev.Code == "" {
+		h.Write([]byte(strconv.Itoa(ev.Status)))
+		h.Write([]byte{0})
+		h.Write([]byte(ev.Category))
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:8])
+}
+
+func statusOf(v *fastjson.Value) (int, bool, error) {
+	var n int
+	switch v.Type() {
+	case fastjson.TypeNull:
+		return 0, false, nil
+	case fastjson.TypeNumber:
+		f, err := v.Float64()
+		if err != nil || f != float64(int(f)) {
+			return 0, false, recordError(ReasonBadStatus, "status %s is not an integer", truncate(v.String(), 32))
+		}
+		n = int(f)
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		var err error
+		if n, err = strconv.Atoi(strings.TrimSpace(string(s))); err != nil {
+			return 0, false, recordError(ReasonBadStatus, "status %q is not a number", truncate(string(s), 32))
+		}
+	default:
+		return 0, false, recordError(ReasonBadStatus, "status is a JSON %s", v.Type())
+	}
+	if n != 0 && (n < 100 || n > 599) {
+		return 0, false, recordError(ReasonBadStatus, "status %d out of range", n)
+	}
+	return n, true, nil
+}
+
+func parseTime(b []byte) (time.Time, error) {
+	s := strings.TrimSpace(b2s(b))
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		// Accept a space instead of 'T', as some loggers write.
+		if len(s) > 10 && s[10] == ' ' {
+			return time.Parse(time.RFC3339Nano, s[:10]+"T"+s[11:])
+		}
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
+}
+
+// stringOf returns the bytes of a JSON string, or nil for any other type.
+func stringOf(v *fastjson.Value) []byte {
+	if v == nil || v.Type() != fastjson.TypeString {
+		return nil
+	}
+	s, _ := v.StringBytes()
+	return s
+}
+
+func sanitizeID(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return ""
+	}
+	return Sanitize(string(b), maxIdentifier)
+}
+
+func htmlTitle(s []byte) []byte {
+	lower := bytes.ToLower(s[:min(len(s), 4096)])
+	i := bytes.Index(lower, []byte("<title>"))
+	if i < 0 {
+		i = bytes.Index(lower, []byte("<h1>"))
+		if i < 0 {
+			return nil
+		}
+		j := bytes.Index(lower[i:], []byte("</h1>"))
+		if j < 0 {
+			return nil
+		}
+		return bytes.TrimSpace(s[i+4 : i+j])
+	}
+	j := bytes.Index(lower[i:], []byte("</title>"))
+	if j < 0 {
+		return nil
+	}
+	return bytes.TrimSpace(s[i+7 : i+j])
+}
+
+// truncate bounds s to n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func (st *state) internBytes(b []byte, max int) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := st.interned[string(b)]; ok {
+		return s
+	}
+	return st.intern(string(b), max)
+}
+
+func (st *state) intern(s string, max int) string {
+	if s == "" {
+		return ""
+	}
+	s = truncate(s, max)
+	if v, ok := st.interned[s]; ok {
+		return v
+	}
+	if len(st.interned) >= internLimit {
+		clear(st.interned)
+	}
+	s = strings.Clone(s)
+	st.interned[s] = s
+	return s
+}

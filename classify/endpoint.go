@@ -1,0 +1,196 @@
+package classify
+
+import "strings"
+
+// maxEndpoint bounds a templated endpoint, so that a pathological URL cannot
+// make a group key or a rollup row of unbounded size.
+const maxEndpoint = 256
+
+// SplitURL returns the lower-case host (without port) and the path (without
+// query or fragment) of an absolute URL or a bare path. It does not allocate.
+func SplitURL(u string) (host, path string) {
+	u = strings.TrimSpace(u)
+	if i := strings.Index(u, "://"); i >= 0 && i < 10 {
+		u = u[i+3:]
+		end := strings.IndexAny(u, "/?#")
+		if end < 0 {
+			end = len(u)
+		}
+		host, u = u[:end], u[end:]
+		if at := strings.LastIndexByte(host, '@'); at >= 0 { // user:password@host
+			host = host[at+1:]
+		}
+		if c := strings.LastIndexByte(host, ':'); c >= 0 && !strings.Contains(host[c:], "]") {
+			host = host[:c]
+		}
+	}
+	if end := strings.IndexAny(u, "?#"); end >= 0 {
+		u = u[:end]
+	}
+	return host, u
+}
+
+// TemplatePath replaces the identifiers in a URL path with {id}: numbers,
+// hex strings, UUIDs, prefixed ids (ord_…, req_…), long mixed-case ids
+// (Finix AU…), anything with an '@', and the value after a segment that names
+// an id (client-id/flexitidemo). Versions (v1, v2.5) and words stay. The
+// result is bounded and never empty.
+func TemplatePath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if !needsTemplating(p) && len(p) <= maxEndpoint {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	prevNamesID := false
+	for i, seg := range strings.Split(p, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		if seg == "" {
+			continue
+		}
+		if prevNamesID || isIDSegment(seg) {
+			b.WriteString("{id}")
+			prevNamesID = false
+			continue
+		}
+		b.WriteString(seg)
+		prevNamesID = namesID(seg)
+	}
+	out := b.String()
+	if len(out) > maxEndpoint {
+		out = out[:maxEndpoint]
+	}
+	return out
+}
+
+// needsTemplating is the allocation-free fast check: a path whose segments
+// are all plain words needs no work.
+func needsTemplating(p string) bool {
+	start := 0
+	prevNamesID := false
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		seg := p[start:i]
+		start = i + 1
+		if seg == "" {
+			continue
+		}
+		if prevNamesID || isIDSegment(seg) {
+			return true
+		}
+		prevNamesID = namesID(seg)
+	}
+	return false
+}
+
+// namesID reports whether a segment names the id that follows it
+// (client-id, client_id, clientId).
+func namesID(seg string) bool {
+	n := len(seg)
+	if n < 4 {
+		return false
+	}
+	return strings.HasSuffix(seg, "-id") || strings.HasSuffix(seg, "_id") || (strings.HasSuffix(seg, "Id") && seg[n-3] >= 'a' && seg[n-3] <= 'z')
+}
+
+func isIDSegment(seg string) bool {
+	var digits, lower, upper, hexOnly, other int
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			hexOnly++
+		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			hexOnly++
+			if c >= 'a' {
+				lower++
+			} else {
+				upper++
+			}
+		case c >= 'g' && c <= 'z':
+			lower++
+		case c >= 'G' && c <= 'Z':
+			upper++
+		case c == '@' || c == '%' || c == '=' || c == '+' || c == '~' || c == ':':
+			return true // e-mail, encoded or base64-ish values
+		default:
+			other++
+		}
+	}
+	n := len(seg)
+	switch {
+	case digits == n: // 12345
+		return true
+	case digits > 0 && isVersion(seg): // v1, v2.5
+		return false
+	case isUUID(seg):
+		return true
+	case hexOnly == n && n >= 8 && digits > 0: // d4ee0b6cdb67686f
+		return true
+	case digits > 0 && prefixedID(seg): // ord_01j2abc, req_01J2
+		return true
+	case n >= 16 && digits > 0 && (lower+upper) > 0 && other == 0: // AUst6ZdywPwe4fbYWrH1zTNJ
+		return true
+	case n >= 8 && digits > 0 && lower > 0 && upper > 0 && other == 0: // 6j4kNO4FIKQj
+		return true
+	case n >= 8 && digits >= 2 && other == 0: // abc12345
+		return true
+	case n >= 20 && lower > 0 && upper > 0 && other == 0: // long mixed-case ids without digits
+		return true
+	case n >= 10 && digits >= 3 && digits*3 >= n: // 2026-11-02, 0xABC123456
+		return true
+	}
+	return false
+}
+
+func isVersion(seg string) bool {
+	if len(seg) < 2 || (seg[0] != 'v' && seg[0] != 'V') {
+		return false
+	}
+	for i := 1; i < len(seg); i++ {
+		if (seg[i] < '0' || seg[i] > '9') && seg[i] != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func prefixedID(seg string) bool {
+	i := strings.IndexAny(seg, "_-")
+	if i < 2 || i > 6 || len(seg)-i-1 < 1 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := seg[j]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return false
+			}
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}

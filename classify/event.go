@@ -1,0 +1,92 @@
+package classify
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Event is one classified integration log record.
+//
+// Message and Body are the provider's text as received: call Redact before
+// an Event is stored or printed.
+type Event struct {
+	TS         time.Time
+	Provider   string
+	Service    string
+	Env        string
+	Tenant     string
+	Method     string
+	Host       string
+	Endpoint   string // templated path: ids replaced by {id}
+	Status     int    // 0 when no response arrived
+	DurationMS float64
+	IsError    bool
+
+	// The fields below are set for errors only.
+	Category      Category
+	Code          string
+	Subcode       string
+	Retryable     bool
+	Known         bool
+	CorrelationID string   // the provider's request id, the one their support asks for
+	TraceID       string   // our own trace id
+	References    []string // secondary references (Finix authorization / transfer ids)
+	Fingerprint   string
+	Message       string
+	Remediation   string // from the provider's documentation
+	Body          []byte // the response body as received (bounded); redact before storing
+}
+
+// Reason is why a record could not be used. Its values are few and fixed, so
+// they can label metrics and dead letters.
+type Reason string
+
+// The reasons a record is unusable.
+const (
+	ReasonNotJSON     Reason = "not_json"
+	ReasonNotObject   Reason = "not_object"
+	ReasonNoTimestamp Reason = "no_timestamp"
+	ReasonBadTime     Reason = "bad_timestamp"
+	ReasonBadStatus   Reason = "bad_status"
+	ReasonOversized   Reason = "oversized"
+	ReasonNULByte     Reason = "nul_byte"
+	ReasonInvalidUTF8 Reason = "invalid_utf8"
+	ReasonEmpty       Reason = "empty"
+)
+
+// Reasons lists every Reason, for pre-registering metric labels.
+var Reasons = []Reason{
+	ReasonNotJSON, ReasonNotObject, ReasonNoTimestamp, ReasonBadTime, ReasonBadStatus,
+	ReasonOversized, ReasonNULByte, ReasonInvalidUTF8, ReasonEmpty,
+}
+
+// RecordError says why a record is unusable.
+type RecordError struct {
+	Reason Reason
+	Detail string
+}
+
+func (e *RecordError) Error() string {
+	if e.Detail == "" {
+		return string(e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", e.Reason, e.Detail)
+}
+
+// ReasonOf returns the Reason of a *RecordError in err's chain, or "" when
+// there is none.
+func ReasonOf(err error) Reason {
+	var re *RecordError
+	if errors.As(err, &re) {
+		return re.Reason
+	}
+	return ""
+}
+
+func recordError(r Reason, format string, args ...any) error {
+	if len(args) == 0 {
+		return &RecordError{Reason: r, Detail: format}
+	}
+	return &RecordError{Reason: r, Detail: fmt.Sprintf(format, args...)}
+}
