@@ -55,8 +55,11 @@ type hostRule struct {
 // state is the per-goroutine scratch of a classification: the parsers and
 // an intern table for low-cardinality strings.
 type state struct {
-	rec, body fastjson.Parser
-	interned  map[string]string
+	sc       scanner
+	body     fastjson.Parser
+	scratch  []byte
+	fold     []byte
+	interned map[string]string
 }
 
 // New returns a Classifier over cats.
@@ -102,10 +105,7 @@ func (c *Classifier) Catalogs() *Catalogs { return c.cats }
 // Classify decodes one record and classifies it. An unusable record gives a
 // *RecordError naming the Reason.
 func (c *Classifier) Classify(line []byte) (Event, error) {
-	line = bytes.TrimSpace(line)
 	switch {
-	case len(line) == 0:
-		return Event{}, recordError(ReasonEmpty, "empty record")
 	case len(line) > c.maxRec:
 		return Event{}, recordError(ReasonOversized, "record of %d bytes exceeds %d", len(line), c.maxRec)
 	case bytes.IndexByte(line, 0) >= 0:
@@ -115,70 +115,9 @@ func (c *Classifier) Classify(line []byte) (Event, error) {
 	}
 	st := c.states.Get().(*state)
 	defer c.states.Put(st)
-	v, err := st.rec.ParseBytes(line)
-	if err != nil {
-		return Event{}, recordError(ReasonNotJSON, "%s", truncate(err.Error(), 200))
-	}
-	obj, err := v.Object()
-	if err != nil {
-		return Event{}, recordError(ReasonNotObject, "record is a JSON %s, not an object", v.Type())
-	}
-	return c.classifyObject(st, obj)
-}
-
-// raw holds the fields of a record as views into the parser's memory.
-type raw struct {
-	ts, provider, service, env, tenant, method, url, transportErr, traceID []byte
-	status                                                                 int
-	statusSet                                                              bool
-	duration                                                               float64
-	respHeaders                                                            *fastjson.Object
-	body                                                                   *fastjson.Value
-}
-
-func (c *Classifier) classifyObject(st *state, obj *fastjson.Object) (Event, error) {
 	var r raw
-	var bad error
-	obj.Visit(func(key []byte, v *fastjson.Value) {
-		switch string(key) {
-		case "ts":
-			r.ts = stringOf(v)
-		case "@timestamp":
-			if r.ts == nil {
-				r.ts = stringOf(v)
-			}
-		case "provider":
-			r.provider = stringOf(v)
-		case "service":
-			r.service = stringOf(v)
-		case "env":
-			r.env = stringOf(v)
-		case "tenant":
-			r.tenant = stringOf(v)
-		case "method":
-			r.method = stringOf(v)
-		case "url":
-			r.url = stringOf(v)
-		case "error":
-			r.transportErr = stringOf(v)
-		case "trace_id":
-			r.traceID = stringOf(v)
-		case "duration_ms":
-			if f, err := v.Float64(); err == nil && f >= 0 {
-				r.duration = f
-			}
-		case "status":
-			r.status, r.statusSet, bad = statusOf(v)
-		case "response_headers":
-			if o, err := v.Object(); err == nil {
-				r.respHeaders = o
-			}
-		case "response_body":
-			r.body = v
-		}
-	})
-	if bad != nil {
-		return Event{}, bad
+	if err := st.scanRecord(line, &r); err != nil {
+		return Event{}, err
 	}
 	if len(r.ts) == 0 {
 		return Event{}, recordError(ReasonNoTimestamp, "record has no ts or @timestamp")
@@ -187,29 +126,147 @@ func (c *Classifier) classifyObject(st *state, obj *fastjson.Object) (Event, err
 	if err != nil {
 		return Event{}, recordError(ReasonBadTime, "ts %q is not RFC 3339", truncate(string(r.ts), 64))
 	}
+	return c.classifyRecord(st, &r, ts), nil
+}
 
+// raw holds the fields of a record as views into the record (or, for
+// strings with escapes, into fresh memory). respHeaders and body are raw
+// JSON spans, decoded only for errors.
+type raw struct {
+	ts, provider, service, env, tenant, method, url, transportErr, traceID []byte
+	status                                                                 int
+	duration                                                               float64
+	respHeaders, body                                                      []byte
+}
+
+// scanRecord decodes the top level of a record into r.
+func (st *state) scanRecord(line []byte, r *raw) error {
+	sc := &st.sc
+	sc.b, sc.i, sc.err = line, 0, nil
+	if sc.peek() == 0 {
+		return recordError(ReasonEmpty, "empty record")
+	}
+	if sc.peek() != '{' {
+		if sc.peek() == '[' || sc.peek() == '"' || (sc.peek() >= '0' && sc.peek() <= '9') || sc.peek() == 't' || sc.peek() == 'f' || sc.peek() == 'n' || sc.peek() == '-' {
+			sc.skip(1)
+			if sc.err == nil && sc.peek() == 0 {
+				return recordError(ReasonNotObject, "record is JSON but not an object")
+			}
+		}
+		return recordError(ReasonNotJSON, "record is not a JSON object")
+	}
+	var bad error
+	sc.object(func(key []byte) {
+		switch string(key) {
+		case "ts":
+			r.ts = sc.stringOrSkip()
+		case "@timestamp":
+			if ts := sc.stringOrSkip(); r.ts == nil {
+				r.ts = ts
+			}
+		case "provider":
+			r.provider = sc.stringOrSkip()
+		case "service":
+			r.service = sc.stringOrSkip()
+		case "env":
+			r.env = sc.stringOrSkip()
+		case "tenant":
+			r.tenant = sc.stringOrSkip()
+		case "method":
+			r.method = sc.stringOrSkip()
+		case "url":
+			r.url = sc.stringOrSkip()
+		case "error":
+			r.transportErr = sc.stringOrSkip()
+		case "trace_id":
+			r.traceID = sc.stringOrSkip()
+		case "duration_ms":
+			if sc.peek() == '-' || (sc.peek() >= '0' && sc.peek() <= '9') {
+				if f, err := strconv.ParseFloat(b2s(sc.number()), 64); err == nil && f >= 0 {
+					r.duration = f
+				}
+			} else {
+				sc.skip(1)
+			}
+		case "status":
+			r.status, bad = sc.status()
+		case "response_headers":
+			if sc.peek() == '{' {
+				r.respHeaders = sc.span()
+			} else {
+				sc.skip(1)
+			}
+		case "response_body":
+			r.body = sc.span()
+		default:
+			sc.skip(1)
+		}
+	})
+	if sc.err == nil && sc.peek() != 0 {
+		sc.fail("unexpected data after the record")
+	}
+	if sc.err != nil {
+		return recordError(ReasonNotJSON, "%s", sc.err.Error())
+	}
+	return bad
+}
+
+// stringOrSkip returns the string at s.i, or skips a value of another type
+// and returns nil.
+func (s *scanner) stringOrSkip() []byte {
+	if s.peek() == '"' {
+		return s.str()
+	}
+	s.skip(1)
+	return nil
+}
+
+// status decodes the HTTP status: a number, a numeric string or null.
+func (s *scanner) status() (int, error) {
+	var text []byte
+	switch c := s.peek(); {
+	case c == 'n':
+		s.literal("null")
+		return 0, nil
+	case c == '"':
+		text = s.str()
+	case c == '-' || (c >= '0' && c <= '9'):
+		text = s.number()
+	default:
+		s.skip(1)
+		return 0, recordError(ReasonBadStatus, "status is not a number")
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(b2s(text)))
+	if err != nil {
+		return 0, recordError(ReasonBadStatus, "status %q is not an integer", truncate(string(text), 32))
+	}
+	if n != 0 && (n < 100 || n > 599) {
+		return 0, recordError(ReasonBadStatus, "status %d out of range", n)
+	}
+	return n, nil
+}
+
+// classifyRecord builds the Event of a decoded record.
+func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time) Event {
 	ev := Event{
 		TS:         ts,
 		Service:    st.internBytes(r.service, 64),
 		Env:        st.internBytes(r.env, 64),
 		Tenant:     st.internBytes(r.tenant, 64),
-		Method:     st.internBytes(bytes.ToUpper(r.method), 16),
+		Method:     st.internFolded(r.method, true, 16),
 		Status:     r.status,
 		DurationMS: r.duration,
 		IsError:    r.status == 0 || r.status >= 400,
 	}
 	host, path := SplitURL(b2s(r.url))
-	ev.Host = st.intern(strings.ToLower(host), 128)
-	ev.Endpoint = st.intern(TemplatePath(path), maxEndpoint)
+	ev.Host = st.internFolded([]byte(host), false, 128)
+	st.scratch = appendTemplate(st.scratch[:0], path)
+	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 
 	var cat *Catalog
-	if len(r.provider) > 0 {
-		name := strings.ToLower(string(bytes.TrimSpace(r.provider)))
-		if cat = c.cats.Provider(name); cat != nil {
-			ev.Provider = cat.Provider
-		} else {
-			ev.Provider = st.intern(name, 40)
-		}
+	if name := bytes.TrimSpace(r.provider); len(name) > 0 {
+		ev.Provider = st.internFolded(name, false, 40)
+		cat = c.cats.Provider(ev.Provider)
 	}
 	if ev.Provider == "" && ev.Host != "" {
 		if p := c.providerByHost(ev.Host); p != "" {
@@ -221,11 +278,10 @@ func (c *Classifier) classifyObject(st *state, obj *fastjson.Object) (Event, err
 		if ev.Provider == "" {
 			ev.Provider = "unknown"
 		}
-		return ev, nil
+		return ev
 	}
-
-	c.classifyError(st, &ev, &r, cat)
-	return ev, nil
+	c.classifyError(st, &ev, r, cat)
+	return ev
 }
 
 // classifyError fills the error fields of ev.
@@ -250,7 +306,7 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 		ev.Provider = "unknown"
 	}
 	if x.correlation == nil && r.respHeaders != nil {
-		x.correlation = headerCorrelation(r.respHeaders)
+		x.correlation = st.headerCorrelation(r.respHeaders)
 	}
 	ev.CorrelationID = sanitizeID(x.correlation)
 	ev.References = x.refs
@@ -304,42 +360,46 @@ func (c *Classifier) fallback(cat *Catalog, status int, coded bool) Category {
 	return StatusCategory(status)
 }
 
-// bodyValue returns the response body as a parsed JSON object, or nil. It
-// records the body bytes (bounded) in x, and for HTML or text bodies a
-// message.
-func (c *Classifier) bodyValue(st *state, v *fastjson.Value, x *extracted) *fastjson.Value {
-	if v == nil {
+// bodyValue returns the response body (a raw JSON span) as a parsed JSON
+// object, or nil. It records the body bytes in x, and for HTML or text
+// bodies a message.
+func (c *Classifier) bodyValue(st *state, span []byte, x *extracted) *fastjson.Value {
+	if len(span) == 0 {
 		return nil
 	}
-	switch v.Type() {
-	case fastjson.TypeObject:
-		x.body = v.MarshalTo(nil)
+	switch span[0] {
+	case '{':
+		x.body = append([]byte(nil), span...)
+		v, err := st.body.ParseBytes(span)
+		if err != nil {
+			return nil
+		}
 		return v
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
+	case '"':
+		s, ok := unescape(nil, span[1:len(span)-1])
+		if !ok {
+			return nil
+		}
 		s = bytes.TrimSpace(s)
 		if len(s) == 0 {
 			return nil
 		}
-		x.body = append([]byte(nil), s...)
-		if s[0] == '{' {
-			bv, err := st.body.ParseBytes(s)
-			if err == nil && bv.Type() == fastjson.TypeObject {
-				return bv
+		x.body = s
+		switch s[0] {
+		case '{':
+			if v, err := st.body.ParseBytes(s); err == nil && v.Type() == fastjson.TypeObject {
+				return v
 			}
-			return nil
-		}
-		if s[0] == '<' {
+		case '<':
 			x.message = htmlTitle(s)
-			return nil
+		default:
+			x.message, _, _ = bytes.Cut(s, []byte("\n"))
 		}
-		line, _, _ := bytes.Cut(s, []byte("\n"))
-		x.message = line
 		return nil
-	case fastjson.TypeNull:
+	case 'n': // null
 		return nil
 	default:
-		x.body = v.MarshalTo(nil)
+		x.body = append([]byte(nil), span...)
 		return nil
 	}
 }
@@ -412,17 +472,19 @@ func shapeOf(body *fastjson.Value) Dialect {
 // request id, in order of preference.
 var correlationHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Trace-Id"}
 
-func headerCorrelation(h *fastjson.Object) []byte {
+func (st *state) headerCorrelation(span []byte) []byte {
+	sc := scanner{b: span}
 	best, bestRank := []byte(nil), len(correlationHeaders)
-	h.Visit(func(key []byte, v *fastjson.Value) {
+	sc.object(func(key []byte) {
 		for rank, name := range correlationHeaders[:bestRank] {
 			if strings.EqualFold(b2s(key), name) {
-				if s := stringOf(v); len(bytes.TrimSpace(s)) > 0 {
-					best, bestRank = s, rank
+				if v := sc.stringOrSkip(); len(bytes.TrimSpace(v)) > 0 {
+					best, bestRank = v, rank
 				}
 				return
 			}
 		}
+		sc.skip(1)
 	})
 	return best
 }
@@ -443,32 +505,6 @@ func Fingerprint(ev *Event) string {
 	}
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0])[:8])
-}
-
-func statusOf(v *fastjson.Value) (int, bool, error) {
-	var n int
-	switch v.Type() {
-	case fastjson.TypeNull:
-		return 0, false, nil
-	case fastjson.TypeNumber:
-		f, err := v.Float64()
-		if err != nil || f != float64(int(f)) {
-			return 0, false, recordError(ReasonBadStatus, "status %s is not an integer", truncate(v.String(), 32))
-		}
-		n = int(f)
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		var err error
-		if n, err = strconv.Atoi(strings.TrimSpace(string(s))); err != nil {
-			return 0, false, recordError(ReasonBadStatus, "status %q is not a number", truncate(string(s), 32))
-		}
-	default:
-		return 0, false, recordError(ReasonBadStatus, "status is a JSON %s", v.Type())
-	}
-	if n != 0 && (n < 100 || n > 599) {
-		return 0, false, recordError(ReasonBadStatus, "status %d out of range", n)
-	}
-	return n, true, nil
 }
 
 func parseTime(b []byte) (time.Time, error) {
@@ -531,6 +567,20 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// internFolded interns b folded to upper or lower case (ASCII).
+func (st *state) internFolded(b []byte, upper bool, max int) string {
+	st.fold = st.fold[:0]
+	for _, c := range b {
+		if upper && c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		st.fold = append(st.fold, c)
+	}
+	return st.internBytes(st.fold, max)
 }
 
 func (st *state) internBytes(b []byte, max int) string {

@@ -9,12 +9,11 @@ const maxEndpoint = 256
 // SplitURL returns the lower-case host (without port) and the path (without
 // query or fragment) of an absolute URL or a bare path. It does not allocate.
 func SplitURL(u string) (host, path string) {
-	u = strings.TrimSpace(u)
 	if i := strings.Index(u, "://"); i >= 0 && i < 10 {
 		u = u[i+3:]
-		end := strings.IndexAny(u, "/?#")
-		if end < 0 {
-			end = len(u)
+		end := 0
+		for end < len(u) && u[end] != '/' && u[end] != '?' && u[end] != '#' {
+			end++
 		}
 		host, u = u[:end], u[end:]
 		if at := strings.LastIndexByte(host, '@'); at >= 0 { // user:password@host
@@ -24,8 +23,11 @@ func SplitURL(u string) (host, path string) {
 			host = host[:c]
 		}
 	}
-	if end := strings.IndexAny(u, "?#"); end >= 0 {
-		u = u[:end]
+	for i := 0; i < len(u); i++ {
+		if u[i] == '?' || u[i] == '#' {
+			u = u[:i]
+			break
+		}
 	}
 	return host, u
 }
@@ -35,58 +37,41 @@ func SplitURL(u string) (host, path string) {
 // (Finix AU…), anything with an '@', and the value after a segment that names
 // an id (client-id/flexitidemo). Versions (v1, v2.5) and words stay. The
 // result is bounded and never empty.
-func TemplatePath(p string) string {
-	if p == "" {
-		return "/"
-	}
-	if !needsTemplating(p) && len(p) <= maxEndpoint {
-		return p
-	}
-	var b strings.Builder
-	b.Grow(len(p))
-	prevNamesID := false
-	for i, seg := range strings.Split(p, "/") {
-		if i > 0 {
-			b.WriteByte('/')
-		}
-		if seg == "" {
-			continue
-		}
-		if prevNamesID || isIDSegment(seg) {
-			b.WriteString("{id}")
-			prevNamesID = false
-			continue
-		}
-		b.WriteString(seg)
-		prevNamesID = namesID(seg)
-	}
-	out := b.String()
-	if len(out) > maxEndpoint {
-		out = out[:maxEndpoint]
-	}
-	return out
-}
+func TemplatePath(p string) string { return string(appendTemplate(nil, p)) }
 
-// needsTemplating is the allocation-free fast check: a path whose segments
-// are all plain words needs no work.
-func needsTemplating(p string) bool {
-	start := 0
-	prevNamesID := false
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
-		}
-		seg := p[start:i]
-		start = i + 1
-		if seg == "" {
-			continue
-		}
-		if prevNamesID || isIDSegment(seg) {
-			return true
-		}
-		prevNamesID = namesID(seg)
+// appendTemplate appends the template of path p to dst.
+func appendTemplate(dst []byte, p string) []byte {
+	if p == "" {
+		return append(dst, '/')
 	}
-	return false
+	start := len(dst)
+	prevNamesID := false
+	for i := 0; i < len(p); {
+		j := strings.IndexByte(p[i:], '/')
+		if j < 0 {
+			j = len(p)
+		} else {
+			j += i
+		}
+		seg := p[i:j]
+		switch {
+		case seg == "":
+		case prevNamesID || isIDSegment(seg):
+			dst = append(dst, "{id}"...)
+			prevNamesID = false
+		default:
+			dst = append(dst, seg...)
+			prevNamesID = namesID(seg)
+		}
+		if j < len(p) {
+			dst = append(dst, '/')
+		}
+		i = j + 1
+	}
+	if len(dst)-start > maxEndpoint {
+		dst = dst[:start+maxEndpoint]
+	}
+	return dst
 }
 
 // namesID reports whether a segment names the id that follows it

@@ -14,7 +14,7 @@ const Redacted = "[REDACTED]"
 
 // text is the set of byte sequences the free-text scanner runs over: message
 // strings, and decoded JSON string values (without converting them).
-type text interface{ ~string | ~[]byte }
+type redactable interface{ ~string | ~[]byte }
 
 // RedactText removes card numbers (13–19 digit runs that pass the Luhn check,
 // also written with single spaces or dashes between groups), bearer/basic
@@ -37,7 +37,7 @@ func RedactText(s string) string {
 // first match it appends to dst everything up to the match and goes on
 // appending. changed reports whether anything was redacted; when it is
 // false dst is returned untouched.
-func redactAppend[T text](dst []byte, s T) (out []byte, changed bool) {
+func redactAppend[T redactable](dst []byte, s T) (out []byte, changed bool) {
 	n := len(s)
 	last := 0 // s[:last] is already in dst (once changed)
 	for i := 0; i < n; {
@@ -45,17 +45,17 @@ func redactAppend[T text](dst []byte, s T) (out []byte, changed bool) {
 		start, end := -1, -1
 		switch {
 		case c >= '0' && c <= '9' || c == '+' || c == '(':
-			if i == 0 || !isWordByte(s[i-1]) {
+			if i == 0 || !txtWordByte(s[i-1]) {
 				start, end = matchNumber(s, i)
 			}
 		case c == '@':
 			start, end = matchEmail(s, i, last)
 		case c == 'b' || c == 'B' || c == 'd' || c == 'D':
-			if i == 0 || !isAlnum(s[i-1]) || (isLower(s[i-1]) && isUpper(c)) {
+			if i == 0 || !txtAlnum(s[i-1]) || (txtLower(s[i-1]) && txtUpper(c)) {
 				start, end = matchKeyword(s, i)
 			}
 		case c == 'e':
-			if i+2 < n && s[i+1] == 'y' && s[i+2] == 'J' && (i == 0 || !isTokenByte(s[i-1])) {
+			if i+2 < n && s[i+1] == 'y' && s[i+2] == 'J' && (i == 0 || !txtTokenByte(s[i-1])) {
 				start, end = matchJWT(s, i)
 			}
 		}
@@ -79,38 +79,38 @@ func redactAppend[T text](dst []byte, s T) (out []byte, changed bool) {
 
 // ---- character classes ----
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
-func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
-func isAlpha(c byte) bool { return isLower(c | 0x20) }
-func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
+func txtDigit(c byte) bool { return c >= '0' && c <= '9' }
+func txtLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func txtUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func txtAlpha(c byte) bool { return txtLower(c | 0x20) }
+func txtAlnum(c byte) bool { return txtDigit(c) || txtAlpha(c) }
 
-// isWordByte: bytes that glue a digit run to an identifier (ord_123, v2, x9).
-func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
+// txtWordByte: bytes that glue a digit run to an identifier (ord_123, v2, x9).
+func txtWordByte(c byte) bool { return txtAlnum(c) || c == '_' }
 
-// isTokenByte: base64url alphabet plus '.', the bytes of a JWT.
-func isTokenByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' }
+// txtTokenByte: base64url alphabet plus '.', the bytes of a JWT.
+func txtTokenByte(c byte) bool { return txtAlnum(c) || c == '_' || c == '-' || c == '.' }
 
-func isB64URL(c byte) bool { return isAlnum(c) || c == '_' || c == '-' }
+func txtB64URL(c byte) bool { return txtAlnum(c) || c == '_' || c == '-' }
 
-// isCredByte: RFC 7235 token68 alphabet.
-func isCredByte(c byte) bool {
-	return isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='
+// txtCredByte: RFC 7235 token68 alphabet.
+func txtCredByte(c byte) bool {
+	return txtAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '='
 }
 
-func isEmailLocal(c byte) bool {
-	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+func txtEmailLocal(c byte) bool {
+	return txtAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
 }
 
-// hasPrefixFold reports whether s[i:] starts with lower (ASCII lowercase),
+// txtPrefixFold reports whether s[i:] starts with lower (ASCII lowercase),
 // ignoring case.
-func hasPrefixFold[T text](s T, i int, lower string) bool {
+func txtPrefixFold[T redactable](s T, i int, lower string) bool {
 	if len(s)-i < len(lower) {
 		return false
 	}
 	for j := 0; j < len(lower); j++ {
 		c := s[i+j]
-		if isUpper(c) {
+		if txtUpper(c) {
 			c |= 0x20
 		}
 		if c != lower[j] {
@@ -122,7 +122,7 @@ func hasPrefixFold[T text](s T, i int, lower string) bool {
 
 // ---- numbers: cards, SINs, phones ----
 
-const maxGroups = 8
+const maxNumGroups = 8
 
 type numGroup struct {
 	start, end int  // the digits are s[start:end]
@@ -134,8 +134,8 @@ type numGroup struct {
 // matchNumber looks at the digit run starting at i (a digit, '+' or '(' at a
 // word boundary) and returns the span of the longest prefix of its groups
 // that is a card number, SIN or phone number, or -1, -1.
-func matchNumber[T text](s T, i int) (int, int) {
-	var gs [maxGroups]numGroup
+func matchNumber[T redactable](s T, i int) (int, int) {
+	var gs [maxNumGroups]numGroup
 	n := len(s)
 	p := i
 	plus := s[p] == '+'
@@ -143,7 +143,7 @@ func matchNumber[T text](s T, i int) (int, int) {
 		p++
 	}
 	k := 0
-	for k < maxGroups {
+	for k < maxNumGroups {
 		q := p
 		var sep byte
 		if k > 0 {
@@ -162,7 +162,7 @@ func matchNumber[T text](s T, i int) (int, int) {
 			q++
 		}
 		ds := q
-		for q < n && isDigit(s[q]) {
+		for q < n && txtDigit(s[q]) {
 			q++
 		}
 		if q == ds {
@@ -181,7 +181,7 @@ func matchNumber[T text](s T, i int) (int, int) {
 	}
 	for m := k; m >= 1; m-- {
 		stop := gs[m-1].stop
-		if stop < n && (isWordByte(s[stop]) || s[stop] == '@') {
+		if stop < n && (txtWordByte(s[stop]) || s[stop] == '@') {
 			continue
 		}
 		if numberCandidate(s, gs[:m], plus) {
@@ -191,7 +191,7 @@ func matchNumber[T text](s T, i int) (int, int) {
 	return -1, -1
 }
 
-func numberCandidate[T text](s T, gs []numGroup, plus bool) bool {
+func numberCandidate[T redactable](s T, gs []numGroup, plus bool) bool {
 	digits := 0
 	paren := false
 	for _, g := range gs {
@@ -249,7 +249,7 @@ func sameSpaceOrDash(gs []numGroup, minLen, maxLen int) bool {
 // northAmericanPhone: [1 ]NPA NXX XXXX with separators, or [1 ](NPA) NXX-XXXX.
 // Ten digits without separators are not taken as a phone (order ids, Unix
 // timestamps); "+1..." forms are matched as international numbers.
-func northAmericanPhone[T text](s T, gs []numGroup) bool {
+func northAmericanPhone[T redactable](s T, gs []numGroup) bool {
 	if len(gs) == 4 && !gs[0].paren && gs[0].end-gs[0].start == 1 && s[gs[0].start] == '1' {
 		gs = gs[1:]
 	}
@@ -266,7 +266,7 @@ func northAmericanPhone[T text](s T, gs []numGroup) bool {
 	return a >= '2' && a <= '9' && x >= '2' && x <= '9'
 }
 
-func luhnGroups[T text](s T, gs []numGroup) bool {
+func luhnGroups[T redactable](s T, gs []numGroup) bool {
 	var buf [19]byte
 	n := 0
 	for _, g := range gs {
@@ -311,9 +311,9 @@ func luhnValid(digits []byte) bool {
 
 // matchEmail is called at an '@'. The local part is found by scanning back,
 // never before last (what was already emitted).
-func matchEmail[T text](s T, at, last int) (int, int) {
+func matchEmail[T redactable](s T, at, last int) (int, int) {
 	start := at
-	for start > last && isEmailLocal(s[start-1]) {
+	for start > last && txtEmailLocal(s[start-1]) {
 		start--
 	}
 	if start == at {
@@ -325,17 +325,17 @@ func matchEmail[T text](s T, at, last int) (int, int) {
 	end := -1
 	for {
 		ls := p
-		for p < n && (isAlnum(s[p]) || s[p] == '-') {
+		for p < n && (txtAlnum(s[p]) || s[p] == '-') {
 			p++
 		}
 		if p == ls {
 			break
 		}
 		labels++
-		if labels >= 2 && p-ls >= 2 && allAlpha(s, ls, p) {
+		if labels >= 2 && p-ls >= 2 && txtAllAlpha(s, ls, p) {
 			end = p
 		}
-		if p+1 < n && s[p] == '.' && isAlnum(s[p+1]) {
+		if p+1 < n && s[p] == '.' && txtAlnum(s[p+1]) {
 			p++
 			continue
 		}
@@ -347,9 +347,9 @@ func matchEmail[T text](s T, at, last int) (int, int) {
 	return start, end
 }
 
-func allAlpha[T text](s T, from, to int) bool {
+func txtAllAlpha[T redactable](s T, from, to int) bool {
 	for j := from; j < to; j++ {
-		if !isAlpha(s[j]) {
+		if !txtAlpha(s[j]) {
 			return false
 		}
 	}
@@ -358,26 +358,26 @@ func allAlpha[T text](s T, from, to int) bool {
 
 // ---- keywords: bearer, basic, birth, born, dob ----
 
-func matchKeyword[T text](s T, i int) (int, int) {
+func matchKeyword[T redactable](s T, i int) (int, int) {
 	n := len(s)
-	notAlphaAt := func(j int) bool { return j >= n || !isAlpha(s[j]) }
+	notAlphaAt := func(j int) bool { return j >= n || !txtAlpha(s[j]) }
 	if s[i]|0x20 == 'b' {
 		switch {
-		case hasPrefixFold(s, i, "bearer") && notAlphaAt(i+6):
+		case txtPrefixFold(s, i, "bearer") && notAlphaAt(i+6):
 			return matchCredential(s, i+6)
-		case hasPrefixFold(s, i, "basic") && notAlphaAt(i+5):
+		case txtPrefixFold(s, i, "basic") && notAlphaAt(i+5):
 			return matchCredential(s, i+5)
-		case hasPrefixFold(s, i, "birth"):
+		case txtPrefixFold(s, i, "birth"):
 			return matchBirthDate(s, i+5)
-		case hasPrefixFold(s, i, "born") && notAlphaAt(i+4):
+		case txtPrefixFold(s, i, "born") && notAlphaAt(i+4):
 			return matchBirthDate(s, i+4)
 		}
 		return -1, -1
 	}
 	switch {
-	case hasPrefixFold(s, i, "dob") && notAlphaAt(i+3):
+	case txtPrefixFold(s, i, "dob") && notAlphaAt(i+3):
 		return matchBirthDate(s, i+3)
-	case hasPrefixFold(s, i, "dateofbirth"):
+	case txtPrefixFold(s, i, "dateofbirth"):
 		return matchBirthDate(s, i+11)
 	}
 	return -1, -1
@@ -386,7 +386,7 @@ func matchKeyword[T text](s T, i int) (int, int) {
 // matchCredential: after "Bearer"/"Basic", blanks then a token68. Only the
 // token is removed. A short all-lowercase word ("bearer token", "basic auth",
 // `Basic realm="api"`) is prose, not a credential.
-func matchCredential[T text](s T, p int) (int, int) {
+func matchCredential[T redactable](s T, p int) (int, int) {
 	n := len(s)
 	q := p
 	for q < n && (s[q] == ' ' || s[q] == '\t') {
@@ -396,7 +396,7 @@ func matchCredential[T text](s T, p int) (int, int) {
 		return -1, -1
 	}
 	t := q
-	for q < n && isCredByte(s[q]) {
+	for q < n && txtCredByte(s[q]) {
 		q++
 	}
 	end := q
@@ -413,7 +413,7 @@ func matchCredential[T text](s T, p int) (int, int) {
 	return t, end
 }
 
-func looksSecret[T text](s T, from, to int) bool {
+func looksSecret[T redactable](s T, from, to int) bool {
 	l := to - from
 	if l >= 16 {
 		return true
@@ -421,9 +421,9 @@ func looksSecret[T text](s T, from, to int) bool {
 	for j := from; j < to; j++ {
 		c := s[j]
 		switch {
-		case isDigit(c), c == '+', c == '/', c == '_', c == '~', c == '=':
+		case txtDigit(c), c == '+', c == '/', c == '_', c == '~', c == '=':
 			return true
-		case isUpper(c) && j > from && l >= 8:
+		case txtUpper(c) && j > from && l >= 8:
 			return true
 		}
 	}
@@ -433,14 +433,14 @@ func looksSecret[T text](s T, from, to int) bool {
 // matchBirthDate looks a short way past a birth keyword for a date, skipping
 // only words and punctuation such as ": = \" is on". It gives up at a line
 // or sentence end, at a number that is not a date, or at anything else.
-func matchBirthDate[T text](s T, p int) (int, int) {
+func matchBirthDate[T redactable](s T, p int) (int, int) {
 	n := len(s)
 	limit := min(n, p+48)
 	for q := p; q < limit; {
 		c := s[q]
 		switch {
-		case isDigit(c):
-			if q > 0 && isAlnum(s[q-1]) {
+		case txtDigit(c):
+			if q > 0 && txtAlnum(s[q-1]) {
 				return -1, -1
 			}
 			if end := parseNumericDate(s, q); end > 0 {
@@ -450,13 +450,13 @@ func matchBirthDate[T text](s T, p int) (int, int) {
 				return q, end
 			}
 			return -1, -1
-		case isAlpha(c):
-			if q == p || !isAlpha(s[q-1]) {
+		case txtAlpha(c):
+			if q == p || !txtAlpha(s[q-1]) {
 				if end := parseTextDate(s, q); end > 0 {
 					return q, end
 				}
 			}
-			for q < n && isAlpha(s[q]) {
+			for q < n && txtAlpha(s[q]) {
 				q++
 			}
 		case c == '.':
@@ -473,10 +473,10 @@ func matchBirthDate[T text](s T, p int) (int, int) {
 	return -1, -1
 }
 
-// digitsAt returns the end of the digit run at q and its value (capped).
-func digitsAt[T text](s T, q int) (end, value int) {
+// txtDigitsAt returns the end of the digit run at q and its value (capped).
+func txtDigitsAt[T redactable](s T, q int) (end, value int) {
 	end = q
-	for end < len(s) && isDigit(s[end]) {
+	for end < len(s) && txtDigit(s[end]) {
 		if end-q < 9 {
 			value = value*10 + int(s[end]-'0')
 		}
@@ -487,9 +487,9 @@ func digitsAt[T text](s T, q int) (end, value int) {
 
 // parseNumericDate: YYYY-MM-DD, YYYY/MM/DD, DD/MM/YYYY, MM-DD-YY, DD.MM.YYYY,
 // YYYYMMDD, optionally followed by a "T10:00:00Z" time.
-func parseNumericDate[T text](s T, q int) int {
+func parseNumericDate[T redactable](s T, q int) int {
 	n := len(s)
-	e1, v1 := digitsAt(s, q)
+	e1, v1 := txtDigitsAt(s, q)
 	l1 := e1 - q
 	end := -1
 	switch {
@@ -503,12 +503,12 @@ func parseNumericDate[T text](s T, q int) int {
 			return -1
 		}
 		sep := s[e1]
-		e2, v2 := digitsAt(s, e1+1)
+		e2, v2 := txtDigitsAt(s, e1+1)
 		l2 := e2 - (e1 + 1)
 		if l2 < 1 || l2 > 2 || e2 >= n || s[e2] != sep {
 			return -1
 		}
-		e3, v3 := digitsAt(s, e2+1)
+		e3, v3 := txtDigitsAt(s, e2+1)
 		l3 := e3 - (e2 + 1)
 		if l1 == 4 {
 			if l3 >= 1 && l3 <= 2 && v2 >= 1 && v2 <= 12 && v3 >= 1 && v3 <= 31 {
@@ -521,14 +521,14 @@ func parseNumericDate[T text](s T, q int) int {
 	if end < 0 {
 		return -1
 	}
-	if end+1 < n && s[end] == 'T' && isDigit(s[end+1]) {
+	if end+1 < n && s[end] == 'T' && txtDigit(s[end+1]) {
 		end++
-		for end < n && (isDigit(s[end]) || s[end] == ':' || s[end] == '.' || s[end] == 'Z' || s[end] == '+' || s[end] == '-') {
+		for end < n && (txtDigit(s[end]) || s[end] == ':' || s[end] == '.' || s[end] == 'Z' || s[end] == '+' || s[end] == '-') {
 			end++
 		}
 		return end
 	}
-	if end < n && isAlnum(s[end]) {
+	if end < n && txtAlnum(s[end]) {
 		return -1
 	}
 	return end
@@ -536,7 +536,7 @@ func parseNumericDate[T text](s T, q int) int {
 
 // parseTextDate: "March 3, 1985", "Mar. 3rd 1985", "3 March 1985",
 // "3rd of March, 1985", "March 1985".
-func parseTextDate[T text](s T, q int) int {
+func parseTextDate[T redactable](s T, q int) int {
 	n := len(s)
 	blanks := func(p int) int {
 		for p < n && s[p] == ' ' {
@@ -545,25 +545,25 @@ func parseTextDate[T text](s T, q int) int {
 		return p
 	}
 	day := func(p int) int { // day with optional ordinal suffix; -1 if none
-		e, v := digitsAt(s, p)
+		e, v := txtDigitsAt(s, p)
 		if e-p < 1 || e-p > 2 || v < 1 || v > 31 {
 			return -1
 		}
 		for _, suf := range [...]string{"st", "nd", "rd", "th"} {
-			if hasPrefixFold(s, e, suf) {
+			if txtPrefixFold(s, e, suf) {
 				return e + 2
 			}
 		}
 		return e
 	}
 	year := func(p int) int {
-		e, _ := digitsAt(s, p)
-		if e-p != 4 || (e < n && isAlnum(s[e])) {
+		e, _ := txtDigitsAt(s, p)
+		if e-p != 4 || (e < n && txtAlnum(s[e])) {
 			return -1
 		}
 		return e
 	}
-	if isDigit(s[q]) { // day first
+	if txtDigit(s[q]) { // day first
 		p := day(q)
 		if p < 0 {
 			return -1
@@ -573,7 +573,7 @@ func parseTextDate[T text](s T, q int) int {
 		} else {
 			return -1
 		}
-		if hasPrefixFold(s, p, "of ") {
+		if txtPrefixFold(s, p, "of ") {
 			p = blanks(p + 3)
 		}
 		m := monthWord(s, p)
@@ -616,9 +616,9 @@ func parseTextDate[T text](s T, q int) int {
 }
 
 // monthWord returns the end of an English month name or abbreviation at q.
-func monthWord[T text](s T, q int) int {
+func monthWord[T redactable](s T, q int) int {
 	e := q
-	for e < len(s) && isAlpha(s[e]) {
+	for e < len(s) && txtAlpha(s[e]) {
 		e++
 	}
 	if e-q < 3 || e-q > 9 {
@@ -639,10 +639,10 @@ func monthWord[T text](s T, q int) int {
 
 // ---- JWT ----
 
-func matchJWT[T text](s T, i int) (int, int) {
+func matchJWT[T redactable](s T, i int) (int, int) {
 	n := len(s)
 	q := i
-	for q < n && isB64URL(s[q]) {
+	for q < n && txtB64URL(s[q]) {
 		q++
 	}
 	if q-i < 4 || q >= n || s[q] != '.' {
@@ -650,14 +650,14 @@ func matchJWT[T text](s T, i int) (int, int) {
 	}
 	q++
 	p := q
-	for q < n && isB64URL(s[q]) {
+	for q < n && txtB64URL(s[q]) {
 		q++
 	}
 	if q == p || q >= n || s[q] != '.' {
 		return -1, -1
 	}
 	q++
-	for q < n && isB64URL(s[q]) {
+	for q < n && txtB64URL(s[q]) {
 		q++
 	}
 	return i, q
@@ -668,7 +668,7 @@ func matchJWT[T text](s T, i int) (int, int) {
 // RedactJSON walks a JSON document and returns it re-encoded compactly, with
 // key order kept, and with:
 //   - values under sensitive keys replaced by [Redacted] (the key is matched
-//     case-insensitively, ignoring '_' and '-'; see isSensitiveKey). null,
+//     case-insensitively, ignoring '_' and '-'; see isSensitiveJSONKey). null,
 //     true, false and "" are kept: they hold no secret and tell what was sent;
 //   - "number" redacted when its object also holds exp_month, exp_year, cvv,
 //     cvc or security_code;
@@ -748,7 +748,7 @@ func (w *jsonWalker) value(i int, mode jsonMode) int {
 		return end
 	case 't', 'f', 'n':
 		end := i
-		for end < len(d) && isLower(d[end]) {
+		for end < len(d) && txtLower(d[end]) {
 			end++
 		}
 		w.out = append(w.out, d[i:end]...)
@@ -758,7 +758,7 @@ func (w *jsonWalker) value(i int, mode jsonMode) int {
 		for end < len(d) && strings.IndexByte("+-.eE0123456789", d[end]) >= 0 {
 			end++
 		}
-		if mode == modeRedact || isCardNumber(d[i:end]) {
+		if mode == modeRedact || jsonCardNumber(d[i:end]) {
 			w.redacted()
 		} else {
 			w.out = append(w.out, d[i:end]...)
@@ -767,7 +767,7 @@ func (w *jsonWalker) value(i int, mode jsonMode) int {
 	}
 }
 
-func isCardNumber(num []byte) bool {
+func jsonCardNumber(num []byte) bool {
 	return len(num) >= 13 && len(num) <= 19 && luhnValid(num)
 }
 
@@ -786,13 +786,13 @@ func (w *jsonWalker) object(i int, fieldErrElem bool) int {
 		kEnd, esc := w.scanString(i)
 		key := w.decode(d[i+1:kEnd-1], esc)
 		var nb [24]byte
-		norm := normalizeKey(nb[:0], key)
+		norm := normalizeJSONKey(nb[:0], key)
 		w.appendText(key)
 		w.out = append(w.out, ':')
 		i = w.ws(w.ws(kEnd) + 1) // past ':'
 		mode := modePlain
 		switch {
-		case isSensitiveKey(string(norm)):
+		case isSensitiveJSONKey(string(norm)):
 			mode = modeRedact
 		case fieldErrElem && string(norm) == "value":
 			mode = modeRedact
@@ -848,9 +848,9 @@ func (w *jsonWalker) holdsCardFields(i int) bool {
 		var norm []byte
 		if esc {
 			// decode into a copy: w.str may hold the caller's key
-			norm = normalizeKey(nb[:0], decodeJSONString(nil, d[i+1:kEnd-1]))
+			norm = normalizeJSONKey(nb[:0], decodeJSONString(nil, d[i+1:kEnd-1]))
 		} else {
-			norm = normalizeKey(nb[:0], d[i+1:kEnd-1])
+			norm = normalizeJSONKey(nb[:0], d[i+1:kEnd-1])
 		}
 		switch string(norm) {
 		case "expmonth", "expyear", "expirationmonth", "expirymonth", "cvv", "cvc", "securitycode":
@@ -864,9 +864,9 @@ func (w *jsonWalker) holdsCardFields(i int) bool {
 	return false
 }
 
-// normalizeKey appends key lowercased without '_' and '-'; it gives up
+// normalizeJSONKey appends key lowercased without '_' and '-'; it gives up
 // (returns an empty result) past cap(dst): no sensitive name is that long.
-func normalizeKey(dst, key []byte) []byte {
+func normalizeJSONKey(dst, key []byte) []byte {
 	for _, c := range key {
 		if c == '_' || c == '-' {
 			continue
@@ -874,7 +874,7 @@ func normalizeKey(dst, key []byte) []byte {
 		if len(dst) == cap(dst) {
 			return dst[:0]
 		}
-		if isUpper(c) {
+		if txtUpper(c) {
 			c |= 0x20
 		}
 		dst = append(dst, c)
@@ -882,10 +882,10 @@ func normalizeKey(dst, key []byte) []byte {
 	return dst
 }
 
-// isSensitiveKey reports whether a JSON key, normalized by normalizeKey,
+// isSensitiveJSONKey reports whether a JSON key, normalized by normalizeJSONKey,
 // holds a value that must never be stored. account_number is deliberately
 // not listed: it is an ordinary identifier in provider answers.
-func isSensitiveKey(norm string) bool {
+func isSensitiveJSONKey(norm string) bool {
 	switch norm {
 	case "authorization", "proxyauthorization", "cookie", "setcookie",
 		"password", "passwd", "secret", "clientsecret",
@@ -959,12 +959,12 @@ func decodeJSONString(dst, raw []byte) []byte {
 		case 't':
 			dst = append(dst, '\t')
 		case 'u':
-			r := hex4(raw, i)
+			r := jsonHex4(raw, i)
 			i += 4
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 = hex4(raw, i+2)
+					r2 = jsonHex4(raw, i+2)
 				}
 				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
 					r = dec
@@ -995,7 +995,7 @@ func dropNULEscape(b []byte) []byte {
 	return b
 }
 
-func hex4(b []byte, i int) rune {
+func jsonHex4(b []byte, i int) rune {
 	if i+4 > len(b) {
 		return utf8.RuneError
 	}
@@ -1023,12 +1023,12 @@ func (w *jsonWalker) appendText(s []byte) {
 		w.red = red
 		s = red
 	}
-	w.out = appendJSONString(w.out, s)
+	w.out = appendRedactedJSONString(w.out, s)
 }
 
-// appendJSONString appends s as a JSON string: invalid UTF-8 becomes U+FFFD
+// appendRedactedJSONString appends s as a JSON string: invalid UTF-8 becomes U+FFFD
 // and NUL is dropped.
-func appendJSONString(dst, s []byte) []byte {
+func appendRedactedJSONString(dst, s []byte) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -1128,7 +1128,7 @@ func RedactBody(body []byte, max int) string {
 	if s == "" {
 		s = RedactText(string(body))
 	}
-	return sanitize(s, max, true)
+	return sanitizeForStorage(s, max, true)
 }
 
 func looksLikeJSON(b []byte) bool {
@@ -1155,18 +1155,18 @@ func SensitiveHeader(name string) bool {
 		}
 	}
 	for _, sub := range [...]string{"token", "secret", "password", "signature", "api-key", "apikey", "api_key"} {
-		if containsFold(name, sub) {
+		if txtContainsFold(name, sub) {
 			return true
 		}
 	}
 	return false
 }
 
-// containsFold reports whether s contains lower (ASCII lowercase), ignoring
+// txtContainsFold reports whether s contains lower (ASCII lowercase), ignoring
 // case.
-func containsFold(s, lower string) bool {
+func txtContainsFold(s, lower string) bool {
 	for i := 0; i+len(lower) <= len(s); i++ {
-		if hasPrefixFold(s, i, lower) {
+		if txtPrefixFold(s, i, lower) {
 			return true
 		}
 	}
@@ -1178,7 +1178,7 @@ func containsFold(s, lower string) bool {
 // on a rune boundary. max <= 0 means no bound. s itself is returned when it
 // is already safe.
 func Sanitize(s string, max int) string {
-	return sanitize(s, max, false)
+	return sanitizeForStorage(s, max, false)
 }
 
 const (
@@ -1186,34 +1186,35 @@ const (
 	truncSuffix = " bytes]"
 )
 
-func sanitize(s string, max int, body bool) string {
+func sanitizeForStorage(s string, max int, body bool) string {
 	if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 || (body && strings.Contains(s, `\u0000`)) {
-		s = clean(s, body)
+		s = cleanForStorage(s, body)
 	}
 	if max <= 0 || len(s) <= max {
 		return s
 	}
 	if body {
 		if keep := max - len(truncPrefix) - len(truncSuffix) - len(strconv.Itoa(len(s))); keep >= 0 {
-			keep = runeCut(s, keep)
+			keep = runeCutBefore(s, keep)
 			return s[:keep] + truncPrefix + strconv.Itoa(len(s)-keep) + truncSuffix
 		}
 	}
-	return s[:runeCut(s, max)]
+	return s[:runeCutBefore(s, max)]
 }
 
-// runeCut returns the largest i <= n where valid UTF-8 s can be cut.
-func runeCut(s string, n int) int {
+// runeCutBefore returns the largest i <= n where valid UTF-8 s can be cut.
+func runeCutBefore(s string, n int) int {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return n
 }
 
-// clean replaces invalid UTF-8 (each bad byte) with U+FFFD and drops NUL
+// cleanForStorage replaces invalid UTF-8 (each bad byte) with U+FFFD and
+// drops NUL
 // bytes, and with escapes also the text \u0000 (repeatedly, so that removing
 // one cannot form another).
-func clean(s string, escapes bool) string {
+func cleanForStorage(s string, escapes bool) string {
 	b := make([]byte, 0, len(s)+8)
 	for i := 0; i < len(s); {
 		c := s[i]

@@ -1,0 +1,309 @@
+package classify
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The record scanner reads the top level of an integration log record in
+// one pass and decodes only the fields classification needs; every other
+// value is skipped (and checked) without being decoded. Nested bodies are
+// kept as raw spans and parsed only for errors, which are a few percent of
+// the traffic.
+
+var errSyntax = errors.New("invalid JSON")
+
+// scanner walks one JSON document.
+type scanner struct {
+	b   []byte
+	i   int
+	err error
+	buf []byte // unescape scratch, reused across records
+}
+
+func (s *scanner) fail(msg string) {
+	if s.err == nil {
+		s.err = errors.New(msg + " at offset " + strconv.Itoa(s.i))
+	}
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte, or 0 at the end.
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+func (s *scanner) expect(c byte) bool {
+	if s.peek() != c {
+		s.fail("expected " + strconv.QuoteRune(rune(c)))
+		return false
+	}
+	s.i++
+	return true
+}
+
+// rawString returns the bytes between the quotes of the string at s.i and
+// whether it holds escapes; s.i moves past the closing quote.
+func (s *scanner) rawString() ([]byte, bool) {
+	if s.peek() != '"' {
+		s.fail("expected string")
+		return nil, false
+	}
+	s.i++
+	start := s.i
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			s.fail("unterminated string")
+			return nil, false
+		}
+		end := s.i + j
+		// A quote preceded by an odd number of backslashes is escaped.
+		k := end
+		for k > start && s.b[k-1] == '\\' {
+			k--
+		}
+		s.i = end + 1
+		if (end-k)%2 == 0 {
+			out := s.b[start:end]
+			return out, bytes.IndexByte(out, '\\') >= 0
+		}
+	}
+}
+
+// str decodes the string at s.i. Without escapes it is a view into the
+// record; with escapes it is decoded into fresh memory.
+func (s *scanner) str() []byte {
+	raw, escaped := s.rawString()
+	if !escaped || s.err != nil {
+		return raw
+	}
+	out, ok := unescape(nil, raw)
+	if !ok {
+		s.fail("invalid escape in string")
+	}
+	return out
+}
+
+// skip moves past one value of any type, checking its syntax.
+func (s *scanner) skip(depth int) {
+	if depth > 64 {
+		s.fail("nesting too deep")
+		return
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		s.rawString()
+	case c == '{':
+		s.i++
+		if s.peek() == '}' {
+			s.i++
+			return
+		}
+		for s.err == nil {
+			s.rawString()
+			if !s.expect(':') {
+				return
+			}
+			s.skip(depth + 1)
+			switch s.peek() {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return
+			default:
+				s.fail("expected ',' or '}'")
+			}
+		}
+	case c == '[':
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			return
+		}
+		for s.err == nil {
+			s.skip(depth + 1)
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return
+			default:
+				s.fail("expected ',' or ']'")
+			}
+		}
+	case c == 't':
+		s.literal("true")
+	case c == 'f':
+		s.literal("false")
+	case c == 'n':
+		s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		s.number()
+	default:
+		s.fail("unexpected character")
+	}
+}
+
+func (s *scanner) literal(word string) {
+	if len(s.b)-s.i < len(word) || string(s.b[s.i:s.i+len(word)]) != word {
+		s.fail("invalid literal")
+		return
+	}
+	s.i += len(word)
+}
+
+// number returns the text of the number at s.i.
+func (s *scanner) number() []byte {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	digits := 0
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		if c >= '0' && c <= '9' {
+			digits++
+		} else if c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-' {
+			break
+		}
+		s.i++
+	}
+	if digits == 0 {
+		s.fail("invalid number")
+	}
+	return s.b[start:s.i]
+}
+
+// span returns the raw bytes of the value at s.i, skipping it.
+func (s *scanner) span() []byte {
+	s.ws()
+	start := s.i
+	s.skip(1)
+	return s.b[start:s.i]
+}
+
+// object calls f for each member of the object at s.i with the decoded key;
+// f must consume the value.
+func (s *scanner) object(f func(key []byte)) {
+	if !s.expect('{') {
+		return
+	}
+	if s.peek() == '}' {
+		s.i++
+		return
+	}
+	for s.err == nil {
+		key, escaped := s.rawString()
+		if escaped && s.err == nil {
+			key, _ = unescape(s.buf[:0], key)
+			s.buf = key
+		}
+		if !s.expect(':') {
+			return
+		}
+		s.ws()
+		f(key)
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return
+		default:
+			s.fail("expected ',' or '}'")
+		}
+	}
+}
+
+// unescape appends the decoded JSON string body raw to dst.
+func unescape(dst, raw []byte) ([]byte, bool) {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return dst, false
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			dst = append(dst, raw[i])
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r, ok := unhex4(raw[i+1:])
+			if !ok {
+				return dst, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+					if r2, ok := unhex4(raw[i+3:]); ok {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							r = dec
+							i += 6
+						}
+					}
+				}
+				if utf16.IsSurrogate(r) {
+					r = utf8.RuneError
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default:
+			return dst, false
+		}
+	}
+	return dst, true
+}
+
+func unhex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
