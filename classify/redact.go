@@ -12,7 +12,7 @@ import (
 // Redacted is the placeholder that replaces every removed value.
 const Redacted = "[REDACTED]"
 
-// text is the set of byte sequences the free-text scanner runs over: message
+// redactable is the set of byte sequences the free-text scanner runs over: message
 // strings, and decoded JSON string values (without converting them).
 type redactable interface{ ~string | ~[]byte }
 
@@ -41,20 +41,24 @@ func redactAppend[T redactable](dst []byte, s T) (out []byte, changed bool) {
 	n := len(s)
 	last := 0 // s[:last] is already in dst (once changed)
 	for i := 0; i < n; {
-		c := s[i]
+		class := byteClass[s[i]]
+		if class == classNone {
+			i++
+			continue
+		}
 		start, end := -1, -1
-		switch {
-		case c >= '0' && c <= '9' || c == '+' || c == '(':
+		switch class {
+		case classNumber:
 			if i == 0 || !txtWordByte(s[i-1]) {
 				start, end = matchNumber(s, i)
 			}
-		case c == '@':
+		case classAt:
 			start, end = matchEmail(s, i, last)
-		case c == 'b' || c == 'B' || c == 'd' || c == 'D':
-			if i == 0 || !txtAlnum(s[i-1]) || (txtLower(s[i-1]) && txtUpper(c)) {
+		case classKeyword:
+			if i == 0 || !txtAlnum(s[i-1]) || (txtLower(s[i-1]) && txtUpper(s[i])) {
 				start, end = matchKeyword(s, i)
 			}
-		case c == 'e':
+		case classJWT:
 			if i+2 < n && s[i+1] == 'y' && s[i+2] == 'J' && (i == 0 || !txtTokenByte(s[i-1])) {
 				start, end = matchJWT(s, i)
 			}
@@ -76,6 +80,23 @@ func redactAppend[T redactable](dst []byte, s T) (out []byte, changed bool) {
 	}
 	return dst, changed
 }
+
+// Classes of the bytes where a redaction can start.
+const (
+	classNone    = '0'
+	classNumber  = '1' // 0-9 + ( : card, SIN, phone
+	classAt      = '2' // @ : e-mail
+	classKeyword = '3' // b B d D : bearer, basic, birth, born, dob
+	classJWT     = '4' // e : eyJ...
+)
+
+// byteClass maps every byte to its class (a constant, so no state); see
+// TestByteClass.
+const byteClass = "" +
+	"0000000000000000000000000000000000000000100100001111111111000000" +
+	"2030300000000000000000000000000000303400000000000000000000000000" +
+	"0000000000000000000000000000000000000000000000000000000000000000" +
+	"0000000000000000000000000000000000000000000000000000000000000000"
 
 // ---- character classes ----
 
@@ -135,8 +156,22 @@ type numGroup struct {
 // word boundary) and returns the span of the longest prefix of its groups
 // that is a card number, SIN or phone number, or -1, -1.
 func matchNumber[T redactable](s T, i int) (int, int) {
-	var gs [maxNumGroups]numGroup
 	n := len(s)
+	// Every form needs 8+ digits; most numbers in messages are short, so
+	// count them first (over digits, separators and parentheses).
+	digits := 0
+	for q := i; q < n && digits < 8; q++ {
+		c := s[q]
+		if txtDigit(c) {
+			digits++
+		} else if c != ' ' && c != '-' && c != '.' && c != '(' && c != ')' && c != '+' {
+			break
+		}
+	}
+	if digits < 8 {
+		return -1, -1
+	}
+	var gs [maxNumGroups]numGroup
 	p := i
 	plus := s[p] == '+'
 	if plus {
@@ -183,6 +218,9 @@ func matchNumber[T redactable](s T, i int) (int, int) {
 		stop := gs[m-1].stop
 		if stop < n && (txtWordByte(s[stop]) || s[stop] == '@') {
 			continue
+		}
+		if m < k && gs[m].sep == '.' {
+			continue // 1234567890123.45 is an amount, not a card
 		}
 		if numberCandidate(s, gs[:m], plus) {
 			return i, stop
@@ -384,8 +422,9 @@ func matchKeyword[T redactable](s T, i int) (int, int) {
 }
 
 // matchCredential: after "Bearer"/"Basic", blanks then a token68. Only the
-// token is removed. A short all-lowercase word ("bearer token", "basic auth",
-// `Basic realm="api"`) is prose, not a credential.
+// token is removed. Whatever follows is taken for a credential unless it is
+// a prose word ("bearer token", "Basic auth") or an auth-param of a
+// WWW-Authenticate challenge (`Basic realm="api"`, `Bearer error=...`).
 func matchCredential[T redactable](s T, p int) (int, int) {
 	n := len(s)
 	q := p
@@ -403,29 +442,51 @@ func matchCredential[T redactable](s T, p int) (int, int) {
 	for end > t && (s[end-1] == '.' || s[end-1] == ',') {
 		end-- // sentence punctuation
 	}
-	core := end
-	for core > t && s[core-1] == '=' {
-		core-- // base64 padding
-	}
-	if core == t || !looksSecret(s, t, core) {
+	if end == t || credentialProse(s, t, end) {
 		return -1, -1
 	}
 	return t, end
 }
 
-func looksSecret[T redactable](s T, from, to int) bool {
-	l := to - from
-	if l >= 16 {
+// credentialProse reports whether s[from:to], the word after Bearer/Basic,
+// is prose or an auth-param name rather than a credential.
+func credentialProse[T redactable](s T, from, to int) bool {
+	w := from
+	for w < to && (txtAlpha(s[w]) || s[w] == '_') {
+		w++
+	}
+	if w == from {
+		return false
+	}
+	if w < to {
+		// name=value where name is a lowercase auth-param: realm=, error=,
+		// scope=, charset=. Base64 has '=' only as trailing padding, so a
+		// credential cannot look like this unless it is a short lowercase
+		// word followed by padding and a quote; see below.
+		if s[w] != '=' || w+1 == to && (to >= len(s) || s[to] != '"') {
+			return false
+		}
+		for j := from; j < w; j++ {
+			if txtUpper(s[j]) {
+				return false
+			}
+		}
 		return true
 	}
-	for j := from; j < to; j++ {
-		c := s[j]
-		switch {
-		case txtDigit(c), c == '+', c == '/', c == '_', c == '~', c == '=':
-			return true
-		case txtUpper(c) && j > from && l >= 8:
-			return true
-		}
+	if w-from > 16 {
+		return false
+	}
+	var buf [16]byte
+	for j := from; j < w; j++ {
+		buf[j-from] = s[j] | 0x20
+	}
+	switch string(buf[:w-from]) {
+	case "token", "tokens", "auth", "authentication", "authorization", "authorisation",
+		"header", "scheme", "credential", "credentials", "realm", "error",
+		"required", "missing", "invalid", "expired", "revoked", "malformed",
+		"is", "was", "not", "or", "and", "the", "a", "an", "of", "for", "in",
+		"with", "must", "only", "value", "format", "type", "access", "prefix":
+		return true
 	}
 	return false
 }
@@ -668,12 +729,21 @@ func matchJWT[T redactable](s T, i int) (int, int) {
 // RedactJSON walks a JSON document and returns it re-encoded compactly, with
 // key order kept, and with:
 //   - values under sensitive keys replaced by [Redacted] (the key is matched
-//     case-insensitively, ignoring '_' and '-'; see isSensitiveJSONKey). null,
-//     true, false and "" are kept: they hold no secret and tell what was sent;
+//     case-insensitively, ignoring '_' and '-': authorization, cookie,
+//     set-cookie, password, passwd, secret, client_secret, token,
+//     access_token, refresh_token, id_token, api_key, x-api-key,
+//     card_number, pan, cvv, cvc, security_code, email, phone,
+//     phone_number, mobile, sin, dob, date_of_birth, birth_date,
+//     security_answer, secret_answer, answer, piw, merchant_password,
+//     govid_number, a few synonyms, and names ending in email, phone,
+//     password, secret or a birth date; account_number is NOT sensitive).
+//     Objects and arrays there become one [Redacted] string; null, true,
+//     false and "" are kept: they hold no secret and tell what was sent;
 //   - "number" redacted when its object also holds exp_month, exp_year, cvv,
 //     cvc or security_code;
 //   - the "value" of every element of a "field_errors" array (Flexiti echoes
-//     the submitted value there, PIWs and SINs included) redacted;
+//     the submitted value there, PIWs and SINs included), or of a
+//     "field_errors" object, redacted;
 //   - every other string, keys included, passed through [RedactText];
 //   - numbers of 13–19 digits passing the Luhn check redacted.
 //
@@ -882,9 +952,11 @@ func normalizeJSONKey(dst, key []byte) []byte {
 	return dst
 }
 
-// isSensitiveJSONKey reports whether a JSON key, normalized by normalizeJSONKey,
-// holds a value that must never be stored. account_number is deliberately
-// not listed: it is an ordinary identifier in provider answers.
+// isSensitiveJSONKey reports whether a JSON key, normalized by
+// normalizeJSONKey, holds a value that must never be stored: one of the
+// listed names, or a name ending in one of the listed suffixes.
+// account_number is deliberately not listed: it is an ordinary identifier in
+// provider answers.
 func isSensitiveJSONKey(norm string) bool {
 	switch norm {
 	case "authorization", "proxyauthorization", "cookie", "setcookie",
@@ -897,6 +969,13 @@ func isSensitiveJSONKey(norm string) bool {
 		"securityanswer", "secretanswer", "answer", "piw",
 		"merchantpassword", "govidnumber":
 		return true
+	}
+	// customer_email, billing_phone, new_password, webhook_secret,
+	// applicant_date_of_birth: the same data under a qualified name.
+	for _, suffix := range [...]string{"email", "phone", "phonenumber", "password", "passwd", "secret", "dateofbirth", "birthdate"} {
+		if strings.HasSuffix(norm, suffix) {
+			return true
+		}
 	}
 	return false
 }

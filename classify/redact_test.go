@@ -91,6 +91,12 @@ func TestRedactText(t *testing.T) {
 		{name: "unix timestamps kept", in: "ts=1730541600 ms=1730541600123"},
 		{name: "ten digit order id kept", in: "order 4165550199 not found"},
 		{name: "amounts and short numbers kept", in: "amount 1299.00 CAD (was 1,299,000.50), 3 retries, HTTP 502, code 10002"},
+		{name: "decimal amount kept", in: "balance 1000000000009.50 CAD"},
+		{
+			name: "luhn-valid 13 digits redacted",
+			in:   "ref 1000000000009 end",
+			want: "ref [REDACTED] end",
+		},
 		{name: "ip address kept", in: "from 192.168.100.200 port 8443"},
 		{name: "date without birth keyword kept", in: "created 1985-03-12, expires 12/30"},
 		{name: "trace id kept", in: "traceparent 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"},
@@ -133,7 +139,24 @@ func TestRedactText(t *testing.T) {
 			in:   "bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl, then",
 			want: "bearer [REDACTED], then",
 		},
-		{name: "bearer prose kept", in: "missing bearer token; use Basic auth or Basic realm=\"api\""},
+		{
+			name: "bearer lowercase opaque token",
+			in:   "Authorization: Bearer abc.def.ghi sent",
+			want: "Authorization: Bearer [REDACTED] sent",
+			gone: []string{"abc.def.ghi"}, kept: []string{"sent"},
+		},
+		{
+			name: "bearer token in quotes",
+			in:   `header "Bearer mytoken" rejected`,
+			want: `header "Bearer [REDACTED]" rejected`,
+		},
+		{
+			name: "basic padded short credential",
+			in:   `"Basic YTpi=="`,
+			want: `"Basic [REDACTED]"`,
+		},
+		{name: "bearer prose kept", in: "missing bearer token; use Basic auth or Basic Authentication. Expected Bearer."},
+		{name: "www-authenticate challenge kept", in: `WWW-Authenticate: Basic realm="cheers", Bearer error="invalid_token", Bearer error=invalid_token`},
 		{
 			name: "jwt",
 			in:   "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc-DEF_123 expired",
@@ -227,6 +250,25 @@ func TestRedactText(t *testing.T) {
 	}
 }
 
+func TestByteClass(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := byte(classNone)
+		switch {
+		case c >= '0' && c <= '9', c == '+', c == '(':
+			want = classNumber
+		case c == '@':
+			want = classAt
+		case c == 'b', c == 'B', c == 'd', c == 'D':
+			want = classKeyword
+		case c == 'e':
+			want = classJWT
+		}
+		if got := byteClass[c]; got != want {
+			t.Errorf("byteClass[%q] = %q, want %q", rune(c), got, want)
+		}
+	}
+}
+
 func TestRedactTextUnchangedDoesNotAllocate(t *testing.T) {
 	msg := "Finix 422 logref d4ee0b6cdb67686f0c1ec0780e5b4296: transfer AUst6ZdywPwe4fbYWrH1zTNJ failed at 2026-11-02T10:00:00Z"
 	if got := RedactText(msg); got != msg {
@@ -269,6 +311,11 @@ func TestRedactJSON(t *testing.T) {
 			name: "sensitive keys case and separators ignored",
 			in:   `{"Client_Secret":"cs_1","ACCESS-TOKEN":"at","apiKey":"k","date_of_birth":"1985-03-12","Phone_Number":"4165550199","merchant_password":"p","govid_number":"X1","dob":19850312}`,
 			want: `{"Client_Secret":"[REDACTED]","ACCESS-TOKEN":"[REDACTED]","apiKey":"[REDACTED]","date_of_birth":"[REDACTED]","Phone_Number":"[REDACTED]","merchant_password":"[REDACTED]","govid_number":"[REDACTED]","dob":"[REDACTED]"}`,
+		},
+		{
+			name: "qualified sensitive keys",
+			in:   `{"customer_email":"a@b.example","billing_phone":"4165550199","webhookSecret":"whsec","email_verified":true,"phone_country":"CA"}`,
+			want: `{"customer_email":"[REDACTED]","billing_phone":"[REDACTED]","webhookSecret":"[REDACTED]","email_verified":true,"phone_country":"CA"}`,
 		},
 		{
 			name: "nested sensitive object replaced whole",
