@@ -10,3 +10,8 @@ GOMAXPROCS=1 go test ./classify -run '^$' -bench '^BenchmarkClassify$' -cpu 1 -b
       for (i = 1; i <= NF; i++) { if ($(i+1) == "records/s") r = $i; if ($(i+1) == "ref_records/s") ref = $i; if ($(i+1) == "x_encoding_json") x = $i; if ($(i+1) == "allocs/op") a = $i }
       printf "  faultline %8.0f records/s   encoding/json %8.0f records/s   ratio %.2fx   %s allocs/record\n", r, ref, x, a
     }'
+
+echo
+echo "== ingest: Kafka (kfake on loopback) to Postgres, exactly once =="
+command -v kcat >/dev/null || { echo "kcat is required (apt-get install kcat)"; exit 1; }
+go run ./tools/ingestbench --records "${BENCH_RECORDS:-1000000}"

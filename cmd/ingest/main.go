@@ -1,10 +1,11 @@
 // Command ingest consumes integration logs, classifies provider errors and
 // stores them in Postgres. Its subcommands: classify (stdin to stdout, no
-// database), run, replay, migrate and status.
+// database), run (consume Kafka), replay (load files), migrate and status.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -15,9 +16,16 @@ import (
 
 func main() { os.Exit(run()) }
 
-// cli is the whole command line of ingest; every flag lives here.
+// cli is the whole command line of ingest; every flag lives here and in the
+// command structs beside it.
 type cli struct {
+	LogLevel string `name:"log-level" env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+
 	Classify classifyCmd `cmd:"" help:"Classify NDJSON records from stdin: one JSON line per input line on stdout; no database."`
+	Run      runCmd      `cmd:"" help:"Consume the Kafka topic as a consumer group and store events until SIGINT/SIGTERM."`
+	Replay   replayCmd   `cmd:"" help:"Load NDJSON files (or - for stdin) through the same pipeline, for backfills."`
+	Migrate  migrateCmd  `cmd:"" help:"Apply the embedded database migrations (or show their status)."`
+	Status   statusCmd   `cmd:"" help:"Show schema version, stored offsets and lag, and what is stored."`
 }
 
 func run() int {
@@ -39,9 +47,20 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
 		return 2
 	}
+	kctx.Bind(newLogger(c.LogLevel))
 	if err := kctx.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			return 2
+		}
 		return 1
 	}
 	return 0
 }
+
+// usageError is a bad flag value found after parsing; it exits 2 like a
+// parse error.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/faultline-dev/faultline/kafkasource"
+)
+
+// kafkaFlags are the Kafka connection flags shared by run and status.
+type kafkaFlags struct {
+	Brokers           []string      `name:"kafka-brokers" env:"KAFKA_BROKERS" sep:"," help:"Kafka bootstrap brokers, host:port, comma separated."`
+	Topic             string        `name:"kafka-topic" env:"KAFKA_TOPIC" default:"integration-logs" help:"Topic of integration log records."`
+	Group             string        `name:"kafka-group" env:"KAFKA_GROUP" default:"faultline-ingest" help:"Consumer group."`
+	TLS               bool          `name:"kafka-tls" env:"KAFKA_TLS" help:"Connect to Kafka over TLS."`
+	TLSCA             string        `name:"kafka-tls-ca" env:"KAFKA_TLS_CA" type:"existingfile" help:"PEM file of CA certificates for Kafka TLS (default: system roots)."`
+	TLSCert           string        `name:"kafka-tls-cert" env:"KAFKA_TLS_CERT" type:"existingfile" help:"PEM client certificate for Kafka mutual TLS."`
+	TLSKey            string        `name:"kafka-tls-key" env:"KAFKA_TLS_KEY" type:"existingfile" help:"PEM client key for Kafka mutual TLS."`
+	SASLMechanism     string        `name:"kafka-sasl-mechanism" env:"KAFKA_SASL_MECHANISM" default:"none" enum:"none,plain,scram-sha-256,scram-sha-512" help:"SASL mechanism (${enum})."`
+	SASLUser          string        `name:"kafka-sasl-user" env:"KAFKA_SASL_USER" help:"SASL user name."`
+	SASLPassword      string        `name:"kafka-sasl-password" env:"KAFKA_SASL_PASSWORD" help:"SASL password (prefer the environment variable)."`
+	SessionTimeout    time.Duration `name:"kafka-session-timeout" env:"KAFKA_SESSION_TIMEOUT" default:"30s" help:"Consumer group session timeout: how long a crashed member keeps its partitions."`
+	HeartbeatInterval time.Duration `name:"kafka-heartbeat-interval" env:"KAFKA_HEARTBEAT_INTERVAL" default:"3s" help:"Consumer group heartbeat interval."`
+	RebalanceTimeout  time.Duration `name:"kafka-rebalance-timeout" env:"KAFKA_REBALANCE_TIMEOUT" default:"30s" help:"Consumer group rebalance timeout."`
+}
+
+func (f *kafkaFlags) config(log *slog.Logger) (kafkasource.Config, error) {
+	cfg := kafkasource.Config{
+		Brokers: f.Brokers, Topic: f.Topic, Group: f.Group,
+		SessionTimeout: f.SessionTimeout, HeartbeatInterval: f.HeartbeatInterval, RebalanceTimeout: f.RebalanceTimeout,
+		Logger: log,
+	}
+	if len(f.Brokers) == 0 {
+		return cfg, usageError{fmt.Errorf("--kafka-brokers (or KAFKA_BROKERS) is required")}
+	}
+	for _, b := range f.Brokers {
+		if _, port, ok := strings.Cut(b, ":"); !ok || port == "" {
+			return cfg, usageError{fmt.Errorf("--kafka-brokers: %q is not host:port", b)}
+		}
+	}
+	if f.Topic == "" {
+		return cfg, usageError{fmt.Errorf("--kafka-topic must not be empty")}
+	}
+	if f.Group == "" {
+		return cfg, usageError{fmt.Errorf("--kafka-group must not be empty")}
+	}
+	if f.HeartbeatInterval >= f.SessionTimeout {
+		return cfg, usageError{fmt.Errorf("--kafka-heartbeat-interval (%s) must be shorter than --kafka-session-timeout (%s)", f.HeartbeatInterval, f.SessionTimeout)}
+	}
+	if f.TLS || f.TLSCA != "" || f.TLSCert != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if f.TLSCA != "" {
+			pem, err := os.ReadFile(f.TLSCA)
+			if err != nil {
+				return cfg, fmt.Errorf("--kafka-tls-ca: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return cfg, usageError{fmt.Errorf("--kafka-tls-ca %s: no PEM certificates", f.TLSCA)}
+			}
+		}
+		if (f.TLSCert == "") != (f.TLSKey == "") {
+			return cfg, usageError{fmt.Errorf("--kafka-tls-cert and --kafka-tls-key go together")}
+		}
+		if f.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(f.TLSCert, f.TLSKey)
+			if err != nil {
+				return cfg, fmt.Errorf("--kafka-tls-cert/--kafka-tls-key: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		cfg.TLS = tc
+	}
+	if f.SASLMechanism != "none" {
+		if f.SASLUser == "" {
+			return cfg, usageError{fmt.Errorf("--kafka-sasl-user is required with --kafka-sasl-mechanism %s", f.SASLMechanism)}
+		}
+		m, err := kafkasource.NewSASL(f.SASLMechanism, f.SASLUser, f.SASLPassword)
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("--kafka-sasl-mechanism: %w", err)}
+		}
+		cfg.SASL = m
+	}
+	return cfg, nil
+}
+
+// dbFlags name the Postgres database.
+type dbFlags struct {
+	DatabaseURL string `name:"database-url" env:"DATABASE_URL" help:"Postgres URL, e.g. postgres://user@host:5432/db?sslmode=verify-full (TLS via the URL)."`
+}
+
+func (f *dbFlags) url() (string, error) {
+	if f.DatabaseURL == "" {
+		return "", usageError{fmt.Errorf("--database-url (or DATABASE_URL) is required")}
+	}
+	return f.DatabaseURL, nil
+}
+
+// safeURL is a database URL without its password, for logs.
+func safeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
+}
+
+// retention is a duration that also accepts days ("90d").
+type retention time.Duration
+
+// Decode implements kong.MapperValue.
+func (r *retention) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
+		return err
+	}
+	d, err := parseRetention(s)
+	if err != nil {
+		return err
+	}
+	*r = retention(d)
+	return nil
+}
+
+func parseRetention(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("%q: want a positive number of days like 90d, or a duration like 36h", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: want a positive number of days like 90d, or a duration like 36h", s)
+	}
+	return d, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

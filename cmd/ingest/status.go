@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/faultline-dev/faultline/kafkasource"
+)
+
+type statusCmd struct {
+	dbFlags
+	kafkaFlags
+	windowFlags
+	JSON bool `name:"json" help:"Print JSON for machines."`
+}
+
+// statusReport is the JSON of `ingest status --json`.
+type statusReport struct {
+	SchemaVersion       int64             `json:"schema_version"`
+	LatestVersion       int64             `json:"latest_schema_version"`
+	Partitions          []partitionStatus `json:"partitions"`
+	Events              int64             `json:"events"`
+	DeadLetters         int64             `json:"dead_letters"`
+	DeadLettersByReason map[string]int64  `json:"dead_letters_by_reason"`
+	From                time.Time         `json:"from"`
+	To                  time.Time         `json:"to"`
+	RequestsByProvider  map[string]int64  `json:"requests_by_provider"`
+	ErrorsByProvider    map[string]int64  `json:"errors_by_provider"`
+}
+
+type partitionStatus struct {
+	Group         string `json:"group"`
+	Topic         string `json:"topic"`
+	Partition     int32  `json:"partition"`
+	StoredOffset  int64  `json:"stored_offset"`
+	HighWatermark *int64 `json:"high_watermark"`
+	Lag           *int64 `json:"lag"`
+}
+
+func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
+	from, to, err := cmd.window(time.Now())
+	if err != nil {
+		return err
+	}
+	dbURL, err := cmd.url()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, dbURL, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep := statusReport{DeadLettersByReason: map[string]int64{}, RequestsByProvider: map[string]int64{}, ErrorsByProvider: map[string]int64{}}
+	if rep.SchemaVersion, rep.LatestVersion, err = st.SchemaVersion(ctx); err != nil {
+		return err
+	}
+	s, err := st.Status(ctx, from, to)
+	if err != nil {
+		return err
+	}
+	rep.Events, rep.DeadLetters, rep.From, rep.To = s.Events, s.DeadLetters, s.From, s.To
+	for r, n := range s.DeadLettersByReason {
+		rep.DeadLettersByReason[string(r)] = n
+	}
+	for _, t := range s.Traffic {
+		rep.RequestsByProvider[t.Provider] = t.Requests
+		rep.ErrorsByProvider[t.Provider] = t.Errors
+	}
+
+	// High watermarks of the consumed topic, when Kafka is named.
+	var hw map[int32]int64
+	if len(cmd.Brokers) > 0 {
+		kcfg, err := cmd.kafkaFlags.config(log)
+		if err != nil {
+			return err
+		}
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		hw, err = kafkasource.HighWatermarks(hctx, kcfg)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("high watermarks of %s: %w", cmd.Topic, err)
+		}
+	}
+	seen := map[int32]bool{}
+	for _, o := range s.Offsets {
+		ps := partitionStatus{Group: o.Source.Group, Topic: o.Source.Topic, Partition: o.Source.Partition, StoredOffset: o.NextOffset}
+		if hw != nil && o.Source.Group == cmd.Group && o.Source.Topic == cmd.Topic {
+			seen[o.Source.Partition] = true
+			ps.setWatermark(hw[o.Source.Partition])
+		}
+		rep.Partitions = append(rep.Partitions, ps)
+	}
+	for p, w := range hw { // partitions not stored yet
+		if !seen[p] {
+			ps := partitionStatus{Group: cmd.Group, Topic: cmd.Topic, Partition: p, StoredOffset: 0}
+			ps.setWatermark(w)
+			rep.Partitions = append(rep.Partitions, ps)
+		}
+	}
+	sort.Slice(rep.Partitions, func(i, j int) bool {
+		a, b := rep.Partitions[i], rep.Partitions[j]
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		if a.Topic != b.Topic {
+			return a.Topic < b.Topic
+		}
+		return a.Partition < b.Partition
+	})
+	if cmd.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.writeText()
+}
+
+func (ps *partitionStatus) setWatermark(hw int64) {
+	lag := max(hw-ps.StoredOffset, 0)
+	ps.HighWatermark, ps.Lag = &hw, &lag
+}
+
+func (rep *statusReport) writeText() error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "schema version %d of %d\n\n", rep.SchemaVersion, rep.LatestVersion)
+	fmt.Fprintln(w, "GROUP\tTOPIC\tPARTITION\tSTORED OFFSET\tHIGH WATERMARK\tLAG")
+	for _, p := range rep.Partitions {
+		hw, lag := "-", "-"
+		if p.HighWatermark != nil {
+			hw, lag = fmt.Sprint(*p.HighWatermark), fmt.Sprint(*p.Lag)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", p.Group, p.Topic, p.Partition, p.StoredOffset, hw, lag)
+	}
+	fmt.Fprintf(w, "\nevents stored\t%d\ndead letters\t%d\n", rep.Events, rep.DeadLetters)
+	for _, r := range sortedKeys(rep.DeadLettersByReason) {
+		fmt.Fprintf(w, "  %s\t%d\n", r, rep.DeadLettersByReason[r])
+	}
+	fmt.Fprintf(w, "\ntraffic %s to %s\nPROVIDER\tREQUESTS\tERRORS\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339))
+	for _, p := range sortedKeys(rep.RequestsByProvider) {
+		fmt.Fprintf(w, "%s\t%d\t%d\n", p, rep.RequestsByProvider[p], rep.ErrorsByProvider[p])
+	}
+	return w.Flush()
+}
+
+func sortedKeys(m map[string]int64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

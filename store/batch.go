@@ -1,0 +1,108 @@
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/faultline-dev/faultline/classify"
+)
+
+// Sentinel errors. Callers check them with errors.Is and never import pgx.
+var (
+	// ErrFenced means the stored offset of a source is not the one the
+	// writer expected: another consumer has written that partition since.
+	// The batch was not written; the caller must stop consuming the
+	// partition and resume from the stored offset.
+	ErrFenced = errors.New("store: partition offset moved on (fenced)")
+	// ErrUnavailable means Postgres could not be reached or the connection
+	// broke; the operation may be retried.
+	ErrUnavailable = errors.New("store: postgres unavailable")
+	// ErrSchemaBehind means the database schema is older than this binary's
+	// migrations: run `ingest migrate`.
+	ErrSchemaBehind = errors.New("store: schema is behind; run `ingest migrate`")
+	// ErrNotFound means nothing matched.
+	ErrNotFound = errors.New("store: not found")
+)
+
+// Source names a stream of records whose progress is stored with the data:
+// a Kafka consumer group's topic partition, or a replayed file
+// (Group "replay", Topic "file:<sha256>", Partition 0, offsets = line numbers).
+type Source struct {
+	Group     string
+	Topic     string
+	Partition int32
+}
+
+// NoOffset is the expected offset of a source that has no stored offset yet.
+const NoOffset int64 = -1
+
+// Event is a classified, redacted error event ready to be stored.
+type Event struct {
+	classify.Event        // Message must already be redacted; Event.Body is ignored
+	Body           string // the redacted, sanitised, bounded response body
+	// Kafka coordinates (or file line) of the record.
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// DeadLetter is an unusable record, kept with the reason.
+type DeadLetter struct {
+	Reason    classify.Reason
+	Detail    string
+	Raw       string // the record, sanitised and bounded
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// RequestRollup counts requests and errors per minute, provider and endpoint.
+type RequestRollup struct {
+	Minute   time.Time
+	Provider string
+	Endpoint string
+	Requests int64
+	Errors   int64
+}
+
+// ErrorRollup counts errors per minute, provider, category and code.
+type ErrorRollup struct {
+	Minute   time.Time
+	Provider string
+	Category classify.Category
+	Code     string
+	Count    int64
+}
+
+// GroupDelta is what one batch adds to an error group (by fingerprint).
+type GroupDelta struct {
+	Fingerprint string
+	Provider    string
+	Code        string
+	Subcode     string
+	Method      string
+	Endpoint    string
+	Category    classify.Category
+	FirstSeen   time.Time
+	LastSeen    time.Time
+	Count       int64
+	// SampleCorrelationID and SampleMessage describe one event of the batch.
+	SampleCorrelationID string
+	SampleMessage       string
+}
+
+// Batch is everything one transaction writes for one source: events, dead
+// letters, rollup and group increments, and the source's new offset.
+type Batch struct {
+	Source Source
+	// ExpectedOffset is the stored offset the writer resumed from (or its
+	// previous batch's NextOffset); NoOffset when none was stored.
+	ExpectedOffset int64
+	// NextOffset is the offset to resume from after this batch.
+	NextOffset  int64
+	Events      []Event
+	DeadLetters []DeadLetter
+	Requests    []RequestRollup
+	Errors      []ErrorRollup
+	Groups      []GroupDelta
+}

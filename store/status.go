@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/faultline-dev/faultline/classify"
+)
+
+// Offsets returns the stored next offset of each partition of topic for
+// the consumer group (empty when none is stored).
+func (s *Store) Offsets(ctx context.Context, group, topic string) (map[int32]int64, error) {
+	rows, err := s.pool.Query(ctx,
+		"SELECT partition, next_offset FROM consumer_offsets WHERE group_id = $1 AND topic = $2", group, topic)
+	if err != nil {
+		return nil, wrap(ctx, "store: offsets", err)
+	}
+	offsets := map[int32]int64{}
+	var p int32
+	var o int64
+	if _, err := pgx.ForEachRow(rows, []any{&p, &o}, func() error {
+		offsets[p] = o
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: offsets", err)
+	}
+	return offsets, nil
+}
+
+// Status is an overview of what is stored, read in one snapshot.
+type Status struct {
+	// Offsets are the stored offsets of every source.
+	Offsets []OffsetStatus
+	// Events is the number of events stored.
+	Events int64
+	// DeadLetters is the number of dead letters stored, and by reason.
+	DeadLetters         int64
+	DeadLettersByReason map[classify.Reason]int64
+	// From and To bound Traffic: [From, To).
+	From, To time.Time
+	// Traffic is requests and errors per provider over [From, To), from the
+	// rollups, by provider name.
+	Traffic []ProviderTraffic
+}
+
+// OffsetStatus is the stored offset of one source.
+type OffsetStatus struct {
+	Source     Source
+	NextOffset int64
+	UpdatedAt  time.Time
+}
+
+// ProviderTraffic counts one provider's requests and errors.
+type ProviderTraffic struct {
+	Provider string
+	Requests int64
+	Errors   int64
+}
+
+// Status returns an overview of what is stored, with the traffic of
+// [from, to). Counting events reads the whole events table.
+func (s *Store) Status(ctx context.Context, from, to time.Time) (*Status, error) {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, wrap(ctx, "store: status", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	st := &Status{From: from, To: to, DeadLettersByReason: map[classify.Reason]int64{}}
+
+	rows, err := tx.Query(ctx, `SELECT group_id, topic, partition, next_offset, updated_at
+		FROM consumer_offsets ORDER BY group_id, topic, partition`)
+	if err != nil {
+		return nil, wrap(ctx, "store: status: offsets", err)
+	}
+	var o OffsetStatus
+	if _, err := pgx.ForEachRow(rows, []any{&o.Source.Group, &o.Source.Topic, &o.Source.Partition, &o.NextOffset, &o.UpdatedAt},
+		func() error {
+			st.Offsets = append(st.Offsets, o)
+			return nil
+		}); err != nil {
+		return nil, wrap(ctx, "store: status: offsets", err)
+	}
+
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&st.Events); err != nil {
+		return nil, wrap(ctx, "store: status: events", err)
+	}
+
+	rows, err = tx.Query(ctx, "SELECT reason, count(*) FROM dead_letters GROUP BY reason")
+	if err != nil {
+		return nil, wrap(ctx, "store: status: dead letters", err)
+	}
+	var reason string
+	var n int64
+	if _, err := pgx.ForEachRow(rows, []any{&reason, &n}, func() error {
+		st.DeadLettersByReason[classify.Reason(reason)] = n
+		st.DeadLetters += n
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: status: dead letters", err)
+	}
+
+	rows, err = tx.Query(ctx, `SELECT provider, sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests
+		WHERE minute >= $1 AND minute < $2 GROUP BY provider ORDER BY provider`, from, to)
+	if err != nil {
+		return nil, wrap(ctx, "store: status: traffic", err)
+	}
+	var t ProviderTraffic
+	if _, err := pgx.ForEachRow(rows, []any{&t.Provider, &t.Requests, &t.Errors}, func() error {
+		st.Traffic = append(st.Traffic, t)
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: status: traffic", err)
+	}
+	return st, nil
+}
