@@ -169,15 +169,25 @@ func TestCrashRecovery(t *testing.T) {
 	recs := records(200000, 3)
 	e.broker.Produce(t, e.topic, recs)
 	rng := rand.New(rand.NewPCG(3, 4))
-	kills := 0
-	for kills < 6 {
-		p := e.ingest("--batch-size", "1000")
-		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
+	midRun, last := 0, int64(0)
+	for attempt := 0; midRun < 5 && attempt < 12; attempt++ {
+		p := e.ingest("--batch-size", "500")
+		// Wait until this process stores something, then kill it a random
+		// moment later: mid-batch, mid-transaction or between batches.
+		deadline := time.Now().Add(30 * time.Second)
+		for sumOffsets(e.storedOffsets()) == last && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rng.IntN(80)) * time.Millisecond)
 		p.kill(t)
-		kills++
+		stored := sumOffsets(e.storedOffsets())
+		if stored > last && stored < int64(len(recs)) {
+			midRun++ // killed while it was making progress, before the end
+		}
+		t.Logf("kill %d: %d of %d records stored", attempt+1, stored, len(recs))
+		last = stored
 	}
-	before := sumOffsets(e.storedOffsets())
-	t.Logf("after %d kills %d of %d records were stored", kills, before, len(recs))
+	require.GreaterOrEqual(t, midRun, 5, "at least five kills landed in the middle of the run")
 	p := e.ingest()
 	e.waitCaughtUp(120*time.Second, p)
 	p.stop(t)
@@ -199,10 +209,13 @@ func TestTwoConsumersSplitPartitions(t *testing.T) {
 	recs := records(60000, 4)
 	e.broker.Produce(t, e.topic, recs[:30000])
 	a, b := e.ingest(), e.ingest()
-	e.waitCaughtUp(60*time.Second, a, b)
 	assigned := func(p *proc) int { return strings.Count(p.logs(), `"msg":"partition assigned"`) }
-	require.Positive(t, assigned(a), "process a got partitions; logs:\n%s", tail(a.logs(), 2000))
-	require.Positive(t, assigned(b), "process b got partitions; logs:\n%s", tail(b.logs(), 2000))
+	deadline := time.Now().Add(30 * time.Second)
+	for assigned(a) == 0 || assigned(b) == 0 {
+		require.True(t, time.Now().Before(deadline), "both processes get partitions; a:\n%s\nb:\n%s", tail(a.logs(), 1500), tail(b.logs(), 1500))
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.waitCaughtUp(60*time.Second, a, b)
 
 	// Kill one mid-stream; the survivor takes its partitions.
 	e.broker.Produce(t, e.topic, recs[30000:45000])
