@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/faultline-dev/faultline/classify"
@@ -42,17 +43,11 @@ func (cmd *classifyCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	out := os.Stdout
+	var out io.Writer = os.Stdout
 	var sum ndjson.Summary
 	var visit func(*classify.Event)
 	if cmd.Summary {
-		visit = sum.Add
-		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		defer null.Close()
-		out = null
+		visit, out = sum.Add, io.Discard
 	}
 	st, err := ndjson.Classify(ctx, os.Stdin, out, c, cmd.MaxRecordBytes, visit)
 	if err != nil {

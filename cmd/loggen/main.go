@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -76,8 +77,8 @@ func produce(ctx context.Context, g *synth.Generator, n int, brokers []string, t
 		Addr:         kafka.TCP(brokers...),
 		Topic:        topic,
 		Balancer:     &kafka.RoundRobin{},
-		BatchSize:    5000,
-		BatchBytes:   16 << 20,
+		BatchSize:    1000,
+		BatchBytes:   900 << 10, // under the broker's default 1 MiB message.max.bytes
 		BatchTimeout: 10 * time.Millisecond,
 		RequiredAcks: kafka.RequireAll,
 		Transport:    &kafka.Transport{},
@@ -89,9 +90,22 @@ func produce(ctx context.Context, g *synth.Generator, n int, brokers []string, t
 		msgs = append(msgs, kafka.Message{Value: g.Next(nil)})
 		if len(msgs) == chunk || i == n-1 {
 			if err := w.WriteMessages(ctx, msgs...); err != nil {
+				var werr kafka.WriteErrors
+				if errors.As(err, &werr) {
+					return fmt.Errorf("produce to %s: %d of %d messages failed, first: %w", topic, werr.Count(), len(msgs), firstError(werr))
+				}
 				return fmt.Errorf("produce to %s: %w", topic, err)
 			}
 			msgs = msgs[:0]
+		}
+	}
+	return nil
+}
+
+func firstError(errs kafka.WriteErrors) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
 		}
 	}
 	return nil
