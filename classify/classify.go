@@ -60,6 +60,7 @@ type state struct {
 	scratch  []byte
 	fold     []byte
 	interned map[string]string
+	recent   [recentFields]recentSet
 }
 
 // New returns a Classifier over cats.
@@ -250,22 +251,22 @@ func (s *scanner) status() (int, error) {
 func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time) Event {
 	ev := Event{
 		TS:         ts,
-		Service:    st.internBytes(r.service, 64),
-		Env:        st.internBytes(r.env, 64),
-		Tenant:     st.internBytes(r.tenant, 64),
-		Method:     st.internFolded(r.method, true, 16),
+		Service:    st.recent[recentService].intern(st, r.service, 64),
+		Env:        st.recent[recentEnv].intern(st, r.env, 64),
+		Tenant:     st.recent[recentTenant].intern(st, r.tenant, 64),
+		Method:     st.internFolded(recentMethod, r.method, true, 16),
 		Status:     r.status,
 		DurationMS: r.duration,
 		IsError:    r.status == 0 || r.status >= 400,
 	}
 	host, path := SplitURL(b2s(r.url))
-	ev.Host = st.internFolded([]byte(host), false, 128)
+	ev.Host = st.internFolded(recentHost, []byte(host), false, 128)
 	st.scratch = appendTemplate(st.scratch[:0], path)
 	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 
 	var cat *Catalog
 	if name := bytes.TrimSpace(r.provider); len(name) > 0 {
-		ev.Provider = st.internFolded(name, false, 40)
+		ev.Provider = st.internFolded(recentProvider, name, false, 40)
 		cat = c.cats.Provider(ev.Provider)
 	}
 	if ev.Provider == "" && ev.Host != "" {
@@ -569,8 +570,48 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// internFolded interns b folded to upper or lower case (ASCII).
-func (st *state) internFolded(b []byte, upper bool, max int) string {
+// The fields whose few values are remembered per state.
+const (
+	recentService = iota
+	recentEnv
+	recentTenant
+	recentMethod
+	recentHost
+	recentProvider
+	recentFields
+)
+
+// recentSet remembers the last few values of a low-cardinality field; a
+// linear scan of them is cheaper than hashing into the intern map.
+type recentSet struct {
+	vals []string
+	next int
+}
+
+const recentSize = 8
+
+func (r *recentSet) intern(st *state, b []byte, max int) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for _, v := range r.vals {
+		if v == string(b) {
+			return v
+		}
+	}
+	s := st.internBytes(b, max)
+	if len(r.vals) < recentSize {
+		r.vals = append(r.vals, s)
+	} else {
+		r.vals[r.next] = s
+		r.next = (r.next + 1) % recentSize
+	}
+	return s
+}
+
+// internFolded interns b folded to upper or lower case (ASCII), through
+// the recent values of field.
+func (st *state) internFolded(field int, b []byte, upper bool, max int) string {
 	st.fold = st.fold[:0]
 	for _, c := range b {
 		if upper && c >= 'a' && c <= 'z' {
@@ -580,7 +621,7 @@ func (st *state) internFolded(b []byte, upper bool, max int) string {
 		}
 		st.fold = append(st.fold, c)
 	}
-	return st.internBytes(st.fold, max)
+	return st.recent[field].intern(st, st.fold, max)
 }
 
 func (st *state) internBytes(b []byte, max int) string {

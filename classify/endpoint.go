@@ -84,30 +84,55 @@ func namesID(seg string) bool {
 	return strings.HasSuffix(seg, "-id") || strings.HasSuffix(seg, "_id") || (strings.HasSuffix(seg, "Id") && seg[n-3] >= 'a' && seg[n-3] <= 'z')
 }
 
-func isIDSegment(seg string) bool {
-	var digits, lower, upper, hexOnly, other int
-	for i := 0; i < len(seg); i++ {
-		c := seg[i]
+// Byte classes for isIDSegment.
+const (
+	classDigit = 1 << iota
+	classHex
+	classLower
+	classUpper
+	classSpecial // '@', '%', '=', '+', '~', ':': e-mails, encoded or base64-ish values
+	classOther
+)
+
+var segmentClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
 		switch {
 		case c >= '0' && c <= '9':
-			digits++
-			hexOnly++
-		case c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
-			hexOnly++
-			if c >= 'a' {
-				lower++
-			} else {
-				upper++
-			}
+			t[c] = classDigit | classHex
+		case c >= 'a' && c <= 'f':
+			t[c] = classLower | classHex
+		case c >= 'A' && c <= 'F':
+			t[c] = classUpper | classHex
 		case c >= 'g' && c <= 'z':
-			lower++
+			t[c] = classLower
 		case c >= 'G' && c <= 'Z':
-			upper++
+			t[c] = classUpper
 		case c == '@' || c == '%' || c == '=' || c == '+' || c == '~' || c == ':':
-			return true // e-mail, encoded or base64-ish values
+			t[c] = classSpecial
 		default:
-			other++
+			t[c] = classOther
 		}
+	}
+	return t
+}()
+
+func isIDSegment(seg string) bool {
+	var digits, lower, upper, hexOnly, other int
+	var seen uint8
+	for i := 0; i < len(seg); i++ {
+		f := segmentClass[seg[i]]
+		seen |= f
+		digits += int(f & classDigit)
+		hexOnly += int(f&classHex) >> 1
+		lower += int(f&classLower) >> 2
+		upper += int(f&classUpper) >> 3
+		other += int(f&classOther) >> 5
+	}
+	switch {
+	case seen&classSpecial != 0:
+		return true
+	case seen&(classDigit|classUpper) == 0: // plain lower-case words
+		return false
 	}
 	n := len(seg)
 	switch {

@@ -31,7 +31,7 @@ func (s *scanner) fail(msg string) {
 }
 
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
+	for s.i < len(s.b) && s.b[s.i] <= ' ' {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
@@ -68,6 +68,17 @@ func (s *scanner) rawString() ([]byte, bool) {
 	}
 	s.i++
 	start := s.i
+	// Most strings are short (keys, ids, names): one plain loop beats two
+	// IndexByte calls. Longer ones, or ones with escapes, take the loop below.
+	for i, n := start, min(len(s.b), start+16); i < n; i++ {
+		if c := s.b[i]; c == '"' {
+			s.i = i + 1
+			return s.b[start:i], false
+		} else if c == '\\' {
+			break
+		}
+		s.i = i + 1
+	}
 	for {
 		j := bytes.IndexByte(s.b[s.i:], '"')
 		if j < 0 {
