@@ -109,10 +109,6 @@ func (c *Classifier) Classify(line []byte) (Event, error) {
 	switch {
 	case len(line) > c.maxRec:
 		return Event{}, recordError(ReasonOversized, "record of %d bytes exceeds %d", len(line), c.maxRec)
-	case bytes.IndexByte(line, 0) >= 0:
-		return Event{}, recordError(ReasonNULByte, "record contains a NUL byte")
-	case !utf8.Valid(line):
-		return Event{}, recordError(ReasonInvalidUTF8, "record is not valid UTF-8")
 	}
 	st := c.states.Get().(*state)
 	defer c.states.Put(st)
@@ -207,6 +203,15 @@ func (st *state) scanRecord(line []byte, r *raw) error {
 		sc.fail("unexpected data after the record")
 	}
 	if sc.err != nil {
+		// Checked only for records the scanner refused (it stops at a NUL
+		// byte or invalid UTF-8 inside strings, and anywhere else they are
+		// a syntax error).
+		if bytes.IndexByte(line, 0) >= 0 {
+			return recordError(ReasonNULByte, "record contains a NUL byte")
+		}
+		if !utf8.Valid(line) {
+			return recordError(ReasonInvalidUTF8, "record is not valid UTF-8")
+		}
 		return recordError(ReasonNotJSON, "%s", sc.err.Error())
 	}
 	return bad
@@ -506,19 +511,6 @@ func Fingerprint(ev *Event) string {
 	}
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0])[:8])
-}
-
-func parseTime(b []byte) (time.Time, error) {
-	s := strings.TrimSpace(b2s(b))
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		// Accept a space instead of 'T', as some loggers write.
-		if len(s) > 10 && s[10] == ' ' {
-			return time.Parse(time.RFC3339Nano, s[:10]+"T"+s[11:])
-		}
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
 }
 
 // stringOf returns the bytes of a JSON string, or nil for any other type.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -104,6 +105,8 @@ func TestClassify(t *testing.T) {
 			Event{Provider: "paylera", Category: RateLimit, Code: "rate_limit.burst", Retryable: true, IsError: true}},
 		{"no status is a timeout", `{"ts":"2026-11-02T10:00:00Z","provider":"finix","error":"context deadline exceeded"}`,
 			Event{Provider: "finix", Category: Timeout, Retryable: true, Message: "context deadline exceeded", IsError: true}},
+		{"non-ascii message kept", `{"ts":"2026-11-02T10:00:00Z","provider":"flexiti","status":409,"response_body":{"error":"not_enough_credit","message":"Crédit insuffisant — réessayez ✓ \ud83d\ude00"}}`,
+			Event{Provider: "flexiti", Category: Decline, Code: "not_enough_credit", Known: true, Message: "Crédit insuffisant — réessayez ✓ 😀", IsError: true}},
 		{"status 408", `{"ts":"2026-11-02T10:00:00Z","provider":"finix","status":408}`,
 			Event{Provider: "finix", Category: Timeout, Retryable: true, IsError: true}},
 		{"html 502 from a proxy", `{"ts":"2026-11-02T10:00:00Z","provider":"paylera","status":502,"response_body":"<html><title>502 Bad Gateway</title></html>"}`,
@@ -178,6 +181,9 @@ func TestClassifyUnusableRecords(t *testing.T) {
 		{"status fractional", `{"ts":"2026-11-02T10:00:00Z","status":500.5}`, ReasonBadStatus},
 		{"nul byte", "{\"ts\":\"2026-11-02T10:00:00Z\",\x00\"status\":500}", ReasonNULByte},
 		{"invalid utf-8", "{\"ts\":\"2026-11-02T10:00:00Z\",\"service\":\"\xff\xfe\"}", ReasonInvalidUTF8},
+		{"invalid utf-8 in a skipped value", "{\"ts\":\"2026-11-02T10:00:00Z\",\"request_headers\":{\"x\":\"caf\xc3\"}}", ReasonInvalidUTF8},
+		{"invalid utf-8 outside strings", "{\"ts\":\"2026-11-02T10:00:00Z\",\xff:1}", ReasonInvalidUTF8},
+		{"nul byte outside strings", "{\"ts\":\"2026-11-02T10:00:00Z\"\x00}", ReasonNULByte},
 		{"blank line", "   ", ReasonEmpty},
 		{"oversized", `{"ts":"2026-11-02T10:00:00Z","response_body":"` + strings.Repeat("x", DefaultMaxRecordBytes) + `"}`, ReasonOversized},
 	}
@@ -314,4 +320,46 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("unbounded field: body %d endpoint %d message %d", len(ev.Body), len(ev.Endpoint), len(ev.Message))
 		}
 	})
+}
+
+func TestQuoteOrBackslashMatchesNaiveScan(t *testing.T) {
+	naive := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if b[i] == '"' || b[i] == '\\' || b[i] == 0 || b[i] >= 0x80 {
+				return i
+			}
+		}
+		return -1
+	}
+	inputs := []string{"", `"`, `\`, "abcdefgh", `abcdefg"`, `abcdefgh"`, `abc\defghijkl"`, "éèà\"xyz", "\xff\xfe\"", strings.Repeat("a", 63) + `"`, "a\x00b\"", "\x22\x5c"}
+	for _, in := range inputs {
+		for i := 0; i <= len(in); i++ {
+			require.Equal(t, naive([]byte(in), i), quoteOrBackslash([]byte(in), i), "%q from %d", in, i)
+		}
+	}
+}
+
+func TestParseTimeMatchesTimeParse(t *testing.T) {
+	for _, in := range []string{
+		"2026-11-02T10:00:00Z", "2026-11-02T10:00:00.1Z", "2026-11-02T10:00:00.123456789Z", "2024-02-29T23:59:59Z",
+		"2026-11-02T10:00:00+02:00", "2026-11-02t10:00:00z", "2026-11-02 10:00:00Z",
+		"2023-02-29T10:00:00Z", "2026-13-02T10:00:00Z", "2026-11-02T24:00:00Z", "2026-11-02T10:00:00.Z",
+		"2026-11-02T10:00:00.1234567891Z", "2026-11-02T10:00Z", "yesterday", "",
+	} {
+		t.Run(in, func(t *testing.T) {
+			got, err := parseTime([]byte(in))
+			s := in
+			if len(s) > 10 && s[10] == ' ' {
+				s = s[:10] + "T" + s[11:]
+			}
+			want, werr := time.Parse(time.RFC3339Nano, s)
+			if werr != nil {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, want.Equal(got), "got %v want %v", got, want)
+			require.Equal(t, time.UTC, got.Location())
+		})
+	}
 }

@@ -46,14 +46,12 @@ func appendTemplate(dst []byte, p string) []byte {
 	}
 	start := len(dst)
 	prevNamesID := false
-	for i := 0; i < len(p); {
-		j := strings.IndexByte(p[i:], '/')
-		if j < 0 {
-			j = len(p)
-		} else {
-			j += i
+	segStart := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
 		}
-		seg := p[i:j]
+		seg := p[segStart:i]
 		switch {
 		case seg == "":
 		case prevNamesID || isIDSegment(seg):
@@ -63,10 +61,10 @@ func appendTemplate(dst []byte, p string) []byte {
 			dst = append(dst, seg...)
 			prevNamesID = namesID(seg)
 		}
-		if j < len(p) {
+		if i < len(p) {
 			dst = append(dst, '/')
 		}
-		i = j + 1
+		segStart = i + 1
 	}
 	if len(dst)-start > maxEndpoint {
 		dst = dst[:start+maxEndpoint]

@@ -1,8 +1,9 @@
 package classify
 
 import (
-	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -66,44 +67,69 @@ func (s *scanner) rawString() ([]byte, bool) {
 		s.fail("expected string")
 		return nil, false
 	}
+	return s.rawStringAt()
+}
+
+// rawStringAt is rawString when s.b[s.i] is known to be the opening quote.
+func (s *scanner) rawStringAt() ([]byte, bool) {
 	s.i++
 	start := s.i
-	// Most strings are short (keys, ids, names): one plain loop beats two
-	// IndexByte calls. Longer ones, or ones with escapes, take the loop below.
-	for i, n := start, min(len(s.b), start+16); i < n; i++ {
-		if c := s.b[i]; c == '"' {
-			s.i = i + 1
-			return s.b[start:i], false
-		} else if c == '\\' {
-			break
-		}
-		s.i = i + 1
-	}
+	escaped := false
 	for {
-		j := bytes.IndexByte(s.b[s.i:], '"')
+		j := quoteOrBackslash(s.b, s.i)
 		if j < 0 {
 			s.i = len(s.b)
 			s.fail("unterminated string")
 			return nil, false
 		}
-		end := s.i + j
-		// A quote preceded by an odd number of backslashes is escaped.
-		k := end
-		for k > start && s.b[k-1] == '\\' {
-			k--
-		}
-		s.i = end + 1
-		if (end-k)%2 == 0 {
-			out := s.b[start:end]
-			return out, bytes.IndexByte(out, '\\') >= 0
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			return s.b[start:j], escaped
+		case c == 0:
+			s.i = j
+			s.fail("NUL byte in string")
+			return nil, false
+		case c >= utf8.RuneSelf:
+			if r, size := utf8.DecodeRune(s.b[j:]); r == utf8.RuneError && size <= 1 {
+				s.i = j
+				s.fail("invalid UTF-8 in string")
+				return nil, false
+			} else {
+				s.i = j + size
+			}
+		default:
+			escaped = true
+			s.i = j + 2 // the backslash and the character it escapes
 		}
 	}
 }
 
-// str decodes the string at s.i. Without escapes it is a view into the
-// record; with escapes it is decoded into fresh memory.
+// quoteOrBackslash returns the index of the first '"', '\\', NUL or
+// non-ASCII byte in b at or after i, or -1. It tests eight bytes at a time (SWAR): a byte of w
+// equal to c makes a zero byte of w^c, and the lowest zero byte of x is the
+// lowest set bit of (x-0x01…01) &^ x & 0x80…80.
+func quoteOrBackslash(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		q, bs := w^(lo*'"'), w^(lo*'\\')
+		if m := ((q - lo) &^ q) | ((bs - lo) &^ bs) | ((w - lo) &^ w) | w; m&hi != 0 {
+			return i + bits.TrailingZeros64(m&hi)/8
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c == 0 || c >= utf8.RuneSelf {
+			return i
+		}
+	}
+	return -1
+}
+
+// str decodes the string whose opening quote is at s.i. Without escapes it
+// is a view into the record; with escapes it is decoded into fresh memory.
 func (s *scanner) str() []byte {
-	raw, escaped := s.rawString()
+	raw, escaped := s.rawStringAt()
 	if !escaped || s.err != nil {
 		return raw
 	}
@@ -122,7 +148,7 @@ func (s *scanner) skip(depth int) {
 	}
 	switch c := s.peek(); {
 	case c == '"':
-		s.rawString()
+		s.rawStringAt()
 	case c == '{':
 		s.i++
 		if s.peek() == '}' {
@@ -230,7 +256,9 @@ func (s *scanner) object(f func(key []byte)) {
 			key, _ = unescape(s.buf[:0], key)
 			s.buf = key
 		}
-		if !s.expect(':') {
+		if s.i < len(s.b) && s.b[s.i] == ':' { // compact JSON: no space to skip
+			s.i++
+		} else if !s.expect(':') {
 			return
 		}
 		s.ws()
