@@ -105,15 +105,14 @@ func (c *Classifier) Catalogs() *Catalogs { return c.cats }
 
 // Classify decodes one record and classifies it. An unusable record gives a
 // *RecordError naming the Reason.
-func (c *Classifier) Classify(line []byte) (Event, error) {
-	switch {
-	case len(line) > c.maxRec:
+func (c *Classifier) Classify(line []byte) (ev Event, err error) {
+	if len(line) > c.maxRec {
 		return Event{}, recordError(ReasonOversized, "record of %d bytes exceeds %d", len(line), c.maxRec)
 	}
 	st := c.states.Get().(*state)
 	defer c.states.Put(st)
 	var r raw
-	if err := st.scanRecord(line, &r); err != nil {
+	if err = st.scanRecord(line, &r); err != nil {
 		return Event{}, err
 	}
 	if len(r.ts) == 0 {
@@ -123,7 +122,8 @@ func (c *Classifier) Classify(line []byte) (Event, error) {
 	if err != nil {
 		return Event{}, recordError(ReasonBadTime, "ts %q is not RFC 3339", truncate(string(r.ts), 64))
 	}
-	return c.classifyRecord(st, &r, ts), nil
+	c.classifyRecord(st, &r, ts, &ev)
+	return ev, nil
 }
 
 // raw holds the fields of a record as views into the record (or, for
@@ -252,9 +252,9 @@ func (s *scanner) status() (int, error) {
 	return n, nil
 }
 
-// classifyRecord builds the Event of a decoded record.
-func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time) Event {
-	ev := Event{
+// classifyRecord fills ev from a decoded record.
+func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) {
+	*ev = Event{
 		TS:         ts,
 		Service:    st.recent[recentService].intern(st, r.service, 64),
 		Env:        st.recent[recentEnv].intern(st, r.env, 64),
@@ -284,10 +284,9 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time) Event {
 		if ev.Provider == "" {
 			ev.Provider = "unknown"
 		}
-		return ev
+		return
 	}
-	c.classifyError(st, &ev, r, cat)
-	return ev
+	c.classifyError(st, ev, r, cat)
 }
 
 // classifyError fills the error fields of ev.

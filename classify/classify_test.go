@@ -239,6 +239,10 @@ func TestSplitURL(t *testing.T) {
 		{"https://user:secret@api.flexiti.com/oauth/token", "api.flexiti.com", "/oauth/token"},
 		{"/relative/path?q", "", "/relative/path"},
 		{"https://finix.com", "finix.com", ""},
+		{"http://[::1]:8080/x", "[::1]", "/x"},
+		{"http://[::1]/x", "[::1]", "/x"},
+		{"https://a:b@c.example:9/p#frag", "c.example", "/p"},
+		{"grpc://svc/p", "svc", "/p"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -9,27 +9,48 @@ const maxEndpoint = 256
 // SplitURL returns the lower-case host (without port) and the path (without
 // query or fragment) of an absolute URL or a bare path. It does not allocate.
 func SplitURL(u string) (host, path string) {
-	if i := strings.Index(u, "://"); i >= 0 && i < 10 {
-		u = u[i+3:]
-		end := 0
-		for end < len(u) && u[end] != '/' && u[end] != '?' && u[end] != '#' {
-			end++
+	if i := schemeEnd(u); i > 0 {
+		u = u[i:]
+		end, at, colon := 0, -1, -1
+		for ; end < len(u); end++ {
+			switch u[end] {
+			case '/', '?', '#':
+				goto hostDone
+			case '@': // user:password@host
+				at, colon = end, -1
+			case ':':
+				colon = end
+			case ']': // [::1]:8080: colons before it are the address's
+				colon = -1
+			}
 		}
-		host, u = u[:end], u[end:]
-		if at := strings.LastIndexByte(host, '@'); at >= 0 { // user:password@host
-			host = host[at+1:]
-		}
-		if c := strings.LastIndexByte(host, ':'); c >= 0 && !strings.Contains(host[c:], "]") {
-			host = host[:c]
+	hostDone:
+		host, u = u[at+1:end], u[end:]
+		if colon > at {
+			host = host[:colon-at-1]
 		}
 	}
-	for i := 0; i < len(u); i++ {
-		if u[i] == '?' || u[i] == '#' {
-			u = u[:i]
-			break
-		}
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
 	}
 	return host, u
+}
+
+// schemeEnd returns the index after "scheme://" at the start of u, or 0.
+func schemeEnd(u string) int {
+	switch {
+	case strings.HasPrefix(u, "https://"):
+		return 8
+	case strings.HasPrefix(u, "http://"):
+		return 7
+	}
+	if i := strings.Index(u, "://"); i > 0 && i < 10 {
+		return i + 3
+	}
+	return 0
 }
 
 // TemplatePath replaces the identifiers in a URL path with {id}: numbers,
@@ -115,22 +136,25 @@ var segmentClass = func() (t [256]uint8) {
 }()
 
 func isIDSegment(seg string) bool {
-	var digits, lower, upper, hexOnly, other int
+	// First only which classes occur: most segments are plain words.
 	var seen uint8
 	for i := 0; i < len(seg); i++ {
-		f := segmentClass[seg[i]]
-		seen |= f
-		digits += int(f & classDigit)
-		hexOnly += int(f&classHex) >> 1
-		lower += int(f&classLower) >> 2
-		upper += int(f&classUpper) >> 3
-		other += int(f&classOther) >> 5
+		seen |= segmentClass[seg[i]]
 	}
 	switch {
 	case seen&classSpecial != 0:
 		return true
 	case seen&(classDigit|classUpper) == 0: // plain lower-case words
 		return false
+	}
+	var digits, lower, upper, hexOnly, other int
+	for i := 0; i < len(seg); i++ {
+		f := segmentClass[seg[i]]
+		digits += int(f & classDigit)
+		hexOnly += int(f&classHex) >> 1
+		lower += int(f&classLower) >> 2
+		upper += int(f&classUpper) >> 3
+		other += int(f&classOther) >> 5
 	}
 	n := len(seg)
 	switch {
