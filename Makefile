@@ -20,6 +20,7 @@ test:
 # A short run of each fuzz test.
 fuzz:
 	$(GO) test ./classify -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./classify -run '^$$' -fuzz '^FuzzScanMatchesEncodingJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./classify -run '^$$' -fuzz '^FuzzRedactBody$$' -fuzztime $(FUZZTIME)
 
 # Classify the bundled sample and print a per-provider summary.

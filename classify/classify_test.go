@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -366,4 +367,40 @@ func TestParseTimeMatchesTimeParse(t *testing.T) {
 			require.Equal(t, time.UTC, got.Location())
 		})
 	}
+}
+
+// FuzzScanMatchesEncodingJSON checks the record scanner against
+// encoding/json: on every valid JSON object, the string fields it decodes
+// are the ones encoding/json decodes.
+func FuzzScanMatchesEncodingJSON(f *testing.F) {
+	data, err := os.ReadFile(filepath.Join("testdata", "records.ndjson"))
+	require.NoError(f, err)
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		f.Add(line)
+	}
+	f.Add([]byte(`{"provider":"a\"b\\c\u00e9\ud83d\ude00","url":"x\/y","service":"s","service":"t"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fields map[string]json.RawMessage // exact keys; the last duplicate wins
+		if !utf8.Valid(line) || bytes.IndexByte(line, 0) >= 0 || json.Unmarshal(line, &fields) != nil {
+			return
+		}
+		var st state
+		var r raw
+		if err := st.scanRecord(line, &r); err != nil {
+			if ReasonOf(err) == ReasonBadStatus {
+				return
+			}
+			t.Fatalf("valid JSON object refused: %v", err)
+		}
+		for key, got := range map[string][]byte{"provider": r.provider, "service": r.service, "env": r.env,
+			"tenant": r.tenant, "method": r.method, "url": r.url, "trace_id": r.traceID} {
+			var want string
+			if raw, ok := fields[key]; ok && json.Unmarshal(raw, &want) != nil {
+				want = "" // not a string: the scanner ignores it
+			}
+			if want != string(got) && !strings.ContainsRune(want, utf8.RuneError) {
+				t.Fatalf("%s: scanner %q, encoding/json %q", key, got, want)
+			}
+		}
+	})
 }
