@@ -106,21 +106,32 @@ func (e *env) ingest(extra ...string) *proc {
 		"--batch-size", "2000", "--batch-wait", "100ms", "--http-addr", "",
 		"--max-record-bytes", "65536",
 	}, extra...)
-	p := &proc{cmd: exec.Command(ingestBin, args...), done: make(chan error, 1)}
+	p := &proc{cmd: ingestCommand(args...), done: make(chan error, 1)}
+	p.start(e.t)
+	return p
+}
+
+func ingestCommand(args ...string) *exec.Cmd { return exec.Command(ingestBin, args...) }
+
+// start starts the process, collecting its output, and kills it at the end
+// of the test if it still runs (showing its logs if the test failed).
+func (p *proc) start(t *testing.T) {
+	t.Helper()
 	p.cmd.Stdout, p.cmd.Stderr = p, p
-	require.NoError(e.t, p.cmd.Start())
+	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
-	e.t.Cleanup(func() {
+	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
 			_ = p.cmd.Process.Kill()
 			<-p.done
 		}
-		if e.t.Failed() {
-			e.t.Logf("ingest pid %d logs (tail):\n%s", p.cmd.Process.Pid, tail(p.logs(), 4000))
+		if t.Failed() {
+			t.Logf("ingest pid %d logs (tail):\n%s", p.cmd.Process.Pid, tail(p.logs(), 4000))
 		}
 	})
-	return p
 }
+
+func newDatabase(t *testing.T) string { return pgtest.New(t) }
 
 // stop sends SIGTERM and expects a clean exit 0.
 func (p *proc) stop(t *testing.T) {
