@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -1011,59 +1010,20 @@ func (w *jsonWalker) decode(raw []byte, esc bool) []byte {
 // decoding produces (it would re-encode as \\u0000, which still holds the
 // \u0000 that Postgres jsonb rejects).
 func decodeJSONString(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			dst = append(dst, c)
-			i++
-			if c == '0' {
-				dst = dropNULEscape(dst)
-			}
+	start := len(dst)
+	dst, _ = unescape(dst, raw)
+	// Compact in place: the write position never passes the read position.
+	out := dst[:start]
+	for _, c := range dst[start:] {
+		if c == 0 {
 			continue
 		}
-		if i+1 >= len(raw) {
-			break
-		}
-		e := raw[i+1]
-		i += 2
-		switch e {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := jsonHex4(raw, i)
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 = jsonHex4(raw, i+2)
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			if r == 0 {
-				continue
-			}
-			dst = utf8.AppendRune(dst, r)
-			if r == '0' {
-				dst = dropNULEscape(dst)
-			}
-		default: // '"', '\\', '/'
-			dst = append(dst, e)
+		out = append(out, c)
+		if c == '0' {
+			out = dropNULEscape(out)
 		}
 	}
-	return dst
+	return out
 }
 
 // dropNULEscape removes a trailing literal \u0000 from b.
@@ -1074,26 +1034,6 @@ func dropNULEscape(b []byte) []byte {
 	return b
 }
 
-func jsonHex4(b []byte, i int) rune {
-	if i+4 > len(b) {
-		return utf8.RuneError
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return utf8.RuneError
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
 
 // appendText redacts s with the free-text scanner and appends it as a JSON
 // string.

@@ -35,19 +35,11 @@ func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, dbURL, log)
+	st, err := openCurrentStore(ctx, dbURL, cmd.Migrate, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cmd.Migrate {
-		if _, err := st.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	if err := st.CheckSchema(ctx); err != nil {
-		return err
-	}
 	r := &ingest.Replay{
 		Store: st, Classifier: cls, BatchSize: cmd.BatchSize, MaxRecordBytes: cmd.MaxRecordBytes,
 		Builder: ingest.BuilderOptions{MaxBodyBytes: cmd.MaxBodyBytes, Keep: time.Duration(cmd.Keep)},

@@ -51,22 +51,11 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, dbURL, log)
+	st, err := openCurrentStore(ctx, dbURL, cmd.Migrate, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if cmd.Migrate {
-		if _, err := st.Migrate(ctx); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-	}
-	if err := st.CheckSchema(ctx); err != nil {
-		if errors.Is(err, store.ErrSchemaBehind) {
-			return fmt.Errorf("%w (or start with --migrate)", err)
-		}
-		return err
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -101,6 +90,30 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (*store.Store,
 	st, err := store.Open(ctx, url, store.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", safeURL(url), err)
+	}
+	return st, nil
+}
+
+// openCurrentStore opens the database and makes sure its schema is current:
+// migrated first when migrate is set, refused (naming `ingest migrate`)
+// when it is behind.
+func openCurrentStore(ctx context.Context, url string, migrate bool, log *slog.Logger) (*store.Store, error) {
+	st, err := openStore(ctx, url, log)
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		st.Close()
+		if errors.Is(err, store.ErrSchemaBehind) {
+			return nil, fmt.Errorf("%w (or start with --migrate)", err)
+		}
+		return nil, err
 	}
 	return st, nil
 }
