@@ -7,7 +7,6 @@
 package ingest
 
 import (
-	"sort"
 	"time"
 
 	"github.com/faultline-dev/faultline/classify"
@@ -188,7 +187,6 @@ func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, part
 func (bb *Builder) Take(next int64) *store.Batch {
 	b := bb.b
 	b.NextOffset = next
-	sortRollups(&b)
 	bb.Reset(next)
 	return &b
 }
@@ -200,33 +198,4 @@ func (bb *Builder) Reset(expected int64) {
 	clear(bb.reqs)
 	clear(bb.errs)
 	clear(bb.groups)
-}
-
-// sortRollups orders rollup and group rows by key, so that concurrent
-// writers lock rows in the same order.
-func sortRollups(b *store.Batch) {
-	sort.Slice(b.Requests, func(i, j int) bool {
-		x, y := &b.Requests[i], &b.Requests[j]
-		if !x.Minute.Equal(y.Minute) {
-			return x.Minute.Before(y.Minute)
-		}
-		if x.Provider != y.Provider {
-			return x.Provider < y.Provider
-		}
-		return x.Endpoint < y.Endpoint
-	})
-	sort.Slice(b.Errors, func(i, j int) bool {
-		x, y := &b.Errors[i], &b.Errors[j]
-		if !x.Minute.Equal(y.Minute) {
-			return x.Minute.Before(y.Minute)
-		}
-		if x.Provider != y.Provider {
-			return x.Provider < y.Provider
-		}
-		if x.Category != y.Category {
-			return x.Category < y.Category
-		}
-		return x.Code < y.Code
-	})
-	sort.Slice(b.Groups, func(i, j int) bool { return b.Groups[i].Fingerprint < b.Groups[j].Fingerprint })
 }

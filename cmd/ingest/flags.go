@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -13,7 +15,10 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/ingest"
 	"github.com/faultline-dev/faultline/kafkasource"
+	"github.com/faultline-dev/faultline/store"
 )
 
 // kafkaFlags are the Kafka connection flags shared by run and status.
@@ -154,4 +159,54 @@ func newLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// pipelineFlags are what run and replay share: where to store, how to
+// classify, how to batch and what to keep.
+type pipelineFlags struct {
+	dbFlags
+	catalogFlags
+	Migrate      bool      `help:"Apply pending migrations first (otherwise a schema that is behind is refused)."`
+	BatchSize    int       `name:"batch-size" env:"BATCH_SIZE" default:"5000" help:"Most records in one batch (one transaction)."`
+	Keep         retention `name:"keep" env:"FAULTLINE_KEEP" default:"90d" help:"Keep events this long (90d, 36h): older partitions are dropped, older records are dead letters."`
+	MaxBodyBytes int       `name:"max-body-bytes" default:"8192" help:"Bound of a stored (redacted) response body."`
+}
+
+// open checks the flags, builds the classifier and opens the database with
+// a current schema: migrated first with --migrate, refused (naming
+// `ingest migrate`) when behind.
+func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.Classifier, *store.Store, string, error) {
+	if f.BatchSize <= 0 {
+		return nil, nil, "", usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
+	}
+	dbURL, err := f.url()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	cls, err := f.classifier()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	st, err := openStore(ctx, dbURL, log)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if f.Migrate {
+		if _, err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, nil, "", fmt.Errorf("migrate: %w", err)
+		}
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		st.Close()
+		if errors.Is(err, store.ErrSchemaBehind) {
+			return nil, nil, "", fmt.Errorf("%w (or start with --migrate)", err)
+		}
+		return nil, nil, "", err
+	}
+	return cls, st, dbURL, nil
+}
+
+func (f *pipelineFlags) builderOptions() ingest.BuilderOptions {
+	return ingest.BuilderOptions{MaxBodyBytes: f.MaxBodyBytes, Keep: time.Duration(f.Keep)}
 }

@@ -20,22 +20,14 @@ import (
 
 type runCmd struct {
 	kafkaFlags
-	dbFlags
-	catalogFlags
-	Migrate      bool          `help:"Apply pending migrations before consuming (otherwise a schema that is behind is refused)."`
-	BatchSize    int           `name:"batch-size" env:"BATCH_SIZE" default:"5000" help:"Most records in one batch (one transaction)."`
+	pipelineFlags
 	BatchWait    time.Duration `name:"batch-wait" env:"BATCH_WAIT" default:"500ms" help:"Longest a record waits for its batch to be written."`
 	DrainTimeout time.Duration `name:"drain-timeout" default:"15s" help:"At shutdown, how long the batch in flight may take to be written."`
 	HTTPAddr     string        `name:"http-addr" env:"HTTP_ADDR" default:":9464" help:"Listen address of /metrics, /healthz and /readyz (empty: none)."`
-	Keep         retention     `name:"keep" env:"FAULTLINE_KEEP" default:"90d" help:"Keep events this long (90d, 36h); older partitions are dropped."`
 	RollupKeep   retention     `name:"rollup-keep" env:"FAULTLINE_ROLLUP_KEEP" default:"400d" help:"Keep rollups this long."`
-	MaxBodyBytes int           `name:"max-body-bytes" default:"8192" help:"Bound of a stored (redacted) response body."`
 }
 
 func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
-	if cmd.BatchSize <= 0 {
-		return usageError{fmt.Errorf("--batch-size must be positive, got %d", cmd.BatchSize)}
-	}
 	if cmd.BatchWait <= 0 {
 		return usageError{fmt.Errorf("--batch-wait must be positive, got %s", cmd.BatchWait)}
 	}
@@ -43,15 +35,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	dbURL, err := cmd.url()
-	if err != nil {
-		return err
-	}
-	cls, err := cmd.classifier()
-	if err != nil {
-		return err
-	}
-	st, err := openCurrentStore(ctx, dbURL, cmd.Migrate, log)
+	cls, st, dbURL, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -62,7 +46,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
 	var ready atomic.Bool
 	if cmd.HTTPAddr != "" {
-		srv, err := serveHTTP(ctx, cmd.HTTPAddr, reg, st, &ready, log)
+		srv, err := serveHTTP(cmd.HTTPAddr, reg, st, &ready, log)
 		if err != nil {
 			return err
 		}
@@ -74,7 +58,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 
 	c := &ingest.Consumer{
 		Store: st, Classifier: cls, Kafka: kcfg,
-		Builder:   ingest.BuilderOptions{MaxBodyBytes: cmd.MaxBodyBytes, Keep: keep},
+		Builder:   cmd.builderOptions(),
 		BatchSize: cmd.BatchSize, BatchWait: cmd.BatchWait, DrainTimeout: cmd.DrainTimeout,
 		Logger: log, Metrics: metrics,
 	}
@@ -90,30 +74,6 @@ func openStore(ctx context.Context, url string, log *slog.Logger) (*store.Store,
 	st, err := store.Open(ctx, url, store.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", safeURL(url), err)
-	}
-	return st, nil
-}
-
-// openCurrentStore opens the database and makes sure its schema is current:
-// migrated first when migrate is set, refused (naming `ingest migrate`)
-// when it is behind.
-func openCurrentStore(ctx context.Context, url string, migrate bool, log *slog.Logger) (*store.Store, error) {
-	st, err := openStore(ctx, url, log)
-	if err != nil {
-		return nil, err
-	}
-	if migrate {
-		if _, err := st.Migrate(ctx); err != nil {
-			st.Close()
-			return nil, fmt.Errorf("migrate: %w", err)
-		}
-	}
-	if err := st.CheckSchema(ctx); err != nil {
-		st.Close()
-		if errors.Is(err, store.ErrSchemaBehind) {
-			return nil, fmt.Errorf("%w (or start with --migrate)", err)
-		}
-		return nil, err
 	}
 	return st, nil
 }
@@ -145,7 +105,7 @@ func maintain(ctx context.Context, st *store.Store, keep, rollupKeep time.Durati
 
 // serveHTTP serves /metrics, /healthz (the process is up) and /readyz (the
 // consumer runs and Postgres answers with the right schema).
-func serveHTTP(ctx context.Context, addr string, reg *prometheus.Registry, st *store.Store, ready *atomic.Bool, log *slog.Logger) (*http.Server, error) {
+func serveHTTP(addr string, reg *prometheus.Registry, st *store.Store, ready *atomic.Bool, log *slog.Logger) (*http.Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
