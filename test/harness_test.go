@@ -60,11 +60,16 @@ type env struct {
 
 func newEnv(t *testing.T, partitions int, dbURL string) *env {
 	t.Helper()
+	return newEnvOn(t, kafkatest.Start(t), partitions, dbURL)
+}
+
+// newEnvOn is newEnv with a broker of the test's own.
+func newEnvOn(t *testing.T, broker *kafkatest.Broker, partitions int, dbURL string) *env {
+	t.Helper()
 	if dbURL == "" {
 		dbURL = pgtest.New(t)
 	}
-	e := &env{t: t, topic: "integration-logs", group: "faultline-e2e", dbURL: dbURL}
-	e.broker = kafkatest.Start(t)
+	e := &env{t: t, topic: "integration-logs", group: "faultline-e2e", dbURL: dbURL, broker: broker}
 	e.broker.CreateTopic(t, e.topic, partitions)
 	out, err := exec.Command(ingestBin, "migrate", "--database-url", dbURL).CombinedOutput()
 	require.NoError(t, err, "migrate: %s", out)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/kafkatest"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/synth"
 )
@@ -315,4 +316,28 @@ func httpGet(t *testing.T, url string) string {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", url, body)
 	return string(body)
+}
+
+// TestKafkaRestartMidRun stops the broker while ingest runs and starts it
+// again on the same address with the same data: ingest retries, resumes and
+// stores everything exactly once.
+func TestKafkaRestartMidRun(t *testing.T) {
+	dir, port := t.TempDir(), kafkatest.FreePort(t)
+	e := newEnvOn(t, kafkatest.Start(t, kafkatest.DataDir(dir), kafkatest.Port(port)), 2, "")
+	recs := records(40000, 9)
+	e.broker.Produce(t, e.topic, recs[:20000])
+	p := e.ingest("--batch-size", "500")
+	deadline := time.Now().Add(30 * time.Second)
+	for sumOffsets(e.storedOffsets()) == 0 {
+		require.True(t, time.Now().Before(deadline), "nothing stored; logs:\n%s", tail(p.logs(), 3000))
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.broker.Close()
+	t.Logf("broker stopped after %d of %d records were stored", sumOffsets(e.storedOffsets()), 20000)
+	time.Sleep(2 * time.Second)
+	e.broker = kafkatest.Start(t, kafkatest.DataDir(dir), kafkatest.Port(port))
+	e.broker.Produce(t, e.topic, recs[20000:])
+	e.waitCaughtUp(90*time.Second, p)
+	p.stop(t)
+	requireSameState(t, expect(t, recs, 65536), e.snapshot())
 }
