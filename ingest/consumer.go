@@ -129,18 +129,20 @@ func (c *Consumer) consume(ctx context.Context, p *kafkasource.Partition) error 
 		return nil
 	}
 
+	var dl batchDeadline
+	defer dl.end()
 	for {
-		fctx, cancel := ctx, context.CancelFunc(func() {})
+		fetchCtx := ctx
 		if bb.Len() > 0 {
-			fctx, cancel = context.WithDeadline(ctx, bb.Started().Add(c.BatchWait))
+			fetchCtx = dl.of(ctx, bb.Started().Add(c.BatchWait))
 		}
-		m, err := p.Fetch(fctx)
-		cancel()
+		m, err := p.Fetch(fetchCtx)
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:
 			return drain()
 		case errors.Is(err, context.DeadlineExceeded):
+			dl.end()
 			if err := flush(ctx); err != nil {
 				return c.writeFailed(ctx, err, drain)
 			}
@@ -152,11 +154,37 @@ func (c *Consumer) consume(ctx context.Context, p *kafkasource.Partition) error 
 		bb.Add(m.Value, m.Topic, int32(m.Partition), m.Offset)
 		next = m.Offset + 1
 		if bb.Len() >= c.BatchSize {
+			dl.end()
 			if err := flush(ctx); err != nil {
 				return c.writeFailed(ctx, err, drain)
 			}
 		}
 	}
+}
+
+// batchDeadline gives the fetches of one batch one shared deadline (a
+// context per fetch would cost a timer per record): the batch is written
+// when it is full or when its first record has waited BatchWait.
+type batchDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// of returns the batch's fetch context, creating it on the batch's first
+// fetch.
+func (d *batchDeadline) of(parent context.Context, at time.Time) context.Context {
+	if d.ctx == nil {
+		d.ctx, d.cancel = context.WithDeadline(parent, at)
+	}
+	return d.ctx
+}
+
+// end releases the batch's deadline.
+func (d *batchDeadline) end() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.ctx, d.cancel = nil, nil
 }
 
 // writeFailed decides what a failed flush means: at shutdown the batch is
