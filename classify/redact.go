@@ -1034,7 +1034,6 @@ func dropNULEscape(b []byte) []byte {
 	return b
 }
 
-
 // appendText redacts s with the free-text scanner and appends it as a JSON
 // string.
 func (w *jsonWalker) appendText(s []byte) {

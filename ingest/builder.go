@@ -164,7 +164,7 @@ func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, part
 		bb.b.Groups = append(bb.b.Groups, store.GroupDelta{
 			Fingerprint: ev.Fingerprint, Provider: ev.Provider, Code: ev.Code, Subcode: ev.Subcode,
 			Method: ev.Method, Endpoint: ev.Endpoint, Category: ev.Category,
-			FirstSeen: ev.TS, LastSeen: ev.TS,
+			FirstSeen: ev.TS, LastSeen: ev.TS, SampleEvent: -1,
 		})
 	}
 	gd := &bb.b.Groups[g]
@@ -173,8 +173,10 @@ func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, part
 		gd.FirstSeen = ev.TS
 	}
 	if !ev.TS.Before(gd.LastSeen) {
+		// The group's sample is this event, appended below.
 		gd.LastSeen = ev.TS
 		gd.SampleCorrelationID, gd.SampleMessage = ev.CorrelationID, ev.Message
+		gd.SampleEvent = len(bb.b.Events)
 	}
 
 	body := classify.RedactBody(ev.Body, bb.maxBody)

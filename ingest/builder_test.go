@@ -59,6 +59,7 @@ func TestBuilderAggregatesRollupsAndGroups(t *testing.T) {
 	require.Equal(t, "CALL_ISSUER", g.Subcode)
 	require.Equal(t, "L2", g.SampleCorrelationID, "the newest event is the sample")
 	require.True(t, g.FirstSeen.Before(g.LastSeen))
+	require.Equal(t, 1, g.SampleEvent, "the sample event is the newest")
 
 	require.Len(t, b.Events, 2)
 	require.Equal(t, int64(101), b.Events[0].Offset)
@@ -115,4 +116,66 @@ func TestBuilderCountsEveryUsableRecordOnce(t *testing.T) {
 	require.Equal(t, errs, gcount)
 	require.Equal(t, errs, int64(len(b.Events)))
 	require.Greater(t, errs, int64(200), "the mix has errors")
+	requireSamplesAreLatest(t, b)
+}
+
+func TestBuilderSampleEventIsTheLatest(t *testing.T) {
+	now := time.Date(2026, 11, 2, 10, 0, 30, 0, time.UTC)
+	bb := NewBuilder(newClassifier(t), store.Source{Group: "g", Topic: "t"}, store.NoOffset,
+		BuilderOptions{Now: func() time.Time { return now }})
+	rec := func(ts, code, logref string) []byte {
+		return []byte(`{"ts":"2026-11-02T10:00:` + ts + `Z","provider":"finix","method":"POST","url":"https://finix.com/transfers","status":402,` +
+			`"response_body":{"_embedded":{"errors":[{"logref":"` + logref + `","code":"` + code + `"}]}}}`)
+	}
+	recs := [][]byte{
+		rec("05", "DECLINED", "D1"),
+		rec("01", "INSUFFICIENT_FUNDS", "I1"),
+		rec("09", "DECLINED", "D2"), // DECLINED's latest
+		rec("09", "INSUFFICIENT_FUNDS", "I2"),
+		rec("03", "DECLINED", "D3"),
+		rec("09", "INSUFFICIENT_FUNDS", "I3"), // as late as I2, and after it
+		rec("02", "INSUFFICIENT_FUNDS", "I4"),
+	}
+	for i, r := range recs {
+		_, ok := bb.Add(r, "t", 0, int64(i))
+		require.True(t, ok)
+	}
+	b := bb.Take(int64(len(recs)))
+	require.Len(t, b.Events, len(recs))
+	require.Len(t, b.Groups, 2)
+	require.Equal(t, "D2", b.Events[b.Groups[0].SampleEvent].CorrelationID)
+	require.Equal(t, "I3", b.Events[b.Groups[1].SampleEvent].CorrelationID)
+	requireSamplesAreLatest(t, b)
+
+	// A new batch indexes its own events.
+	_, ok := bb.Add(recs[4], "t", 0, 7)
+	require.True(t, ok)
+	b = bb.Take(8)
+	require.Len(t, b.Groups, 1)
+	require.Zero(t, b.Groups[0].SampleEvent)
+}
+
+// requireSamplesAreLatest checks that every group's SampleEvent indexes
+// the group's latest event of the batch (the last of the latest, when
+// several share its ts), the one its sample fields describe.
+func requireSamplesAreLatest(t *testing.T, b *store.Batch) {
+	t.Helper()
+	for _, g := range b.Groups {
+		require.True(t, g.SampleEvent >= 0 && g.SampleEvent < len(b.Events), "%s: sample event %d of %d", g.Fingerprint, g.SampleEvent, len(b.Events))
+		s := b.Events[g.SampleEvent]
+		require.Equal(t, g.Fingerprint, s.Fingerprint)
+		require.True(t, s.TS.Equal(g.LastSeen), "%s: sample at %s, last seen %s", g.Fingerprint, s.TS, g.LastSeen)
+		require.Equal(t, g.SampleCorrelationID, s.CorrelationID)
+		require.Equal(t, g.SampleMessage, s.Message)
+		for i, e := range b.Events {
+			if e.Fingerprint != g.Fingerprint {
+				continue
+			}
+			if i > g.SampleEvent {
+				require.True(t, e.TS.Before(s.TS), "%s: event %d at %s is not before the sample %d at %s", g.Fingerprint, i, e.TS, g.SampleEvent, s.TS)
+			} else {
+				require.False(t, e.TS.After(s.TS), "%s: event %d at %s is after the sample %d at %s", g.Fingerprint, i, e.TS, g.SampleEvent, s.TS)
+			}
+		}
+	}
 }

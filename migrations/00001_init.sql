@@ -8,6 +8,9 @@
 -- produced: it is what makes ingestion exactly once.
 
 -- +goose Up
+-- Ingestion takes its events' ids from events_id_seq before copying them
+-- (so that error groups can point at events); other loads take the column
+-- default. Ids are unique, not contiguous.
 CREATE SEQUENCE events_id_seq AS bigint CACHE 100;
 
 CREATE TABLE events (
@@ -79,7 +82,14 @@ CREATE TABLE error_groups (
     last_seen             timestamptz NOT NULL,
     count                 bigint      NOT NULL DEFAULT 0,
     sample_correlation_id text,
-    sample_message        text        NOT NULL DEFAULT ''
+    sample_message        text        NOT NULL DEFAULT '',
+    -- A sample event of the group, by the events primary key (id, ts): one
+    -- indexed lookup in one partition. NULL when none. Not a foreign key:
+    -- retention drops events partitions whole, and the sample of a group
+    -- not seen since goes with them.
+    sample_event_id       bigint,
+    sample_ts             timestamptz,
+    CHECK ((sample_event_id IS NULL) = (sample_ts IS NULL))
 );
 
 -- The next offset to consume per consumer group, topic and partition (or

@@ -89,6 +89,15 @@ type GroupDelta struct {
 	// SampleCorrelationID and SampleMessage describe one event of the batch.
 	SampleCorrelationID string
 	SampleMessage       string
+	// SampleEvent is the index in Batch.Events of the group's sample: the
+	// event of this group with the latest ts in the batch, the one
+	// SampleCorrelationID and SampleMessage describe. WriteBatch stores
+	// that event's id and ts in error_groups (sample_event_id, sample_ts:
+	// the events primary key) when this delta's LastSeen is not older than
+	// the stored group's. -1, an index out of range or one whose event has
+	// another fingerprint means none: the stored sample event, if any, is
+	// kept. Note that the zero value is the batch's first event.
+	SampleEvent int
 }
 
 // Batch is everything one transaction writes for one source: events, dead

@@ -90,7 +90,7 @@ func batchOf(src store.Source, expected, next int64, events []store.Event, dead 
 		p, cat, co string
 	}
 	reqs, errs, groups := map[rk]int{}, map[ek]int{}, map[string]int{}
-	for _, e := range events {
+	for n, e := range events {
 		m := e.TS.Truncate(time.Minute)
 		r := rk{m.Unix(), e.Provider, e.Endpoint}
 		i, ok := reqs[r]
@@ -116,6 +116,7 @@ func batchOf(src store.Source, expected, next int64, events []store.Event, dead 
 			b.Groups = append(b.Groups, store.GroupDelta{
 				Fingerprint: e.Fingerprint, Provider: e.Provider, Code: e.Code, Subcode: e.Subcode,
 				Method: e.Method, Endpoint: e.Endpoint, Category: e.Category, FirstSeen: e.TS, LastSeen: e.TS,
+				SampleEvent: -1,
 			})
 		}
 		gd := &b.Groups[g]
@@ -124,7 +125,7 @@ func batchOf(src store.Source, expected, next int64, events []store.Event, dead 
 			gd.FirstSeen = e.TS
 		}
 		if !e.TS.Before(gd.LastSeen) {
-			gd.LastSeen, gd.SampleCorrelationID, gd.SampleMessage = e.TS, e.CorrelationID, e.Message
+			gd.LastSeen, gd.SampleCorrelationID, gd.SampleMessage, gd.SampleEvent = e.TS, e.CorrelationID, e.Message, n
 		}
 	}
 	return b

@@ -20,9 +20,10 @@ const (
 	maxRefs      = 64      // secondary references of one event
 )
 
-// eventColumns are the events columns WriteBatch fills, in COPY order (id
-// and ingested_at take their defaults). eventRow.copyRow and
-// eventRow.values follow this order.
+// eventColumns are the events columns of an event's values, in order:
+// every column but id and ingested_at, which take their defaults in
+// WriteEventsCSV's lines and InsertEventsOneByOne. eventRow.values follows
+// this order.
 var eventColumns = []string{
 	"ts", "provider", "category", "code", "subcode", "status", "retryable", "known",
 	"correlation_id", "trace_id", "refs", "fingerprint", "method", "host", "endpoint",
@@ -30,14 +31,23 @@ var eventColumns = []string{
 	"src_topic", "src_partition", "src_offset",
 }
 
-// CopyColumns returns the events columns that ingestion writes, in the
-// order of its COPY and of WriteEventsCSV.
+// copyColumns are the events columns of WriteBatch's COPY, in order: id
+// (reserved from events_id_seq beforehand, so that error groups can point
+// at their sample event) and eventColumns. eventRow.copyRow follows this
+// order.
+var copyColumns = append([]string{"id"}, eventColumns...)
+
+// CopyColumns returns the events columns of WriteEventsCSV's lines, in
+// order: those ingestion writes, except id, which loading the CSV leaves
+// to its default (events_id_seq, the sequence ingestion takes its ids
+// from).
 func CopyColumns() []string { return slices.Clone(eventColumns) }
 
 // eventRow is one event as stored: sanitised, bounded, empty ids and
 // references meaning NULL. It is the single source of the stored values for
 // COPY, the one-by-one INSERT and CSV.
 type eventRow struct {
+	id                                  int64 // COPY only: values leaves id to its default
 	ts                                  time.Time
 	provider, category, code, subcode   string
 	status                              int64 // within smallint
@@ -120,12 +130,13 @@ func (r *eventRow) values() []any {
 	}
 }
 
-// copyRow returns values for COPY that read r's fields when encoded: set r
-// to an event and the same row encodes it. The values are pointer-shaped,
-// so that neither building nor encoding a row allocates.
+// copyRow returns values for COPY (copyColumns) that read r's fields when
+// encoded: set r to an event and an id and the same row encodes them. The
+// values are pointer-shaped, so that neither building nor encoding a row
+// allocates.
 func (r *eventRow) copyRow() []any {
 	return []any{
-		timeCol{&r.ts}, textCol{&r.provider}, textCol{&r.category}, textCol{&r.code}, textCol{&r.subcode},
+		intCol{&r.id}, timeCol{&r.ts}, textCol{&r.provider}, textCol{&r.category}, textCol{&r.code}, textCol{&r.subcode},
 		intCol{&r.status}, boolCol{&r.retryable}, boolCol{&r.known},
 		nullTextCol{&r.correlationID}, nullTextCol{&r.traceID}, refsCol{r},
 		textCol{&r.fingerprint}, textCol{&r.method}, textCol{&r.host}, textCol{&r.endpoint},
@@ -186,16 +197,18 @@ func (c refsCol) Index(i int) any { return textCol{&c.r.refs[i]} }
 // IndexType implements pgtype.ArrayGetter.
 func (c refsCol) IndexType() any { return textCol{} }
 
-// eventSource feeds events to COPY, one reused row.
+// eventSource feeds events to COPY with their ids (ids[i] is events[i]'s),
+// one reused row.
 type eventSource struct {
 	events []Event
+	ids    []int64
 	next   int
 	cur    eventRow
 	row    []any
 }
 
-func newEventSource(events []Event) *eventSource {
-	s := &eventSource{events: events}
+func newEventSource(events []Event, ids []int64) *eventSource {
+	s := &eventSource{events: events, ids: ids}
 	s.row = s.cur.copyRow()
 	return s
 }
@@ -209,6 +222,7 @@ func (s *eventSource) Next() bool {
 // Values implements pgx.CopyFromSource: the same row, set to the next event.
 func (s *eventSource) Values() ([]any, error) {
 	s.cur.set(&s.events[s.next-1])
+	s.cur.id = s.ids[s.next-1]
 	return s.row, nil
 }
 

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -167,6 +169,95 @@ func TestWriteBatch(t *testing.T) {
 	require.EqualValues(t, 15, count)
 	require.True(t, first.Equal(old[0].TS))
 	require.Equal(t, "req_finix_16", sample)
+}
+
+// sampleEvent checks that the group of fingerprint points at its sample
+// event by the events primary key, that this event exists, is of the group
+// and happened at the group's last_seen, and that the group's sample
+// correlation id is the event's. It returns the event's id and
+// correlation id.
+func sampleEvent(t *testing.T, db *pgxpool.Pool, fingerprint string) (int64, string) {
+	t.Helper()
+	ctx := testCtx(t)
+	var id *int64
+	var sampleTS *time.Time
+	var last time.Time
+	var groupCorr *string
+	require.NoError(t, db.QueryRow(ctx, `SELECT sample_event_id, sample_ts, last_seen, sample_correlation_id
+		FROM error_groups WHERE fingerprint = $1`, fingerprint).Scan(&id, &sampleTS, &last, &groupCorr))
+	require.NotNil(t, id, "%s: no sample_event_id", fingerprint)
+	require.NotNil(t, sampleTS, "%s: no sample_ts", fingerprint)
+	require.True(t, sampleTS.Equal(last), "%s: sample_ts %s, last_seen %s", fingerprint, sampleTS, last)
+
+	var fp string
+	var ts time.Time
+	var corr *string
+	require.NoError(t, db.QueryRow(ctx, `SELECT fingerprint, ts, correlation_id FROM events WHERE id = $1 AND ts = $2`,
+		*id, *sampleTS).Scan(&fp, &ts, &corr), "%s: sample event %d at %s", fingerprint, *id, sampleTS)
+	require.Equal(t, fingerprint, fp)
+	require.True(t, ts.Equal(last), "%s: sample event at %s, last_seen %s", fingerprint, ts, last)
+	require.Equal(t, groupCorr, corr, "%s: the sample event is the one the group's sample describes", fingerprint)
+	if corr == nil {
+		return *id, ""
+	}
+	return *id, *corr
+}
+
+func TestWriteBatchSampleEvent(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	st, db := migrated(t)
+
+	// Two groups, events out of order, timestamps finer than Postgres'
+	// microseconds.
+	t0 := base.Add(123456789 * time.Nanosecond)
+	evs := events(t0, "finix", 0, 8)
+	for _, i := range []int{1, 4, 6} {
+		evs[i].Code, evs[i].Fingerprint = "TOO_MANY_REQUESTS", "finix/TOO_MANY_REQUESTS"
+	}
+	evs[2], evs[7] = evs[7], evs[2] // DECLINED's latest is evs[2], TOO_MANY_REQUESTS's evs[6]
+	declined, tooMany := evs[0].Fingerprint, evs[1].Fingerprint
+	require.NoError(t, st.WriteBatch(ctx, batchOf(src(0), store.NoOffset, 8, evs)))
+	id1, corr := sampleEvent(t, db, declined)
+	require.Equal(t, "req_finix_7", corr)
+	idTooMany, corr := sampleEvent(t, db, tooMany)
+	require.Equal(t, "req_finix_6", corr)
+
+	// A newer event moves the sample; the other group keeps its own.
+	newer := events(t0.Add(time.Minute), "finix", 8, 2)
+	require.NoError(t, st.WriteBatch(ctx, batchOf(src(0), 8, 10, newer)))
+	id2, corr := sampleEvent(t, db, declined)
+	require.Equal(t, "req_finix_9", corr)
+	require.NotEqual(t, id1, id2)
+	id, corr := sampleEvent(t, db, tooMany)
+	require.Equal(t, []any{idTooMany, "req_finix_6"}, []any{id, corr})
+
+	// An older batch does not.
+	older := events(t0.Add(-time.Hour), "finix", 10, 3)
+	require.NoError(t, st.WriteBatch(ctx, batchOf(src(0), 10, 13, older)))
+	id, corr = sampleEvent(t, db, declined)
+	require.Equal(t, []any{id2, "req_finix_9"}, []any{id, corr})
+
+	// A newer delta without a sample event, or with one of another group,
+	// keeps the stored sample event.
+	later := events(t0.Add(2*time.Minute), "finix", 13, 2)
+	later[1].Code, later[1].Fingerprint = "TOO_MANY_REQUESTS", tooMany
+	b := batchOf(src(0), 13, 15, later)
+	require.Len(t, b.Groups, 2)
+	b.Groups[0].SampleEvent, b.Groups[1].SampleEvent = -1, 0
+	require.NoError(t, st.WriteBatch(ctx, b))
+	var ids []int64
+	require.NoError(t, db.QueryRow(ctx, `SELECT array_agg(sample_event_id ORDER BY fingerprint) FROM error_groups`).Scan(&ids))
+	require.Equal(t, []int64{id2, idTooMany}, ids)
+
+	// Events loaded without ids take theirs from the same sequence: every
+	// id is distinct.
+	require.NoError(t, st.InsertEventsOneByOne(ctx, events(t0, "finix", 15, 5)))
+	require.NoError(t, st.WriteBatch(ctx, batchOf(src(0), 15, 20, events(t0, "finix", 20, 5))))
+	var n, distinct int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*), count(DISTINCT id) FROM events`).Scan(&n, &distinct))
+	require.Equal(t, 25, n)
+	require.Equal(t, n, distinct)
 }
 
 func TestWriteBatchMergesDuplicateRollupKeys(t *testing.T) {
@@ -535,4 +626,27 @@ func TestLookupsUseIndexes(t *testing.T) {
 		require.NotContains(t, text, "Seq Scan", "%s: %s", name, text)
 		require.Contains(t, text, "Index", "%s: %s", name, text)
 	}
+
+	// A group's sample event, by the events primary key: one index lookup
+	// in the one partition of its ts.
+	var id int64
+	var ts time.Time
+	require.NoError(t, conn.QueryRow(ctx, "SELECT sample_event_id, sample_ts FROM error_groups").Scan(&id, &ts))
+	_, err = conn.Exec(ctx, "PREPARE q_sample AS SELECT fingerprint FROM events WHERE id = $1 AND ts = $2")
+	require.NoError(t, err)
+	rows, err := conn.Query(ctx, fmt.Sprintf("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE q_sample(%d, '%s')",
+		id, ts.Format(time.RFC3339Nano)))
+	require.NoError(t, err)
+	var plan []string
+	for rows.Next() {
+		var line string
+		require.NoError(t, rows.Scan(&line))
+		plan = append(plan, line)
+	}
+	require.NoError(t, rows.Err())
+	text := strings.Join(plan, "\n")
+	require.NotContains(t, text, "Seq Scan", text)
+	require.Equal(t, 1, strings.Count(text, "Index Scan"), text)
+	require.Contains(t, text, "Subplans Removed: 1", text)
+	require.Contains(t, text, "rows=1 loops=1", text)
 }

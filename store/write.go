@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/faultline-dev/faultline/classify"
 )
@@ -94,8 +95,12 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	if err := fence(ctx, tx, b); err != nil {
 		return err
 	}
+	var ids []int64
 	if len(b.Events) > 0 {
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, newEventSource(b.Events))
+		if ids, err = reserveEventIDs(ctx, tx, len(b.Events)); err != nil {
+			return err
+		}
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, copyColumns, newEventSource(b.Events, ids))
 		if err != nil {
 			return fmt.Errorf("copy events: %w", err)
 		}
@@ -122,7 +127,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	var q pgx.Batch
 	queueRequests(&q, b.Requests)
 	queueErrors(&q, b.Errors)
-	queueGroups(&q, b.Groups)
+	queueGroups(&q, b.Groups, b.Events, ids)
 	if q.Len() > 0 {
 		if err := tx.SendBatch(ctx, &q).Close(); err != nil {
 			return fmt.Errorf("upsert rollups and groups: %w", err)
@@ -178,6 +183,24 @@ func fence(ctx context.Context, tx pgx.Tx, b *Batch) error {
 		hint = "; a batch ending there is already stored"
 	}
 	return fmt.Errorf("%w: stored offset %s, expected %s%s", ErrFenced, offsetText(stored), offsetText(b.ExpectedOffset), hint)
+}
+
+// reserveEventIDs takes n values of events_id_seq, the events' ids, in one
+// round trip. They are unique, not contiguous: every session takes the
+// sequence's values in blocks of its CACHE, interleaved with other
+// sessions', and a transaction that rolls back leaves a gap. The events
+// loaded without an id (WriteEventsCSV, InsertEventsOneByOne) take theirs
+// from the same sequence.
+func reserveEventIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
+	var ids []int64
+	err := tx.QueryRow(ctx, `SELECT array_agg(nextval('events_id_seq')) FROM generate_series(1, $1::integer)`, n).Scan(&ids)
+	if err != nil {
+		return nil, fmt.Errorf("reserve event ids: %w", err)
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("reserve event ids: %d of %d ids", len(ids), n)
+	}
+	return ids, nil
 }
 
 func offsetText(o int64) string {
@@ -292,14 +315,18 @@ func queueErrors(q *pgx.Batch, in []ErrorRollup) {
 
 // A group's count adds up, first_seen and last_seen widen, and the sample
 // and category are those of the newer side (so replaying old data does not
-// replace a recent sample).
+// replace a recent sample). The sample event (sample_event_id and sample_ts,
+// the primary key of an events row) goes with the sample, except that a
+// side without one does not erase the other's: both columns change
+// together.
 const upsertGroups = `
 	INSERT INTO error_groups AS g (fingerprint, provider, code, subcode, method, endpoint, category,
-		first_seen, last_seen, count, sample_correlation_id, sample_message)
-	SELECT f, p, c, sc, m, e, cat, fs, ls, n, nullif(sid, ''), sm
+		first_seen, last_seen, count, sample_correlation_id, sample_message, sample_event_id, sample_ts)
+	SELECT f, p, c, sc, m, e, cat, fs, ls, n, nullif(sid, ''), sm, eid, ets
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[])
-		AS t(f, p, c, sc, m, e, cat, fs, ls, n, sid, sm)
+		$8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[],
+		$13::bigint[], $14::timestamptz[])
+		AS t(f, p, c, sc, m, e, cat, fs, ls, n, sid, sm, eid, ets)
 	ON CONFLICT (fingerprint) DO UPDATE SET
 		count = g.count + excluded.count,
 		first_seen = least(g.first_seen, excluded.first_seen),
@@ -307,15 +334,24 @@ const upsertGroups = `
 		category = CASE WHEN excluded.last_seen >= g.last_seen THEN excluded.category ELSE g.category END,
 		sample_correlation_id = CASE WHEN excluded.last_seen >= g.last_seen
 			THEN coalesce(excluded.sample_correlation_id, g.sample_correlation_id) ELSE g.sample_correlation_id END,
-		sample_message = CASE WHEN excluded.last_seen >= g.last_seen THEN excluded.sample_message ELSE g.sample_message END`
+		sample_message = CASE WHEN excluded.last_seen >= g.last_seen THEN excluded.sample_message ELSE g.sample_message END,
+		sample_event_id = CASE WHEN excluded.last_seen >= g.last_seen AND excluded.sample_event_id IS NOT NULL
+			THEN excluded.sample_event_id ELSE g.sample_event_id END,
+		sample_ts = CASE WHEN excluded.last_seen >= g.last_seen AND excluded.sample_event_id IS NOT NULL
+			THEN excluded.sample_ts ELSE g.sample_ts END`
 
-func queueGroups(q *pgx.Batch, in []GroupDelta) {
+// queueGroups queues the upsert of the group deltas in; events are the
+// batch's events and ids their ids, which the deltas' SampleEvent index.
+func queueGroups(q *pgx.Batch, in []GroupDelta, events []Event, ids []int64) {
 	if len(in) == 0 {
 		return
 	}
 	rows := slices.Clone(in)
 	for i := range rows {
 		g := &rows[i]
+		if j := g.SampleEvent; j < 0 || j >= len(events) || j >= len(ids) || events[j].Fingerprint != g.Fingerprint {
+			g.SampleEvent = -1
+		}
 		g.Fingerprint = classify.Sanitize(g.Fingerprint, maxShortText)
 		g.Provider = classify.Sanitize(g.Provider, maxShortText)
 		g.Code = classify.Sanitize(g.Code, maxShortText)
@@ -342,13 +378,18 @@ func queueGroups(q *pgx.Batch, in []GroupDelta) {
 		if !g.LastSeen.Before(m.LastSeen) {
 			m.LastSeen, m.Category = g.LastSeen, g.Category
 			m.SampleCorrelationID, m.SampleMessage = g.SampleCorrelationID, g.SampleMessage
+			if g.SampleEvent >= 0 {
+				m.SampleEvent = g.SampleEvent
+			}
 		}
 	}
 	cols := make([][]string, 9)
 	firsts := make([]time.Time, 0, len(merged))
 	lasts := make([]time.Time, 0, len(merged))
 	counts := make([]int64, 0, len(merged))
-	for _, g := range merged {
+	sampleIDs := make([]pgtype.Int8, len(merged)) // NULL unless set
+	sampleTSs := make([]pgtype.Timestamptz, len(merged))
+	for k, g := range merged {
 		for i, v := range []string{g.Fingerprint, g.Provider, g.Code, g.Subcode, g.Method, g.Endpoint,
 			string(g.Category), g.SampleCorrelationID, g.SampleMessage} {
 			cols[i] = append(cols[i], v)
@@ -356,9 +397,14 @@ func queueGroups(q *pgx.Batch, in []GroupDelta) {
 		firsts = append(firsts, g.FirstSeen)
 		lasts = append(lasts, g.LastSeen)
 		counts = append(counts, g.Count)
+		if j := g.SampleEvent; j >= 0 {
+			// The ts as COPY stored it: both encode time.Time alike.
+			sampleIDs[k] = pgtype.Int8{Int64: ids[j], Valid: true}
+			sampleTSs[k] = pgtype.Timestamptz{Time: events[j].TS, Valid: true}
+		}
 	}
 	q.Queue(upsertGroups, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
-		firsts, lasts, counts, cols[7], cols[8])
+		firsts, lasts, counts, cols[7], cols[8], sampleIDs, sampleTSs)
 }
 
 // errNoPartition reports whether err is Postgres refusing an event for
