@@ -150,27 +150,7 @@ func (s *scanner) skip(depth int) {
 	case c == '"':
 		s.rawStringAt()
 	case c == '{':
-		s.i++
-		if s.peek() == '}' {
-			s.i++
-			return
-		}
-		for s.err == nil {
-			s.rawString()
-			if !s.expect(':') {
-				return
-			}
-			s.skip(depth + 1)
-			switch s.peek() {
-			case ',':
-				s.i++
-			case '}':
-				s.i++
-				return
-			default:
-				s.fail("expected ',' or '}'")
-			}
-		}
+		s.object(func([]byte) { s.skip(depth + 1) })
 	case c == '[':
 		s.i++
 		if s.peek() == ']' {
