@@ -32,15 +32,16 @@ const ReasonTimeRange classify.Reason = "timestamp_out_of_range"
 type Builder struct {
 	c       *classify.Classifier
 	maxBody int
-	minTS   func() time.Time // oldest acceptable timestamp
-	maxTS   func() time.Time // newest acceptable timestamp
+	now     func() time.Time
+	keep    time.Duration
 
-	b       store.Batch
-	records int
-	first   time.Time // when the first record of the batch was added
-	reqs    map[reqKey]int
-	errs    map[errKey]int
-	groups  map[string]int
+	b            store.Batch
+	records      int
+	first        time.Time // when the first record of the batch was added
+	minTS, maxTS time.Time // the acceptable timestamps, fixed when the batch starts
+	reqs         map[reqKey]int
+	errs         map[errKey]int
+	groups       map[string]int
 }
 
 type reqKey struct {
@@ -72,14 +73,11 @@ func NewBuilder(c *classify.Classifier, source store.Source, expected int64, o B
 	bb := &Builder{
 		c:       c,
 		maxBody: o.MaxBodyBytes,
-		maxTS:   func() time.Time { return o.Now().Add(24 * time.Hour) },
-		minTS:   func() time.Time { return time.Time{} },
+		now:     o.Now,
+		keep:    o.Keep,
 		reqs:    map[reqKey]int{},
 		errs:    map[errKey]int{},
 		groups:  map[string]int{},
-	}
-	if o.Keep > 0 {
-		bb.minTS = func() time.Time { return o.Now().Add(-o.Keep) }
 	}
 	bb.b.Source = source
 	bb.b.ExpectedOffset = expected
@@ -95,12 +93,9 @@ func (bb *Builder) Started() time.Time { return bb.first }
 // Add classifies one record and adds it to the batch. It reports whether the
 // record was usable (false: it became a dead letter) and the event.
 func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64) (classify.Event, bool) {
-	if bb.records == 0 {
-		bb.first = time.Now()
-	}
-	bb.records++
+	bb.count()
 	ev, err := bb.c.Classify(value)
-	if err == nil && (ev.TS.After(bb.maxTS()) || ev.TS.Before(bb.minTS())) {
+	if err == nil && (ev.TS.After(bb.maxTS) || ev.TS.Before(bb.minTS)) {
 		err = &classify.RecordError{Reason: ReasonTimeRange, Detail: "ts " + ev.TS.Format(time.RFC3339) + " is outside the stored range"}
 	}
 	if err != nil {
@@ -127,11 +122,23 @@ func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64
 // AddUnusable adds a record that could not even be read (err says why) as
 // a dead letter; raw is what is known of it.
 func (bb *Builder) AddUnusable(err error, raw []byte, topic string, partition int32, offset int64) {
+	bb.count()
+	bb.addDeadLetter(err, raw, topic, partition, offset)
+}
+
+// count counts a record; the first of a batch fixes the batch's start and
+// the range of timestamps it accepts (more than a day ahead, or older than
+// Keep, is refused).
+func (bb *Builder) count() {
 	if bb.records == 0 {
-		bb.first = time.Now()
+		bb.first = bb.now()
+		bb.maxTS = bb.first.Add(24 * time.Hour)
+		bb.minTS = time.Time{}
+		if bb.keep > 0 {
+			bb.minTS = bb.first.Add(-bb.keep)
+		}
 	}
 	bb.records++
-	bb.addDeadLetter(err, raw, topic, partition, offset)
 }
 
 func (bb *Builder) addDeadLetter(err error, raw []byte, topic string, partition int32, offset int64) {
@@ -146,8 +153,7 @@ func (bb *Builder) addDeadLetter(err error, raw []byte, topic string, partition 
 }
 
 func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, partition int32, offset int64) {
-	ev.Message = classify.Sanitize(classify.RedactText(ev.Message), 1024)
-	ev.CorrelationID = classify.Sanitize(ev.CorrelationID, 200)
+	ev.Message = classify.RedactText(ev.Message) // the store sanitises and bounds every text
 	ek := errKey{minute, ev.Provider, ev.Code, ev.Category}
 	j, ok := bb.errs[ek]
 	if !ok {

@@ -103,11 +103,16 @@ type dbFlags struct {
 	DatabaseURL string `name:"database-url" env:"DATABASE_URL" help:"Postgres URL, e.g. postgres://user@host:5432/db?sslmode=verify-full (TLS via the URL)."`
 }
 
-func (f *dbFlags) url() (string, error) {
+// open connects to the database the flags name.
+func (f *dbFlags) open(ctx context.Context, log *slog.Logger) (*store.Store, error) {
 	if f.DatabaseURL == "" {
-		return "", usageError{fmt.Errorf("--database-url (or DATABASE_URL) is required")}
+		return nil, usageError{fmt.Errorf("--database-url (or DATABASE_URL) is required")}
 	}
-	return f.DatabaseURL, nil
+	st, err := store.Open(ctx, f.DatabaseURL, store.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", safeURL(f.DatabaseURL), err)
+	}
+	return st, nil
 }
 
 // safeURL is a database URL without its password, for logs.
@@ -175,36 +180,32 @@ type pipelineFlags struct {
 // open checks the flags, builds the classifier and opens the database with
 // a current schema: migrated first with --migrate, refused (naming
 // `ingest migrate`) when behind.
-func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.Classifier, *store.Store, string, error) {
+func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.Classifier, *store.Store, error) {
 	if f.BatchSize <= 0 {
-		return nil, nil, "", usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
-	}
-	dbURL, err := f.url()
-	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
 	}
 	cls, err := f.classifier()
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, err
 	}
-	st, err := openStore(ctx, dbURL, log)
+	st, err := f.dbFlags.open(ctx, log)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, err
 	}
 	if f.Migrate {
 		if _, err := st.Migrate(ctx); err != nil {
 			st.Close()
-			return nil, nil, "", fmt.Errorf("migrate: %w", err)
+			return nil, nil, fmt.Errorf("migrate: %w", err)
 		}
 	}
 	if err := st.CheckSchema(ctx); err != nil {
 		st.Close()
 		if errors.Is(err, store.ErrSchemaBehind) {
-			return nil, nil, "", fmt.Errorf("%w (or start with --migrate)", err)
+			return nil, nil, fmt.Errorf("%w (or start with --migrate)", err)
 		}
-		return nil, nil, "", err
+		return nil, nil, err
 	}
-	return cls, st, dbURL, nil
+	return cls, st, nil
 }
 
 func (f *pipelineFlags) builderOptions() ingest.BuilderOptions {

@@ -12,11 +12,7 @@ type migrateCmd struct {
 }
 
 func (cmd *migrateCmd) Run(ctx context.Context, log *slog.Logger) error {
-	dbURL, err := cmd.url()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, dbURL, log)
+	st, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ type replayCmd struct {
 }
 
 func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
-	cls, st, _, err := cmd.open(ctx, log)
+	cls, st, err := cmd.pipelineFlags.open(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cls, st, dbURL, err := cmd.open(ctx, log)
+	cls, st, err := cmd.pipelineFlags.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -62,20 +62,12 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 		BatchSize: cmd.BatchSize, BatchWait: cmd.BatchWait, DrainTimeout: cmd.DrainTimeout,
 		Logger: log, Metrics: metrics,
 	}
-	log.Info("consuming", "brokers", kcfg.Brokers, "topic", kcfg.Topic, "group", kcfg.Group, "database", safeURL(dbURL))
+	log.Info("consuming", "brokers", kcfg.Brokers, "topic", kcfg.Topic, "group", kcfg.Group, "database", safeURL(cmd.DatabaseURL))
 	ready.Store(true)
 	err = c.Run(ctx)
 	ready.Store(false)
 	log.Info("stopped", "err", err)
 	return err
-}
-
-func openStore(ctx context.Context, url string, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(ctx, url, store.WithLogger(log))
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", safeURL(url), err)
-	}
-	return st, nil
 }
 
 // maintain creates partitions ahead and applies retention, at start and then

@@ -48,11 +48,7 @@ func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	dbURL, err := cmd.url()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, dbURL, log)
+	st, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}
