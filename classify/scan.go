@@ -15,8 +15,6 @@ import (
 // kept as raw spans and parsed only for errors, which are a few percent of
 // the traffic.
 
-var errSyntax = errors.New("invalid JSON")
-
 // scanner walks one JSON document.
 type scanner struct {
 	b   []byte
