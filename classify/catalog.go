@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -48,6 +49,9 @@ type Entry struct {
 	Category    Category `yaml:"category"`
 	Retryable   *bool    `yaml:"retryable"`
 	Remediation string   `yaml:"remediation"`
+	// Cause is why the provider returns the code, where its documentation
+	// says so apart from the remediation.
+	Cause string `yaml:"cause"`
 
 	method, pathSuffix string
 }
@@ -301,6 +305,27 @@ func (cs *Catalogs) AddFS(fsys fs.FS) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// OverrideFS loads every *.yaml and *.yml file at the top of fsys into cs,
+// each replacing the catalog of the same provider if cs has one: a
+// catalog improved without a rebuild. Two files for one provider are an
+// error, as is a host claimed by two providers.
+func (cs *Catalogs) OverrideFS(fsys fs.FS) error {
+	loaded := &Catalogs{}
+	if err := loaded.AddFS(fsys); err != nil {
+		return err
+	}
+	for _, name := range loaded.order {
+		if _, ok := cs.byProvider[name]; ok {
+			delete(cs.byProvider, name)
+			cs.order = slices.DeleteFunc(cs.order, func(p string) bool { return p == name })
+		}
+		if err := cs.Add(loaded.byProvider[name]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Add puts a validated catalog into cs.

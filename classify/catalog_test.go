@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -558,4 +559,17 @@ func TestCatalogCodesAreDocumented(t *testing.T) {
 			t.Errorf("catalogs/%s.yaml has codes that %s never mentions: %s", provider, seed, strings.Join(missing, ", "))
 		}
 	}
+}
+
+func TestOverrideFSReplacesABuiltinCatalog(t *testing.T) {
+	cats, err := BuiltinCatalogs()
+	require.NoError(t, err)
+	improved := "provider: finix\ndialect: hal\nhosts: [finix.com]\ncodes:\n  - {code: DECLINED, status: 402, category: validation}\n"
+	require.NoError(t, cats.OverrideFS(fstest.MapFS{"finix.yaml": {Data: []byte(improved)}}))
+	require.Equal(t, Validation, cats.Provider("finix").Lookup("DECLINED", 402, "POST", "/transfers").Category)
+	require.Contains(t, cats.Providers(), "finix")
+	require.Len(t, cats.Providers(), 5, "replaced, not added")
+
+	err = cats.OverrideFS(fstest.MapFS{"x.yaml": {Data: []byte("provider: acme\ndialect: flat\nhosts: [finix.com]\n")}})
+	require.ErrorContains(t, err, "already belongs", "a host of another provider is refused")
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,17 +14,26 @@ import (
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/faultline-dev/faultline/redact"
 )
 
 // Defaults for Options.
 const (
 	DefaultMaxRecordBytes = 1 << 20
-	DefaultMaxBodyBytes   = 16 << 10
-	maxMessage            = 1024
-	maxIdentifier         = 200
-	maxReferences         = 8
-	internLimit           = 4096
+	// DefaultMaxBodyBytes bounds the response body an Event keeps, after
+	// redaction: what is stored of it.
+	DefaultMaxBodyBytes = 8 << 10
+	maxMessage          = 1024
+	maxIdentifier       = 200
+	maxReferences       = 8
+	internLimit         = 4096
 )
+
+// OtherProvider names, in events, a provider that is neither one of the
+// catalogs nor configured with a host rule: what a record names freely
+// must not become an unbounded set of names.
+const OtherProvider = "other"
 
 // Options tune a Classifier. The zero value is usable.
 type Options struct {
@@ -32,19 +42,21 @@ type Options struct {
 	Hosts map[string]string
 	// MaxRecordBytes rejects larger records as oversized (default 1 MiB).
 	MaxRecordBytes int
-	// MaxBodyBytes bounds the response body an Event keeps (default 16 KiB).
+	// MaxBodyBytes bounds the response body an Event keeps, once redacted
+	// (default 8 KiB).
 	MaxBodyBytes int
 }
 
 // Classifier decodes and classifies integration log records. It is safe for
 // concurrent use.
 type Classifier struct {
-	cats     *Catalogs
-	hosts    []hostRule // longest first
-	maxRec   int
-	maxBody  int
-	states   sync.Pool
-	dialects map[Dialect][]*Catalog
+	cats       *Catalogs
+	hosts      []hostRule // longest first
+	configured map[string]bool
+	maxRec     int
+	maxBody    int
+	states     sync.Pool
+	dialects   map[Dialect][]*Catalog
 }
 
 type hostRule struct {
@@ -59,26 +71,26 @@ type state struct {
 	body     fastjson.Parser
 	scratch  []byte
 	fold     []byte
-	interned map[string]string
+	key      []byte
+	interned map[string]string // intern key (field, raw value) to the value an Event holds
 	recent   [recentFields]recentSet
 }
 
-// New returns a Classifier over cats.
+// New returns a Classifier over cats. Zero options take their defaults;
+// negative ones are an error.
 func New(cats *Catalogs, opts Options) (*Classifier, error) {
 	if cats == nil {
 		return nil, fmt.Errorf("classify: no catalogs")
 	}
+	if opts.MaxRecordBytes < 0 || opts.MaxBodyBytes < 0 {
+		return nil, fmt.Errorf("classify: negative size bound (record %d, body %d)", opts.MaxRecordBytes, opts.MaxBodyBytes)
+	}
 	c := &Classifier{
-		cats:     cats,
-		maxRec:   opts.MaxRecordBytes,
-		maxBody:  opts.MaxBodyBytes,
-		dialects: map[Dialect][]*Catalog{},
-	}
-	if c.maxRec <= 0 {
-		c.maxRec = DefaultMaxRecordBytes
-	}
-	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxBodyBytes
+		cats:       cats,
+		configured: map[string]bool{},
+		maxRec:     cmpOr(opts.MaxRecordBytes, DefaultMaxRecordBytes),
+		maxBody:    cmpOr(opts.MaxBodyBytes, DefaultMaxBodyBytes),
+		dialects:   map[Dialect][]*Catalog{},
 	}
 	for _, name := range cats.Providers() {
 		cat := cats.Provider(name)
@@ -94,18 +106,34 @@ func New(cats *Catalogs, opts Options) (*Classifier, error) {
 			return nil, fmt.Errorf("classify: host rule %q=%q: want host=provider", h, p)
 		}
 		c.hosts = append(c.hosts, hostRule{host: h, provider: p})
+		c.configured[p] = true
 	}
 	sort.SliceStable(c.hosts, func(i, j int) bool { return len(c.hosts[i].host) > len(c.hosts[j].host) })
 	c.states.New = func() any { return &state{interned: make(map[string]string, 256)} }
 	return c, nil
 }
 
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
 // Catalogs returns the catalogs the classifier uses.
 func (c *Classifier) Catalogs() *Catalogs { return c.cats }
 
 // Classify decodes one record and classifies it. An unusable record gives a
-// *RecordError naming the Reason.
+// *RecordError naming the Reason. No record can make it panic: should
+// decoding, classifying or redacting fail that way (a bug), the record is
+// unusable with ReasonInternal, and the error holds the stack.
 func (c *Classifier) Classify(line []byte) (ev Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ev = Event{}
+			err = &RecordError{Reason: ReasonInternal, Detail: redact.Text(fmt.Sprint(p)), Stack: debug.Stack()}
+		}
+	}()
 	if len(line) > c.maxRec {
 		return Event{}, recordError(ReasonOversized, "record of %d bytes exceeds %d", len(line), c.maxRec)
 	}
@@ -120,7 +148,7 @@ func (c *Classifier) Classify(line []byte) (ev Event, err error) {
 	}
 	ts, err := parseTime(r.ts)
 	if err != nil {
-		return Event{}, recordError(ReasonBadTime, "ts %q is not RFC 3339", truncate(string(r.ts), 64))
+		return Event{}, recordError(ReasonBadTime, "ts %q is neither RFC 3339 nor Unix epoch seconds or milliseconds", quoted(r.ts, 64))
 	}
 	c.classifyRecord(st, &r, ts, &ev)
 	return ev, nil
@@ -136,10 +164,11 @@ type raw struct {
 	respHeaders, body                                                      []byte
 }
 
-// scanRecord decodes the top level of a record into r.
+// scanRecord decodes the top level of a record into r. A UTF-8 byte-order
+// mark before it is allowed.
 func (st *state) scanRecord(line []byte, r *raw) error {
 	sc := &st.sc
-	sc.b, sc.i, sc.err = line, 0, nil
+	sc.b, sc.i, sc.err = trimBOM(line), 0, nil
 	if sc.peek() == 0 {
 		return recordError(ReasonEmpty, "empty record")
 	}
@@ -156,9 +185,9 @@ func (st *state) scanRecord(line []byte, r *raw) error {
 	sc.object(func(key []byte) {
 		switch string(key) {
 		case "ts":
-			r.ts = sc.stringOrSkip()
+			r.ts = sc.timestamp()
 		case "@timestamp":
-			if ts := sc.stringOrSkip(); r.ts == nil {
+			if ts := sc.timestamp(); r.ts == nil {
 				r.ts = ts
 			}
 		case "provider":
@@ -188,7 +217,7 @@ func (st *state) scanRecord(line []byte, r *raw) error {
 		case "status":
 			r.status, bad = sc.status()
 		case "response_headers":
-			if sc.peek() == '{' {
+			if c := sc.peek(); c == '{' || c == '[' {
 				r.respHeaders = sc.span()
 			} else {
 				sc.skip(1)
@@ -215,6 +244,24 @@ func (st *state) scanRecord(line []byte, r *raw) error {
 		return recordError(ReasonNotJSON, "%s", sc.err.Error())
 	}
 	return bad
+}
+
+// trimBOM removes the UTF-8 byte-order mark some writers put before a
+// document.
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return b[3:]
+	}
+	return b
+}
+
+// timestamp returns the text of a timestamp: a string (RFC 3339, or digits
+// of a Unix epoch), or a number (a Unix epoch). Other types are skipped.
+func (s *scanner) timestamp() []byte {
+	if c := s.peek(); c == '-' || (c >= '0' && c <= '9') {
+		return s.number()
+	}
+	return s.stringOrSkip()
 }
 
 // stringOrSkip returns the string at s.i, or skips a value of another type
@@ -244,10 +291,10 @@ func (s *scanner) status() (int, error) {
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(b2s(text)))
 	if err != nil {
-		return 0, recordError(ReasonBadStatus, "status %q is not an integer", truncate(string(text), 32))
+		return 0, recordError(ReasonBadStatus, "status %q is not an integer", quoted(text, 32))
 	}
 	if n != 0 && (n < 100 || n > 599) {
-		return 0, recordError(ReasonBadStatus, "status %d out of range", n)
+		return 0, recordError(ReasonBadStatus, "status %s out of range", quoted(text, 32))
 	}
 	return n, nil
 }
@@ -256,26 +303,26 @@ func (s *scanner) status() (int, error) {
 func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) {
 	*ev = Event{
 		TS:         ts,
-		Service:    st.recent[recentService].intern(st, r.service, 64),
-		Env:        st.recent[recentEnv].intern(st, r.env, 64),
-		Tenant:     st.recent[recentTenant].intern(st, r.tenant, 64),
-		Method:     st.internFolded(recentMethod, r.method, true, 16),
+		Service:    st.identifier(recentService, r.service, 0, 64),
+		Env:        st.identifier(recentEnv, r.env, 0, 64),
+		Tenant:     st.identifier(recentTenant, r.tenant, 0, 64),
+		Method:     st.identifier(recentMethod, r.method, 'U', 16),
 		Status:     r.status,
 		DurationMS: r.duration,
 		IsError:    r.status == 0 || r.status >= 400,
 	}
 	host, path := SplitURL(b2s(r.url))
-	ev.Host = st.internFolded(recentHost, []byte(host), false, 128)
+	ev.Host = st.identifier(recentHost, s2b(host), 'L', 128)
 	st.scratch = appendTemplate(st.scratch[:0], path)
 	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 
 	var cat *Catalog
 	if name := bytes.TrimSpace(r.provider); len(name) > 0 {
-		ev.Provider = st.internFolded(recentProvider, name, false, 40)
+		ev.Provider = st.provider(c, name)
 		cat = c.cats.Provider(ev.Provider)
 	}
-	if ev.Provider == "" && ev.Host != "" {
-		if p := c.providerByHost(ev.Host); p != "" {
+	if ev.Provider == "" && host != "" {
+		if p := c.providerByHost(strings.ToLower(host)); p != "" {
 			ev.Provider = p
 			cat = c.cats.Provider(p)
 		}
@@ -289,9 +336,26 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) 
 	c.classifyError(st, ev, r, cat)
 }
 
+// provider returns the provider a record names: a catalog's or a
+// configured one, else OtherProvider.
+func (st *state) provider(c *Classifier, name []byte) string {
+	st.fold = foldASCII(st.fold[:0], name, false)
+	if v, ok := st.recent[recentProvider].get(st.fold); ok {
+		return v
+	}
+	p := OtherProvider
+	if cat := c.cats.Provider(b2s(st.fold)); cat != nil {
+		p = cat.Provider
+	} else if c.configured[b2s(st.fold)] {
+		p = string(st.fold)
+	}
+	st.recent[recentProvider].put(string(st.fold), p)
+	return p
+}
+
 // classifyError fills the error fields of ev.
 func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
-	ev.TraceID = sanitizeID(r.traceID)
+	ev.TraceID = identifier(r.traceID)
 	var x extracted
 	body := c.bodyValue(st, r.body, &x)
 	if body != nil {
@@ -313,18 +377,32 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 	if x.correlation == nil && r.respHeaders != nil {
 		x.correlation = st.headerCorrelation(r.respHeaders)
 	}
-	ev.CorrelationID = sanitizeID(x.correlation)
+	ev.CorrelationID = identifier(x.correlation)
 	ev.References = x.refs
-	ev.Body = c.boundBody(x.body)
+	ev.Body = redact.Body(x.body, c.maxBody)
 
 	code := string(bytes.TrimSpace(x.code))
+	if ev.Status == 0 && len(r.transportErr) > 0 && len(x.message) == 0 {
+		x.message = r.transportErr
+	}
+	code = c.categorize(cat, ev, code)
+	ev.Code = st.identifier(recentCode, s2b(code), 0, maxIdentifier)
+	ev.Subcode = st.identifier(recentSubcode, bytes.TrimSpace(x.subcode), 0, maxIdentifier)
+	// A message may hold structure of its own (JSON, key=value): it is
+	// redacted as a document.
+	ev.Message = truncate(redact.Document(strings.TrimSpace(string(x.message))), maxMessage)
+	ev.Fingerprint = Fingerprint(ev)
+}
+
+// categorize sets the category, known, retryable and remediation of an
+// error from its provider's catalog (nil when it has none), code, status,
+// method and endpoint. It returns the code as the catalog writes it.
+func (c *Classifier) categorize(cat *Catalog, ev *Event, code string) string {
 	var entry *Entry
+	ev.Known, ev.Remediation = false, ""
 	switch {
 	case ev.Status == 0:
 		ev.Category = Timeout
-		if len(r.transportErr) > 0 && len(x.message) == 0 {
-			x.message = r.transportErr
-		}
 	case code != "" && cat != nil:
 		if entry = cat.Lookup(code, ev.Status, ev.Method, ev.Endpoint); entry != nil {
 			ev.Category, ev.Known, ev.Remediation = entry.Category, true, entry.Remediation
@@ -346,9 +424,15 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 	} else {
 		ev.Retryable = ev.Category.DefaultRetryable()
 	}
-	ev.Code = truncate(code, maxIdentifier)
-	ev.Subcode = truncate(string(bytes.TrimSpace(x.subcode)), maxIdentifier)
-	ev.Message = truncate(strings.TrimSpace(string(x.message)), maxMessage)
+	return code
+}
+
+// Reclassify decides again, with the classifier's catalogs, the category,
+// known, retryable, remediation and fingerprint of a stored error event
+// from what is stored of it (provider, code, subcode, status, method and
+// endpoint): after a catalog improves, stored events can follow.
+func (c *Classifier) Reclassify(ev *Event) {
+	c.categorize(c.cats.Provider(ev.Provider), ev, ev.Code)
 	ev.Fingerprint = Fingerprint(ev)
 }
 
@@ -374,7 +458,7 @@ func (c *Classifier) bodyValue(st *state, span []byte, x *extracted) *fastjson.V
 	}
 	switch span[0] {
 	case '{':
-		x.body = append([]byte(nil), span...)
+		x.body = span
 		v, err := st.body.ParseBytes(span)
 		if err != nil {
 			return nil
@@ -385,7 +469,16 @@ func (c *Classifier) bodyValue(st *state, span []byte, x *extracted) *fastjson.V
 		if !ok {
 			return nil
 		}
-		s = bytes.TrimSpace(s)
+		s = bytes.TrimSpace(trimBOM(s))
+		// Middleware may encode a body twice: a JSON string holding a JSON
+		// string holding the body.
+		for depth := 0; depth < maxBodyEncodings && len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"'; depth++ {
+			inner, ok := unescape(nil, s[1:len(s)-1])
+			if !ok {
+				break
+			}
+			s = bytes.TrimSpace(trimBOM(inner))
+		}
 		if len(s) == 0 {
 			return nil
 		}
@@ -404,17 +497,9 @@ func (c *Classifier) bodyValue(st *state, span []byte, x *extracted) *fastjson.V
 	case 'n': // null
 		return nil
 	default:
-		x.body = append([]byte(nil), span...)
+		x.body = span
 		return nil
 	}
-}
-
-// boundBody bounds the body bytes an Event keeps.
-func (c *Classifier) boundBody(b []byte) []byte {
-	if len(b) > c.maxBody {
-		return b[:c.maxBody]
-	}
-	return b
 }
 
 func (c *Classifier) providerByHost(host string) string {
@@ -473,30 +558,90 @@ func shapeOf(body *fastjson.Value) Dialect {
 	return ""
 }
 
+// maxBodyEncodings bounds how many times a body encoded as a JSON string
+// is decoded again.
+const maxBodyEncodings = 3
+
 // correlationHeaders are the response headers that carry a provider's
 // request id, in order of preference.
 var correlationHeaders = []string{"X-Request-Id", "Request-Id", "X-Correlation-Id", "X-Trace-Id"}
 
+// headerRank returns the preference of a correlation header (0 best), or
+// len(correlationHeaders) for any other header. Names match in any case.
+func headerRank(name []byte) int {
+	for rank, h := range correlationHeaders {
+		if strings.EqualFold(b2s(name), h) {
+			return rank
+		}
+	}
+	return len(correlationHeaders)
+}
+
+// headerCorrelation finds the provider's request id in the response
+// headers, in the shapes loggers write them: an object of values
+// ({"X-Request-Id": "abc"}), of arrays as Go's http.Header marshals
+// ({"X-Request-Id": ["abc"]}: the first value), a HAR-style list of
+// {"name", "value"} objects, or a list of [name, value] pairs.
 func (st *state) headerCorrelation(span []byte) []byte {
 	sc := scanner{b: span}
 	best, bestRank := []byte(nil), len(correlationHeaders)
-	sc.object(func(key []byte) {
-		for rank, name := range correlationHeaders[:bestRank] {
-			if strings.EqualFold(b2s(key), name) {
-				if v := sc.stringOrSkip(); len(bytes.TrimSpace(v)) > 0 {
-					best, bestRank = v, rank
-				}
+	consider := func(rank int, value []byte) {
+		if rank < bestRank && len(bytes.TrimSpace(value)) > 0 {
+			best, bestRank = value, rank
+		}
+	}
+	switch sc.peek() {
+	case '{':
+		sc.object(func(key []byte) {
+			if rank := headerRank(key); rank < bestRank {
+				consider(rank, sc.firstString())
 				return
 			}
-		}
-		sc.skip(1)
-	})
+			sc.skip(1)
+		})
+	case '[':
+		sc.array(func() {
+			switch sc.peek() {
+			case '{': // {"name": …, "value": …} in either order
+				var name, value []byte
+				sc.object(func(key []byte) {
+					switch {
+					case strings.EqualFold(b2s(key), "name"):
+						name = sc.stringOrSkip()
+					case strings.EqualFold(b2s(key), "value"):
+						value = sc.firstString()
+					default:
+						sc.skip(1)
+					}
+				})
+				consider(headerRank(name), value)
+			case '[': // [name, value]
+				var name, value []byte
+				i := 0
+				sc.array(func() {
+					switch i {
+					case 0:
+						name = sc.stringOrSkip()
+					case 1:
+						value = sc.firstString()
+					default:
+						sc.skip(1)
+					}
+					i++
+				})
+				consider(headerRank(name), value)
+			default:
+				sc.skip(1)
+			}
+		})
+	}
 	return best
 }
 
 // Fingerprint is the stable group key of an error: provider, code, subcode,
 // method and endpoint template (and, for an error without a code, its
-// status and category). Never message text or ids.
+// status and category). Never message text or ids; computed from the
+// redacted values, so that a hash cannot be searched for a secret.
 func Fingerprint(ev *Event) string {
 	h := sha256.New()
 	for _, s := range []string{ev.Provider, ev.Code, ev.Subcode, ev.Method, ev.Endpoint} {
@@ -521,33 +666,39 @@ func stringOf(v *fastjson.Value) []byte {
 	return s
 }
 
-func sanitizeID(b []byte) string {
+// identifier is an id, code or reference as an Event holds it: redacted
+// (whole, when it holds a secret), then bounded.
+func identifier(b []byte) string {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return ""
 	}
-	return Sanitize(string(b), maxIdentifier)
+	return truncate(redact.Identifier(string(b)), maxIdentifier)
 }
 
+// quoted is a value quoted in an error detail: redacted, then bounded.
+func quoted(b []byte, n int) string {
+	return truncate(redact.Document(string(b)), n)
+}
+
+// htmlTitle returns the text of the title (or first h1) of an HTML page.
+// Tags are found ignoring ASCII case in s itself: a lower-cased copy would
+// not have s's positions (Ⱥ grows, the Kelvin sign shrinks).
 func htmlTitle(s []byte) []byte {
-	lower := bytes.ToLower(s[:min(len(s), 4096)])
-	i := bytes.Index(lower, []byte("<title>"))
-	if i < 0 {
-		i = bytes.Index(lower, []byte("<h1>"))
+	head := b2s(s[:min(len(s), 4096)])
+	for _, tag := range [...][2]string{{"<title>", "</title>"}, {"<h1>", "</h1>"}} {
+		i := redact.IndexFold(head, tag[0])
 		if i < 0 {
-			return nil
+			continue
 		}
-		j := bytes.Index(lower[i:], []byte("</h1>"))
+		i += len(tag[0])
+		j := redact.IndexFold(head[i:], tag[1])
 		if j < 0 {
 			return nil
 		}
-		return bytes.TrimSpace(s[i+4 : i+j])
+		return bytes.TrimSpace(s[i : i+j])
 	}
-	j := bytes.Index(lower[i:], []byte("</title>"))
-	if j < 0 {
-		return nil
-	}
-	return bytes.TrimSpace(s[i+7 : i+j])
+	return nil
 }
 
 // truncate bounds s to n bytes on a rune boundary.
@@ -569,74 +720,95 @@ const (
 	recentMethod
 	recentHost
 	recentProvider
+	recentCode
+	recentSubcode
 	recentFields
 )
 
-// recentSet remembers the last few values of a low-cardinality field; a
-// linear scan of them is cheaper than hashing into the intern map.
+// recentSet remembers the last few values of a low-cardinality field, as
+// received and as an Event holds them; a linear scan of them is cheaper
+// than hashing into the intern map.
 type recentSet struct {
-	vals []string
-	next int
+	raw, val []string
+	next     int
 }
 
 const recentSize = 8
 
-func (r *recentSet) intern(st *state, b []byte, max int) string {
+func (r *recentSet) get(b []byte) (string, bool) {
+	for i, v := range r.raw {
+		if v == string(b) {
+			return r.val[i], true
+		}
+	}
+	return "", false
+}
+
+func (r *recentSet) put(raw, val string) {
+	if len(r.raw) < recentSize {
+		r.raw, r.val = append(r.raw, raw), append(r.val, val)
+		return
+	}
+	r.raw[r.next], r.val[r.next] = raw, val
+	r.next = (r.next + 1) % recentSize
+}
+
+// identifier returns the value an Event holds for b, a low-cardinality
+// field (service, env, tenant, method, host): folded to upper ('U') or
+// lower ('L') ASCII case when fold says so, redacted (whole, when it holds
+// a secret), then bounded to max bytes. Values are remembered per state.
+func (st *state) identifier(field int, b []byte, fold byte, max int) string {
 	if len(b) == 0 {
 		return ""
 	}
-	for _, v := range r.vals {
-		if v == string(b) {
-			return v
-		}
+	if fold != 0 {
+		st.fold = foldASCII(st.fold[:0], b, fold == 'U')
+		b = st.fold
 	}
-	s := st.internBytes(b, max)
-	if len(r.vals) < recentSize {
-		r.vals = append(r.vals, s)
-	} else {
-		r.vals[r.next] = s
-		r.next = (r.next + 1) % recentSize
+	if v, ok := st.recent[field].get(b); ok {
+		return v
 	}
-	return s
+	st.key = append(append(st.key[:0], byte(field)), b...)
+	v, ok := st.interned[string(st.key)]
+	if !ok {
+		v = truncate(redact.Identifier(string(b)), max)
+		st.remember(st.key, v)
+	}
+	st.recent[field].put(string(b), v)
+	return v
 }
 
-// internFolded interns b folded to upper or lower case (ASCII), through
-// the recent values of field.
-func (st *state) internFolded(field int, b []byte, upper bool, max int) string {
-	st.fold = st.fold[:0]
+// foldASCII appends b folded to upper or lower ASCII case.
+func foldASCII(dst, b []byte, upper bool) []byte {
 	for _, c := range b {
 		if upper && c >= 'a' && c <= 'z' {
 			c -= 'a' - 'A'
 		} else if !upper && c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		st.fold = append(st.fold, c)
+		dst = append(dst, c)
 	}
-	return st.recent[field].intern(st, st.fold, max)
+	return dst
 }
 
+// internBytes interns an endpoint template (which holds no secret:
+// appendTemplate replaced any segment that does), bounded to max bytes.
 func (st *state) internBytes(b []byte, max int) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := st.interned[string(b)]; ok {
+	st.key = append(append(st.key[:0], 0xFF), b...) // no field's key starts so
+	if s, ok := st.interned[string(st.key)]; ok {
 		return s
 	}
-	return st.intern(string(b), max)
+	v := truncate(string(b), max)
+	st.remember(st.key, v)
+	return v
 }
 
-func (st *state) intern(s string, max int) string {
-	if s == "" {
-		return ""
-	}
-	s = truncate(s, max)
-	if v, ok := st.interned[s]; ok {
-		return v
-	}
+func (st *state) remember(key []byte, v string) {
 	if len(st.interned) >= internLimit {
 		clear(st.interned)
 	}
-	s = strings.Clone(s)
-	st.interned[s] = s
-	return s
+	st.interned[string(key)] = v
 }

@@ -82,7 +82,7 @@ func extractHAL(body *fastjson.Value, x *extracted) {
 	for _, e := range errs {
 		for _, k := range [...]string{"authorization", "transfer"} {
 			if s := stringOf(e.Get(k)); len(s) > 0 && len(x.refs) < maxReferences {
-				x.refs = appendUnique(x.refs, sanitizeID(s))
+				x.refs = appendUnique(x.refs, identifier(s))
 			}
 		}
 	}
@@ -119,3 +119,6 @@ func appendUnique(list []string, s string) []string {
 
 // b2s views b as a string without copying; the string is valid while b is.
 func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// s2b views s as bytes without copying, to be read only.
+func s2b(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }

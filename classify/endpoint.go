@@ -1,6 +1,11 @@
 package classify
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+
+	"github.com/faultline-dev/faultline/redact"
+)
 
 // maxEndpoint bounds a templated endpoint, so that a pathological URL cannot
 // make a group key or a rollup row of unbounded size.
@@ -55,9 +60,10 @@ func schemeEnd(u string) int {
 
 // TemplatePath replaces the identifiers in a URL path with {id}: numbers,
 // hex strings, UUIDs, prefixed ids (ord_…, req_…), long mixed-case ids
-// (Finix AU…), anything with an '@', and the value after a segment that names
-// an id (client-id/flexitidemo). Versions (v1, v2.5) and words stay. The
-// result is bounded and never empty.
+// (Finix AU…), anything with an '@', any segment that holds a secret (a
+// card number in a slug), and the value after a segment that names an id
+// (client-id/flexitidemo). Versions (v1, v2.5) and words stay. The result
+// is bounded and never empty.
 func TemplatePath(p string) string { return string(appendTemplate(nil, p)) }
 
 // appendTemplate appends the template of path p to dst.
@@ -75,7 +81,7 @@ func appendTemplate(dst []byte, p string) []byte {
 		seg := p[segStart:i]
 		switch {
 		case seg == "":
-		case prevNamesID || isIDSegment(seg):
+		case prevNamesID || isIDSegment(seg) || holdsSecret(seg):
 			dst = append(dst, "{id}"...)
 			prevNamesID = false
 		default:
@@ -91,6 +97,26 @@ func appendTemplate(dst []byte, p string) []byte {
 		dst = dst[:start+maxEndpoint]
 	}
 	return dst
+}
+
+// holdsSecret reports whether a path segment that is no id holds a secret
+// (a card number or an e-mail address in a slug): it becomes {id} too.
+// Most segments (words, versions) cannot hold one: every secret the
+// detectors find in a segment takes seven digits or more, an at-sign
+// (also written %40 or &#64;), a non-ASCII letter or digit, '=' or ':', or
+// a JWT.
+func holdsSecret(seg string) bool {
+	digits := 0
+	for i := 0; i < len(seg); i++ {
+		switch c := seg[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c >= utf8.RuneSelf || c == '@' || c == '%' || c == '&' || c == '=' || c == ':',
+			c == 'e' && strings.HasPrefix(seg[i:], "eyJ"):
+			return redact.Text(seg) != seg
+		}
+	}
+	return digits >= 7 && redact.Text(seg) != seg
 }
 
 // namesID reports whether a segment names the id that follows it
@@ -178,8 +204,26 @@ func isIDSegment(seg string) bool {
 		return true
 	case n >= 10 && digits >= 3 && digits*3 >= n: // 2026-11-02, 0xABC123456
 		return true
+	case n >= 10 && digits > 0 && lower == 0 && other == 0: // 1TBSXFDZPDLC
+		return true
+	case n >= 12 && other == 0 && digits == 0 && caseChanges(seg) >= n/2: // KyhIKuAMcWkM, not getCustomerById
+		return true
 	}
 	return false
+}
+
+// caseChanges counts the changes between lower and upper case letters in
+// seg: random ids change often, camelCase words seldom.
+func caseChanges(seg string) int {
+	n, prevUpper := 0, seg[0] >= 'A' && seg[0] <= 'Z'
+	for i := 1; i < len(seg); i++ {
+		up := seg[i] >= 'A' && seg[i] <= 'Z'
+		if up != prevUpper {
+			n++
+		}
+		prevUpper = up
+	}
+	return n
 }
 
 func isVersion(seg string) bool {

@@ -8,8 +8,10 @@ import (
 
 // Event is one classified integration log record.
 //
-// Message and Body are the provider's text as received: call Redact before
-// an Event is stored or printed.
+// Every string in it is redacted (package redact): identifiers that hold a
+// secret are replaced whole, the message and the body have their secrets
+// removed, and only then are they bounded. An Event may be stored or
+// printed as it is.
 type Event struct {
 	TS         time.Time
 	Provider   string
@@ -35,7 +37,7 @@ type Event struct {
 	Fingerprint   string
 	Message       string
 	Remediation   string // from the provider's documentation
-	Body          []byte // the response body as received (bounded); redact before storing
+	Body          string // the response body, redacted, then bounded
 }
 
 // Reason is why a record could not be used. Its values are few and fixed, so
@@ -53,18 +55,26 @@ const (
 	ReasonNULByte     Reason = "nul_byte"
 	ReasonInvalidUTF8 Reason = "invalid_utf8"
 	ReasonEmpty       Reason = "empty"
+	// ReasonInternal marks a record that made faultline itself fail (a
+	// panic while decoding, classifying or redacting it): a bug to fix, and
+	// the record kept to reproduce it.
+	ReasonInternal Reason = "internal_error"
 )
 
 // Reasons lists every Reason, for pre-registering metric labels.
 var Reasons = []Reason{
 	ReasonNotJSON, ReasonNotObject, ReasonNoTimestamp, ReasonBadTime, ReasonBadStatus,
-	ReasonOversized, ReasonNULByte, ReasonInvalidUTF8, ReasonEmpty,
+	ReasonOversized, ReasonNULByte, ReasonInvalidUTF8, ReasonEmpty, ReasonInternal,
 }
 
-// RecordError says why a record is unusable.
+// RecordError says why a record is unusable. Detail never holds a secret:
+// what it quotes of the record is redacted first.
 type RecordError struct {
 	Reason Reason
 	Detail string
+	// Stack is the goroutine's stack when the record made classification
+	// panic (ReasonInternal): code positions only, nothing of the record.
+	Stack []byte
 }
 
 func (e *RecordError) Error() string {

@@ -253,6 +253,50 @@ func (s *scanner) object(f func(key []byte)) {
 	}
 }
 
+// array calls f for each element of the array at s.i; f must consume the
+// element.
+func (s *scanner) array(f func()) {
+	if !s.expect('[') {
+		return
+	}
+	if s.peek() == ']' {
+		s.i++
+		return
+	}
+	for s.err == nil {
+		f()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return
+		default:
+			s.fail("expected ',' or ']'")
+		}
+	}
+}
+
+// firstString returns the string at s.i, or the first element of an array
+// of strings (a header's values), or skips any other value and returns
+// nil.
+func (s *scanner) firstString() []byte {
+	if s.peek() != '[' {
+		return s.stringOrSkip()
+	}
+	var first []byte
+	n := 0
+	s.array(func() {
+		if n == 0 {
+			first = s.stringOrSkip()
+		} else {
+			s.skip(1)
+		}
+		n++
+	})
+	return first
+}
+
 // unescape appends the decoded JSON string body raw to dst.
 func unescape(dst, raw []byte) ([]byte, bool) {
 	for i := 0; i < len(raw); i++ {

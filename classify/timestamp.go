@@ -1,16 +1,21 @@
 package classify
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // parseTime reads an RFC 3339 timestamp (a space instead of the 'T' is
-// accepted, as some loggers write it) and returns it in UTC. The common UTC
-// form "2026-11-02T10:00:00.123Z" takes a fast path; anything else goes
-// through time.Parse.
+// accepted, as some loggers write it), or a Unix epoch (see parseEpoch),
+// and returns it in UTC. The common UTC form "2026-11-02T10:00:00.123Z"
+// takes a fast path; anything else goes through time.Parse.
 func parseTime(b []byte) (time.Time, error) {
 	if t, ok := parseUTC(b); ok {
+		return t, nil
+	}
+	if t, ok := parseEpoch(b); ok {
 		return t, nil
 	}
 	s := strings.TrimSpace(b2s(b))
@@ -22,6 +27,38 @@ func parseTime(b []byte) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return t.UTC(), nil
+}
+
+// parseEpoch reads a Unix epoch as loggers write it: seconds (possibly
+// with a fraction), milliseconds, microseconds or nanoseconds, told apart
+// by magnitude (seconds below 10^11, which is the year 5138; milliseconds
+// below 10^14, microseconds below 10^17).
+func parseEpoch(b []byte) (time.Time, bool) {
+	s := strings.TrimSpace(b2s(b))
+	if s == "" || s[0] == '-' || s[0] == '+' {
+		return time.Time{}, false
+	}
+	if strings.ContainsAny(s, ".eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f >= 1e11 || f < 0 {
+			return time.Time{}, false
+		}
+		sec := math.Floor(f)
+		return time.Unix(int64(sec), int64((f-sec)*1e9)).UTC(), true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	switch {
+	case n < 1e11:
+		return time.Unix(n, 0).UTC(), true
+	case n < 1e14:
+		return time.UnixMilli(n).UTC(), true
+	case n < 1e17:
+		return time.UnixMicro(n).UTC(), true
+	}
+	return time.Unix(0, n).UTC(), true
 }
 
 // parseUTC parses exactly "YYYY-MM-DDTHH:MM:SS[.fraction]Z".

@@ -3,22 +3,33 @@
 // batches with their rollups and error groups, and write each batch with
 // the offset it reached in one transaction, so that a record delivered
 // twice or a process killed at any instant changes nothing in the end.
-// It consumes a Kafka consumer group (Consumer) or NDJSON files (Replay).
+// It consumes a Kafka consumer group (Consumer) or NDJSON files (Replay),
+// keeps the events partitions ahead of time and applies retention (Upkeep),
+// and reports the lag of what is stored (Lags).
 package ingest
 
 import (
+	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/redact"
 	"github.com/faultline-dev/faultline/store"
 )
 
-// Bounds of what is stored from one record.
+// Bounds of what is stored of an unusable record (a usable record's body is
+// bounded by the classifier).
 const (
-	DefaultMaxBodyBytes = 8 << 10
-	maxDeadLetterBytes  = 16 << 10
-	maxDetailBytes      = 512
+	maxDeadLetterBytes = 16 << 10
+	maxDetailBytes     = 512
 )
+
+// Classifier is what the pipeline needs of classification: an Event whose
+// every string is redacted, or an error naming the Reason.
+type Classifier interface {
+	Classify(line []byte) (classify.Event, error)
+}
 
 // ReasonTimeRange marks a record whose timestamp is too far in the future
 // or older than the retention period: storing it would create partitions
@@ -30,10 +41,10 @@ const ReasonTimeRange classify.Reason = "timestamp_out_of_range"
 // increments of the per-minute rollups and of the error groups. It is not
 // safe for concurrent use.
 type Builder struct {
-	c       *classify.Classifier
-	maxBody int
-	now     func() time.Time
-	keep    time.Duration
+	c        Classifier
+	now      func() time.Time
+	keep     time.Duration
+	internal func(err *classify.RecordError, topic string, partition int32, offset int64)
 
 	b            store.Batch
 	records      int
@@ -50,34 +61,34 @@ type reqKey struct {
 }
 
 type errKey struct {
-	minute         int64
-	provider, code string
-	category       classify.Category
+	minute                  int64
+	provider, code, subcode string
+	category                classify.Category
 }
 
 // BuilderOptions configure a Builder.
 type BuilderOptions struct {
-	MaxBodyBytes int           // bound of a stored body (default 8 KiB)
-	Keep         time.Duration // records older than now-Keep are dead letters (0: no bound)
-	Now          func() time.Time
+	Keep time.Duration // records older than now-Keep are dead letters (0: no bound)
+	Now  func() time.Time
+	// InternalError, when set, is told of every record that made
+	// faultline fail (ReasonInternal: a bug), with the record's
+	// coordinates, never its content; the record is a dead letter.
+	InternalError func(err *classify.RecordError, topic string, partition int32, offset int64)
 }
 
 // NewBuilder returns a Builder for source, whose stored offset is expected.
-func NewBuilder(c *classify.Classifier, source store.Source, expected int64, o BuilderOptions) *Builder {
-	if o.MaxBodyBytes <= 0 {
-		o.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+func NewBuilder(c Classifier, source store.Source, expected int64, o BuilderOptions) *Builder {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	bb := &Builder{
-		c:       c,
-		maxBody: o.MaxBodyBytes,
-		now:     o.Now,
-		keep:    o.Keep,
-		reqs:    map[reqKey]int{},
-		errs:    map[errKey]int{},
-		groups:  map[string]int{},
+		c:        c,
+		now:      o.Now,
+		keep:     o.Keep,
+		internal: o.InternalError,
+		reqs:     map[reqKey]int{},
+		errs:     map[errKey]int{},
+		groups:   map[string]int{},
 	}
 	bb.b.Source = source
 	bb.b.ExpectedOffset = expected
@@ -91,9 +102,24 @@ func (bb *Builder) Len() int { return bb.records }
 func (bb *Builder) Started() time.Time { return bb.first }
 
 // Add classifies one record and adds it to the batch. It reports whether the
-// record was usable (false: it became a dead letter) and the event.
-func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64) (classify.Event, bool) {
+// record was usable (false: it became a dead letter) and the event. No
+// record can make it panic: a record that makes classification or
+// redaction fail that way is a dead letter with ReasonInternal.
+func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64) (ev classify.Event, ok bool) {
 	bb.count()
+	defer func() {
+		if p := recover(); p != nil {
+			// Nothing of the batch was changed yet: the work that can fail
+			// (classify, redact) comes before any change.
+			err := &classify.RecordError{Reason: classify.ReasonInternal, Detail: redact.Text(fmt.Sprint(p)), Stack: debug.Stack()}
+			bb.reportInternal(err, topic, partition, offset)
+			bb.b.DeadLetters = append(bb.b.DeadLetters, store.DeadLetter{
+				Reason: classify.ReasonInternal, Detail: redact.Bound(err.Error(), maxDetailBytes),
+				Topic: topic, Partition: partition, Offset: offset,
+			})
+			ev, ok = classify.Event{}, false
+		}
+	}()
 	ev, err := bb.c.Classify(value)
 	if err == nil && (ev.TS.After(bb.maxTS) || ev.TS.Before(bb.minTS)) {
 		err = &classify.RecordError{Reason: ReasonTimeRange, Detail: "ts " + ev.TS.Format(time.RFC3339) + " is outside the stored range"}
@@ -141,25 +167,38 @@ func (bb *Builder) count() {
 	bb.records++
 }
 
+// addDeadLetter keeps an unusable record, redacted as a document (key-aware
+// whatever shape it has), then bounded.
 func (bb *Builder) addDeadLetter(err error, raw []byte, topic string, partition int32, offset int64) {
-	bb.b.DeadLetters = append(bb.b.DeadLetters, store.DeadLetter{
+	if re, ok := err.(*classify.RecordError); ok && re.Reason == classify.ReasonInternal {
+		bb.reportInternal(re, topic, partition, offset)
+	}
+	d := store.DeadLetter{
 		Reason:    classify.ReasonOf(err),
-		Detail:    classify.Sanitize(classify.RedactText(err.Error()), maxDetailBytes),
-		Raw:       classify.RedactBody(raw, maxDeadLetterBytes),
+		Detail:    redact.Bound(redact.Document(err.Error()), maxDetailBytes),
+		Raw:       redact.Body(raw, maxDeadLetterBytes),
 		Topic:     topic,
 		Partition: partition,
 		Offset:    offset,
-	})
+	}
+	bb.b.DeadLetters = append(bb.b.DeadLetters, d)
+}
+
+func (bb *Builder) reportInternal(err *classify.RecordError, topic string, partition int32, offset int64) {
+	if bb.internal != nil {
+		bb.internal(err, topic, partition, offset)
+	}
 }
 
 func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, partition int32, offset int64) {
-	ev.Message = classify.RedactText(ev.Message) // the store sanitises and bounds every text
-	ek := errKey{minute, ev.Provider, ev.Code, ev.Category}
+	ek := errKey{minute, ev.Provider, ev.Code, ev.Subcode, ev.Category}
 	j, ok := bb.errs[ek]
 	if !ok {
 		j = len(bb.b.Errors)
 		bb.errs[ek] = j
-		bb.b.Errors = append(bb.b.Errors, store.ErrorRollup{Minute: time.Unix(minute, 0).UTC(), Provider: ev.Provider, Category: ev.Category, Code: ev.Code})
+		bb.b.Errors = append(bb.b.Errors, store.ErrorRollup{
+			Minute: time.Unix(minute, 0).UTC(), Provider: ev.Provider, Category: ev.Category, Code: ev.Code, Subcode: ev.Subcode,
+		})
 	}
 	bb.b.Errors[j].Count++
 
@@ -185,9 +224,7 @@ func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, part
 		gd.SampleEvent = len(bb.b.Events)
 	}
 
-	body := classify.RedactBody(ev.Body, bb.maxBody)
-	ev.Body = nil
-	bb.b.Events = append(bb.b.Events, store.Event{Event: *ev, Body: body, Topic: topic, Partition: partition, Offset: offset})
+	bb.b.Events = append(bb.b.Events, store.Event{Event: *ev, Topic: topic, Partition: partition, Offset: offset})
 }
 
 // Take returns the batch, ending at next (the offset to resume from), and

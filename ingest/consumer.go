@@ -9,132 +9,172 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/kafkasource"
 	"github.com/faultline-dev/faultline/store"
 )
 
+// Defaults of ConsumerConfig and ReplayConfig.
+const (
+	DefaultBatchSize    = 5000
+	DefaultBatchWait    = 500 * time.Millisecond
+	DefaultDrainTimeout = 15 * time.Second
+)
+
+// ConsumerConfig configures a Consumer. Zero values take the defaults.
+type ConsumerConfig struct {
+	Store      Store      // required
+	Classifier Classifier // required
+	Kafka      kafkasource.Config
+	Builder    BuilderOptions
+	// BatchSize is the most records in one batch (DefaultBatchSize);
+	// BatchWait the longest a record waits for its batch to be written
+	// (DefaultBatchWait).
+	BatchSize int
+	BatchWait time.Duration
+	// DrainTimeout bounds writing the batch in flight at shutdown
+	// (DefaultDrainTimeout).
+	DrainTimeout time.Duration
+	Logger       *slog.Logger // nil: discarded
+	Metrics      *Metrics     // nil: not registered anywhere
+}
+
 // Consumer stores a Kafka topic, consumed as a member of a consumer group,
 // effectively exactly once: each partition resumes from the offset stored in
 // Postgres with the data it produced, each batch is one transaction with its
-// offset, and Kafka's committed offset follows the database for lag
-// monitoring only.
+// offset, fenced on the offset the partition's reader was positioned at, and
+// Kafka's committed offset follows the database for lag monitoring only.
 type Consumer struct {
-	Store      Store
-	Classifier *classify.Classifier
-	Kafka      kafkasource.Config
-	Builder    BuilderOptions
-	// BatchSize is the most records in one batch (default 5,000); BatchWait
-	// the longest a record waits for its batch to be written (default 500ms).
-	BatchSize int
-	BatchWait time.Duration
-	// DrainTimeout bounds writing the batch in flight at shutdown (default 15s).
-	DrainTimeout time.Duration
-	Logger       *slog.Logger
-	Metrics      *Metrics
+	cfg    ConsumerConfig // defaults resolved
+	pipe   *pipeline
+	member *kafkasource.Member
+}
+
+// NewConsumer checks cfg and resolves its defaults; cfg is not modified.
+func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
+	parts := pipelineParts{cfg.Store, cfg.Classifier, &cfg.BatchSize, cfg.Builder, &cfg.Logger, &cfg.Metrics}
+	problems := parts.problems()
+	if cfg.BatchWait < 0 {
+		problems = append(problems, fmt.Sprintf("negative BatchWait %s", cfg.BatchWait))
+	}
+	if cfg.DrainTimeout < 0 {
+		problems = append(problems, fmt.Sprintf("negative DrainTimeout %s", cfg.DrainTimeout))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("ingest: bad consumer config: %s", join(problems))
+	}
+	parts.resolve()
+	if cfg.BatchWait == 0 {
+		cfg.BatchWait = DefaultBatchWait
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = DefaultDrainTimeout
+	}
+	kcfg := cfg.Kafka
+	retries, onRetry := cfg.Metrics.Retries.WithLabelValues("kafka"), kcfg.OnRetry
+	kcfg.OnRetry = func() {
+		retries.Inc()
+		if onRetry != nil {
+			onRetry()
+		}
+	}
+	if kcfg.Logger == nil {
+		kcfg.Logger = cfg.Logger
+	}
+	member, err := kafkasource.New(kcfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Kafka = kcfg
+	return &Consumer{
+		cfg:    cfg,
+		member: member,
+		pipe:   newPipeline(cfg.Store, cfg.Classifier, cfg.Builder, cfg.Metrics, cfg.Logger),
+	}, nil
 }
 
 // Run consumes until ctx is cancelled, then writes the batches in flight,
-// leaves the group and returns nil.
+// leaves the group and returns nil. It returns an error wrapping
+// ErrUnwritable when a batch can be neither written nor dead-lettered:
+// the process should exit and be restarted, and an alert fire
+// (faultline_unwritable_batches_total).
 func (c *Consumer) Run(ctx context.Context) error {
-	if c.BatchSize <= 0 {
-		c.BatchSize = 5000
-	}
-	if c.BatchWait <= 0 {
-		c.BatchWait = 500 * time.Millisecond
-	}
-	if c.DrainTimeout <= 0 {
-		c.DrainTimeout = 15 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Metrics == nil {
-		c.Metrics = NewMetrics(nil, nil)
-	}
-	return kafkasource.Run(ctx, c.Kafka, c.startOffset, c.consume)
+	return c.member.Run(ctx, c.startOffset, c.consume)
 }
 
-// storedOffset returns the partition's stored next offset, or
-// store.NoOffset, retrying while Postgres is unavailable.
-func (c *Consumer) storedOffset(ctx context.Context, partition int32) (int64, error) {
-	bo := Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
-	for {
-		offs, err := c.Store.Offsets(ctx, c.Kafka.Group, c.Kafka.Topic)
-		if err == nil {
-			if o, ok := offs[partition]; ok {
-				return o, nil
-			}
-			return store.NoOffset, nil
-		}
-		if ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		c.Metrics.Retries.WithLabelValues("postgres").Inc()
-		d := bo.Next()
-		c.Logger.Warn("reading stored offsets failed; retrying", "err", err, "partition", partition, "retry_in", d.String())
-		if err := sleep(ctx, d); err != nil {
-			return 0, err
-		}
-	}
-}
-
+// startOffset returns where a partition resumes: its stored next offset, or
+// kafka.FirstOffset when none is stored. It is read once per partition and
+// generation; the handler fences its writes on it (Partition.Start).
 func (c *Consumer) startOffset(ctx context.Context, partition int32) (int64, error) {
-	o, err := c.storedOffset(ctx, partition)
+	var offs map[int32]int64
+	log := c.cfg.Logger.With("partition", partition)
+	err := retryUnavailable(ctx, c.cfg.Metrics, log, "reading stored offsets", func(ctx context.Context) error {
+		var err error
+		offs, err = c.cfg.Store.Offsets(ctx, c.cfg.Kafka.Group, c.cfg.Kafka.Topic)
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	if o == store.NoOffset {
-		return kafka.FirstOffset, nil
+	if o, ok := offs[partition]; ok {
+		return o, nil
 	}
-	return o, nil
+	return kafka.FirstOffset, nil
 }
 
 // consume stores one assigned partition until the generation ends.
 func (c *Consumer) consume(ctx context.Context, p *kafkasource.Partition) error {
-	expected, err := c.storedOffset(ctx, p.ID())
-	if err != nil {
-		return nil // the generation ended before we started
+	// The fence expects exactly the offset the reader was positioned at.
+	expected := p.Start()
+	if expected == kafka.FirstOffset {
+		expected = store.NoOffset
 	}
-	src := store.Source{Group: c.Kafka.Group, Topic: c.Kafka.Topic, Partition: p.ID()}
-	bb := NewBuilder(c.Classifier, src, expected, c.Builder)
-	log := c.Logger.With("topic", src.Topic, "partition", src.Partition)
+	src := store.Source{Group: c.cfg.Kafka.Group, Topic: c.cfg.Kafka.Topic, Partition: p.ID()}
+	log := c.cfg.Logger.With("topic", src.Topic, "partition", src.Partition)
+	bt := c.pipe.newBatcher(src, expected, log)
 	log.Info("partition assigned", "resume_from", expected)
-	next := int64(-1)
-	var pending *store.Batch // taken from the builder, not yet written
+	defer c.cfg.Metrics.dropLag(p.ID())
+	next := expected // the offset after the last record fetched
 
 	flush := func(ctx context.Context) error {
-		for pending != nil || bb.Len() > 0 {
-			if pending == nil {
-				pending = bb.Take(next)
-			}
-			if err := writeBatch(ctx, c.Store, pending, c.Metrics, log); err != nil {
-				return err
-			}
-			if err := p.Commit(ctx, pending.NextOffset); err != nil && ctx.Err() == nil {
-				log.Warn("committing offset to Kafka failed (lag monitoring only)", "err", err, "offset", pending.NextOffset)
-			}
-			pending = nil
-			c.Metrics.setLag(p.ID(), p.Lag())
+		b, err := bt.flush(ctx, next)
+		if err != nil || b == nil {
+			return err
 		}
+		if err := p.Commit(ctx, b.NextOffset); err != nil && ctx.Err() == nil {
+			log.Warn("committing offset to Kafka failed (lag monitoring only)", "err", err, "offset", b.NextOffset)
+		}
+		c.cfg.Metrics.setLag(p.ID(), p.Lag())
 		return nil
 	}
 	drain := func() error {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.DrainTimeout)
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.DrainTimeout)
 		defer cancel()
 		if err := flush(dctx); err != nil {
-			return fmt.Errorf("drain partition %d: %w", src.Partition, err)
+			return c.failed(fmt.Errorf("drain partition %d: %w", src.Partition, err), log)
 		}
 		log.Info("partition released", "stored_offset", next)
 		return nil
+	}
+	// written decides what a failed flush means: at shutdown the batch is
+	// retried within the drain timeout; a fenced partition ends this
+	// member's generation so that it resumes from the stored offset; an
+	// unwritable batch stops the consumer.
+	written := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil && !errors.Is(err, store.ErrFenced) && !errors.Is(err, ErrUnwritable) {
+			return drain()
+		}
+		return c.failed(err, log)
 	}
 
 	var dl batchDeadline
 	defer dl.end()
 	for {
 		fetchCtx := ctx
-		if bb.Len() > 0 {
-			fetchCtx = dl.of(ctx, bb.Started().Add(c.BatchWait))
+		if bt.len() > 0 {
+			fetchCtx = dl.of(ctx, bt.bb.Started().Add(c.cfg.BatchWait))
 		}
 		m, err := p.Fetch(fetchCtx)
 		switch {
@@ -143,23 +183,34 @@ func (c *Consumer) consume(ctx context.Context, p *kafkasource.Partition) error 
 			return drain()
 		case errors.Is(err, context.DeadlineExceeded):
 			dl.end()
-			if err := flush(ctx); err != nil {
-				return c.writeFailed(ctx, err, drain)
+			if err := written(flush(ctx)); err != nil {
+				return err
 			}
 			continue
 		default:
 			return fmt.Errorf("fetch partition %d: %w", src.Partition, err)
 		}
-		c.Metrics.Consumed.Inc()
-		bb.Add(m.Value, m.Topic, int32(m.Partition), m.Offset)
+		c.cfg.Metrics.Consumed.Inc()
+		bt.add(m.Value, m.Offset)
 		next = m.Offset + 1
-		if bb.Len() >= c.BatchSize {
+		if bt.full(c.cfg.BatchSize) {
 			dl.end()
-			if err := flush(ctx); err != nil {
-				return c.writeFailed(ctx, err, drain)
+			if err := written(flush(ctx)); err != nil {
+				return err
 			}
 		}
 	}
+}
+
+// failed returns err for kafkasource, counting, logging and making
+// kafkasource stop for an unwritable batch.
+func (c *Consumer) failed(err error, log *slog.Logger) error {
+	if !errors.Is(err, ErrUnwritable) {
+		return err
+	}
+	c.cfg.Metrics.Unwritable.Inc()
+	log.Error("a batch can be neither written nor dead-lettered; stopping ingestion (nothing of it is stored, the partition resumes there after a restart)", "err", err)
+	return kafkasource.Stop(err)
 }
 
 // batchDeadline gives the fetches of one batch one shared deadline (a
@@ -185,14 +236,4 @@ func (d *batchDeadline) end() {
 		d.cancel()
 	}
 	d.ctx, d.cancel = nil, nil
-}
-
-// writeFailed decides what a failed flush means: at shutdown the batch is
-// retried within the drain timeout; a fenced partition ends this member's
-// generation so that it resumes from the stored offset.
-func (c *Consumer) writeFailed(ctx context.Context, err error, drain func() error) error {
-	if ctx.Err() != nil && !errors.Is(err, store.ErrFenced) {
-		return drain()
-	}
-	return err
 }

@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/ndjson"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -23,7 +25,13 @@ type Metrics struct {
 	Lag          *prometheus.GaugeVec   // by partition
 	Retries      *prometheus.CounterVec // by dependency: postgres, kafka
 	Fenced       prometheus.Counter
+	Unwritable   prometheus.Counter
 	Errors       *prometheus.CounterVec // by provider and category
+	Requests     *prometheus.CounterVec // by provider: the denominator of error rates
+	// InternalErrors counts records that made faultline fail (a panic while
+	// decoding, classifying or redacting them: a bug). Each is a dead
+	// letter with reason internal_error.
+	InternalErrors prometheus.Counter
 
 	providers map[string]bool
 }
@@ -53,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}),
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "faultline_partition_lag", Help: "Records between the partition's high watermark and the position of this consumer.",
+			Name: "faultline_partition_lag", Help: "Records between the partition's high watermark and the position of this consumer, for the partitions it consumes (from their first batch written after they were assigned).",
 		}, []string{"partition"}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "faultline_retries_total", Help: "Retries of a failed dependency call, by dependency.",
@@ -61,15 +69,26 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 		Fenced: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "faultline_fenced_batches_total", Help: "Batches refused because another consumer had moved the partition's stored offset.",
 		}),
+		Unwritable: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "faultline_unwritable_batches_total", Help: "Batches that could be neither written nor dead-lettered: ingestion stopped (the process exits non-zero).",
+		}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "faultline_provider_errors_total", Help: "Classified provider errors committed, by provider and category.",
 		}, []string{"provider", "category"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faultline_provider_requests_total", Help: "Provider calls (successes and errors) committed, by provider: the denominator of error rates.",
+		}, []string{"provider"}),
+		InternalErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "faultline_internal_errors_total", Help: "Records that made faultline fail while decoding, classifying or redacting them (a bug); each becomes a dead letter with reason internal_error.",
+		}),
 		providers: map[string]bool{},
 	}
+	m.Requests.WithLabelValues(otherProvider)
 	for _, p := range providers {
 		m.providers[p] = true
+		m.Requests.WithLabelValues(p)
 	}
-	for _, r := range append(append([]classify.Reason(nil), classify.Reasons...), ReasonTimeRange) {
+	for _, r := range append(append([]classify.Reason(nil), classify.Reasons...), ReasonTimeRange, ReasonStoreRejected, ndjson.ReasonBareCR) {
 		m.DeadLetters.WithLabelValues(string(r))
 	}
 	for _, d := range []string{"postgres", "kafka"} {
@@ -77,15 +96,26 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Consumed, m.Stored, m.EventsStored, m.DeadLetters, m.BatchSize, m.BatchLatency,
-			m.Lag, m.Retries, m.Fenced, m.Errors)
+			m.Lag, m.Retries, m.Fenced, m.Unwritable, m.Errors, m.Requests, m.InternalErrors)
 	}
 	return m
+}
+
+// internalErrorReporter returns the Builder's InternalError hook: the
+// record is logged by its coordinates, never its content, and counted.
+func (m *Metrics) internalErrorReporter(log *slog.Logger) func(*classify.RecordError, string, int32, int64) {
+	return func(err *classify.RecordError, topic string, partition int32, offset int64) {
+		m.InternalErrors.Inc()
+		log.Error("record made faultline fail; it is kept as a dead letter (internal_error)",
+			"topic", topic, "partition", partition, "offset", offset, "panic", err.Detail, "stack", string(err.Stack))
+	}
 }
 
 func (m *Metrics) batchWritten(b *store.Batch, took time.Duration) {
 	n := 0
 	for _, r := range b.Requests {
 		n += int(r.Requests)
+		m.Requests.WithLabelValues(m.provider(r.Provider)).Add(float64(r.Requests))
 	}
 	m.Stored.Add(float64(n))
 	m.EventsStored.Add(float64(len(b.Events)))
@@ -95,16 +125,29 @@ func (m *Metrics) batchWritten(b *store.Batch, took time.Duration) {
 		m.DeadLetters.WithLabelValues(string(d.Reason)).Inc()
 	}
 	for _, e := range b.Errors {
-		p := e.Provider
-		if !m.providers[p] {
-			p = "other"
-		}
-		m.Errors.WithLabelValues(p, string(e.Category)).Add(float64(e.Count))
+		m.Errors.WithLabelValues(m.provider(e.Provider), string(e.Category)).Add(float64(e.Count))
 	}
+}
+
+// otherProvider is the provider label of calls to providers without a
+// catalog, so that label values stay bounded.
+const otherProvider = "other"
+
+func (m *Metrics) provider(p string) string {
+	if m.providers[p] {
+		return p
+	}
+	return otherProvider
 }
 
 func (m *Metrics) setLag(partition int32, lag int64) {
 	if lag >= 0 {
 		m.Lag.WithLabelValues(strconv.Itoa(int(partition))).Set(float64(lag))
 	}
+}
+
+// dropLag deletes the lag of a partition this process no longer consumes:
+// its new owner reports it.
+func (m *Metrics) dropLag(partition int32) {
+	m.Lag.DeleteLabelValues(strconv.Itoa(int(partition)))
 }

@@ -14,9 +14,12 @@
 //
 // # Lifecycle
 //
-// Run joins the group and, for every generation, starts one Handler per
-// assigned partition, each on its own goroutine, after asking StartOffset
-// where that partition resumes. A generation ends when the group rebalances
+// New checks a Config and resolves its defaults; Member.Run joins the group
+// and, for every generation, starts one Handler per assigned partition, each
+// on its own goroutine, after asking StartOffset where that partition
+// resumes. The Handler reads that offset back from Partition.Start: a
+// partition's stored offset is read once per generation, and the Handler's
+// writes can be fenced on exactly the offset its reader was positioned at. A generation ends when the group rebalances
 // (a member joins, leaves or dies, or partitions are added), when this member
 // loses contact with the group coordinator, when any Handler of this member
 // returns, or at shutdown. When it ends, every Handler's context is
@@ -48,7 +51,10 @@
 // backoff for as long as Run's context lives; they never end Run. A Handler
 // error (for example a write fenced because another member took over the
 // partition) ends this member's generation: it is logged, and the member
-// rejoins after a backoff and resumes from StartOffset.
+// rejoins after a backoff and resumes from StartOffset. A Handler error
+// wrapped with Stop is one no rejoin can cure: Run ends the generation,
+// leaves the group and returns it, so that the process exits and is
+// restarted (and an alert fires) instead of failing silently forever.
 package kafkasource
 
 import (
@@ -57,7 +63,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -68,6 +73,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/sethvargo/go-retry"
 )
 
 // Config says where the topic is and how to take part in the group.
@@ -88,7 +94,8 @@ type Config struct {
 	// so how soon it notices a rebalance); RebalanceTimeout is how long
 	// the coordinator waits for every member to rejoin during a
 	// rebalance, which bounds how long a Handler may take to return.
-	// Zero values take kafka-go's defaults: 30s, 3s and 30s.
+	// Zero values take DefaultSessionTimeout, DefaultHeartbeatInterval and
+	// DefaultRebalanceTimeout.
 	SessionTimeout, HeartbeatInterval, RebalanceTimeout time.Duration
 
 	// MinBytes, MaxBytes and MaxWait tune the partition readers' fetch
@@ -99,7 +106,18 @@ type Config struct {
 
 	// Logger receives Run's log; nil discards it.
 	Logger *slog.Logger
+	// OnRetry, when set, is called each time Run waits before trying the
+	// group again after a failure (no broker reachable, the group
+	// unavailable, a Handler failed): a hook for a retries metric.
+	OnRetry func()
 }
+
+// Defaults of the group timeouts (Kafka's own).
+const (
+	DefaultSessionTimeout    = 30 * time.Second
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultRebalanceTimeout  = 30 * time.Second
+)
 
 // NewSASL returns a SASL mechanism for "plain", "scram-sha-256" or
 // "scram-sha-512" (any case), or an error naming the bad mechanism.
@@ -136,12 +154,20 @@ type Handler func(ctx context.Context, p *Partition) error
 type Partition struct {
 	id    int32
 	topic string
+	start int64
 	r     *kafka.Reader
 	gen   *kafka.Generation
 }
 
 // ID is the partition number.
 func (p *Partition) ID() int32 { return p.id }
+
+// Start is the offset StartOffset returned for this partition in this
+// generation, where its reader was positioned: an offset, or
+// kafka.FirstOffset. A Handler that fences its writes on the stored offset
+// must expect exactly this one, not read the stored offset again: a write
+// that lands between two reads would otherwise pass the fence.
+func (p *Partition) Start() int64 { return p.start }
 
 // Fetch returns the next record of the partition, waiting for one until ctx
 // ends. It never commits anything. A Fetch cut short by ctx (for example a
@@ -187,27 +213,65 @@ func (p *Partition) Lag() int64 {
 	return 0
 }
 
-// Backoff bounds of Run's retries.
+// Bounds of Run's backoff between retries.
 const (
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 10 * time.Second
 )
 
-// Run consumes cfg.Topic as a member of cfg.Group until ctx is cancelled,
+// Member is a member of a consumer group, configured once by New.
+type Member struct {
+	cfg Config // defaults resolved
+	log *slog.Logger
+}
+
+// New checks cfg, resolves its defaults and returns a Member; cfg is not
+// modified. The error names what is wrong.
+func New(cfg Config) (*Member, error) {
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = DefaultSessionTimeout
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.RebalanceTimeout == 0 {
+		cfg.RebalanceTimeout = DefaultRebalanceTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnRetry == nil {
+		cfg.OnRetry = func() {}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Member{cfg: cfg, log: cfg.Logger.With("topic", cfg.Topic, "group", cfg.Group)}, nil
+}
+
+// Stop wraps a Handler's error that no rejoin can cure (data that can be
+// neither written nor set aside): Run ends the generation, leaves the group
+// and returns the error.
+func Stop(err error) error { return &stopError{err} }
+
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
+
+// Run consumes the topic as a member of the group until ctx is cancelled,
 // running handle for each partition assigned to it in each generation,
 // resuming at start(partition). When ctx is cancelled, Run ends the
 // generation, waits for the handlers to return (they see their ctx
 // cancelled), closes their readers, leaves the group and returns nil.
-// Broker, group and handler errors are logged and retried with backoff: Run
-// returns an error only for an unusable Config.
-func Run(ctx context.Context, cfg Config, start StartOffset, handle Handler) error {
-	if err := cfg.validate(); err != nil {
-		return err
-	}
+// Broker, group and handler errors are logged and retried with backoff; Run
+// returns an error only when a handler's error is wrapped with Stop, or
+// when start or handle is nil.
+func (mb *Member) Run(ctx context.Context, start StartOffset, handle Handler) error {
 	if start == nil || handle == nil {
 		return errors.New("kafkasource: Run needs a StartOffset and a Handler")
 	}
-	log := cfg.logger().With("topic", cfg.Topic, "group", cfg.Group)
+	cfg, log := mb.cfg, mb.log
 	dialer := cfg.dialer()
 	// After a failed attempt kafka-go's group waits JoinGroupBackoff, tries
 	// again and holds the result until Next is called: Run's own backoff
@@ -240,7 +304,7 @@ func Run(ctx context.Context, cfg Config, start StartOffset, handle Handler) err
 		watchEvery: watchEvery,
 	}
 	log.Info("joining consumer group", "brokers", cfg.Brokers)
-	m.loop(ctx)
+	stopErr := m.loop(ctx)
 
 	// Closing the group ends the current generation (the handlers see
 	// their ctx cancelled), waits for the handlers, then leaves the group.
@@ -257,11 +321,15 @@ func Run(ctx context.Context, cfg Config, start StartOffset, handle Handler) err
 	m.handlers.Wait()
 	select {
 	case <-closed:
-		log.Info("left consumer group", "took", time.Since(t0).Round(time.Millisecond).String())
+		if m.joined {
+			log.Info("left consumer group", "took", time.Since(t0).Round(time.Millisecond).String())
+		} else {
+			log.Info("stopped before joining the consumer group")
+		}
 	case <-time.After(leaveTimeout):
 		log.Warn("leaving the consumer group is taking too long; giving up, the session will expire", "waited", time.Since(t0).Round(time.Millisecond).String())
 	}
-	return nil
+	return stopErr
 }
 
 // leaveTimeout bounds how long Run waits, once the handlers have returned,
@@ -279,26 +347,24 @@ func (cfg *Config) validate() error {
 	if cfg.Group == "" {
 		problems = append(problems, "no group")
 	}
-	if cfg.SessionTimeout < 0 || cfg.HeartbeatInterval < 0 || cfg.RebalanceTimeout < 0 || cfg.MaxWait < 0 {
-		problems = append(problems, "negative duration")
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"SessionTimeout", cfg.SessionTimeout}, {"HeartbeatInterval", cfg.HeartbeatInterval}, {"RebalanceTimeout", cfg.RebalanceTimeout}, {"MaxWait", cfg.MaxWait}} {
+		if d.d < 0 {
+			problems = append(problems, fmt.Sprintf("negative %s %s", d.name, d.d))
+		}
 	}
 	if cfg.MinBytes < 0 || cfg.MaxBytes < 0 || (cfg.MaxBytes > 0 && cfg.MinBytes > cfg.MaxBytes) {
-		problems = append(problems, "bad MinBytes/MaxBytes")
+		problems = append(problems, fmt.Sprintf("bad MinBytes %d / MaxBytes %d", cfg.MinBytes, cfg.MaxBytes))
 	}
-	if cfg.SessionTimeout > 0 && cfg.HeartbeatInterval >= cfg.SessionTimeout {
-		problems = append(problems, "HeartbeatInterval must be shorter than SessionTimeout")
+	if cfg.HeartbeatInterval >= cfg.SessionTimeout {
+		problems = append(problems, fmt.Sprintf("HeartbeatInterval %s must be shorter than SessionTimeout %s", cfg.HeartbeatInterval, cfg.SessionTimeout))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("kafkasource: bad config: %s", strings.Join(problems, ", "))
 	}
 	return nil
-}
-
-func (cfg *Config) logger() *slog.Logger {
-	if cfg.Logger != nil {
-		return cfg.Logger
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 func (cfg *Config) transport() *kafka.Transport {
@@ -338,58 +404,67 @@ type member struct {
 	// handlers counts every handler goroutine, including those kafka-go
 	// does not wait for (started on a generation that already ended).
 	handlers sync.WaitGroup
+	// joined says whether a generation ever started.
+	joined bool
 }
 
-// loop runs generation after generation until ctx ends.
-func (m *member) loop(ctx context.Context) {
+// loop runs generation after generation until ctx ends, or until a handler
+// fails with an error wrapped by Stop, which it returns.
+func (m *member) loop(ctx context.Context) error {
+	bo := m.backoff()
 	failures := 0
+	retry := func(msg string, args ...any) bool {
+		failures++
+		d, _ := bo.Next()
+		m.cfg.OnRetry()
+		m.log.Warn(msg, append(args, "failures", failures, "retry_in", d.Round(time.Millisecond).String())...)
+		return sleep(ctx, d)
+	}
 	for {
 		gen, err := m.group.Next(ctx)
 		switch {
 		case ctx.Err() != nil:
-			return
+			return nil
 		case errors.Is(err, kafka.RebalanceInProgress):
 			// Another member joined between our join and sync: rejoin
 			// at once, the coordinator paces this.
 			m.log.Debug("rebalance in progress; rejoining")
 			continue
 		case err != nil:
-			failures++
-			d := backoff(failures, m.maxBackoff())
-			m.log.Warn("consumer group unavailable; retrying", "err", err, "failures", failures, "retry_in", d.Round(time.Millisecond).String())
-			if !sleep(ctx, d) {
-				return
+			if !retry("consumer group unavailable; retrying", "err", err) {
+				return nil
 			}
 			continue
 		}
-		if !m.generation(ctx, gen) {
+		m.joined = true
+		failed, stop := m.generation(ctx, gen)
+		if stop != nil {
+			return stop
+		}
+		if !failed {
 			failures = 0
+			bo = m.backoff()
 			continue
 		}
-		failures++
-		d := backoff(failures, m.maxBackoff())
-		m.log.Info("rejoining after backoff", "failures", failures, "retry_in", d.Round(time.Millisecond).String())
-		if !sleep(ctx, d) {
-			return
+		if !retry("rejoining after backoff") {
+			return nil
 		}
 	}
 }
 
-// maxBackoff caps the backoff below the rebalance timeout: a generation
-// handed out while we sleep must still be picked up in time to rejoin.
-func (m *member) maxBackoff() time.Duration {
-	rt := m.cfg.RebalanceTimeout
-	if rt == 0 {
-		rt = 30 * time.Second
-	}
-	return max(minBackoff, min(maxBackoff, rt/2))
+// backoff is the wait between retries: exponential from minBackoff, with
+// jitter, capped below the rebalance timeout (a generation handed out
+// while we sleep must still be picked up in time to rejoin).
+func (m *member) backoff() retry.Backoff {
+	ceiling := max(minBackoff, min(maxBackoff, m.cfg.RebalanceTimeout/2))
+	return retry.WithJitterPercent(25, retry.WithCappedDuration(ceiling, retry.NewExponential(minBackoff)))
 }
 
 // generation runs the handlers of one generation and returns when it has
 // ended and they have returned, or when ctx ends (Run then closes the group,
 // which ends the generation and waits for them). It reports whether a
-// handler failed.
-func (m *member) generation(ctx context.Context, gen *kafka.Generation) (failed bool) {
+// handler failed, and the first failure wrapped with Stop.
+func (m *member) generation(ctx context.Context, gen *kafka.Generation) (failed bool, stop error) {
 	assigned := gen.Assignments[m.cfg.Topic]
 	ids := make([]int32, 0, len(assigned))
 	for _, a := range assigned {
@@ -410,26 +485,39 @@ func (m *member) generation(ctx context.Context, gen *kafka.Generation) (failed 
 	gen.Start(func(gctx context.Context) { m.watchPartitions(gctx, log) })
 	var wg sync.WaitGroup
 	var nfailed atomic.Int32
+	var stopped atomic.Pointer[error]
 	for _, id := range ids {
 		wg.Add(1)
 		m.handlers.Add(1)
 		gen.Start(func(gctx context.Context) {
 			defer m.handlers.Done()
 			defer wg.Done()
-			if err := m.partition(ctx, gctx, gen, id, log); err != nil {
-				nfailed.Add(1)
-				log.Error("partition handler failed; ending this member's generation", "partition", id, "err", err)
+			err := m.partition(ctx, gctx, gen, id, log)
+			if err == nil {
+				return
 			}
+			nfailed.Add(1)
+			var se *stopError
+			if errors.As(err, &se) {
+				err = fmt.Errorf("partition %d: %w", id, se.err)
+				stopped.CompareAndSwap(nil, &err)
+				log.Error("partition handler failed for good; leaving the group", "partition", id, "err", se.err)
+				return
+			}
+			log.Error("partition handler failed; ending this member's generation", "partition", id, "err", err)
 		})
 	}
 	select {
 	case <-ended:
 	case <-ctx.Done():
-		return false
+		return false, nil
 	}
 	wg.Wait()
 	log.Info("generation ended", "lasted", time.Since(t0).Round(time.Millisecond).String(), "failed_handlers", nfailed.Load())
-	return nfailed.Load() > 0
+	if p := stopped.Load(); p != nil {
+		return true, *p
+	}
+	return nfailed.Load() > 0, nil
 }
 
 // partitionWatchInterval is how often watchPartitions asks for the
@@ -543,7 +631,7 @@ func (m *member) partition(runCtx, gctx context.Context, gen *kafka.Generation, 
 	}
 	log.Debug("partition assigned", "partition", id, "offset", offset)
 
-	err = m.handle(ctx, &Partition{id: id, topic: m.cfg.Topic, r: r, gen: gen})
+	err = m.handle(ctx, &Partition{id: id, topic: m.cfg.Topic, start: offset, r: r, gen: gen})
 	switch {
 	case ctx.Err() == nil && err == nil:
 		return errors.New("handler returned before its context ended")
@@ -551,16 +639,6 @@ func (m *member) partition(runCtx, gctx context.Context, gen *kafka.Generation, 
 		return nil
 	}
 	return err
-}
-
-// backoff is the wait before retry n (n ≥ 1): exponential from minBackoff,
-// capped, with jitter in [d/2, d].
-func backoff(n int, ceiling time.Duration) time.Duration {
-	d := minBackoff << min(n-1, 20)
-	if d > ceiling || d <= 0 {
-		d = ceiling
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/faultline-dev/faultline/kafkasource"
 	"github.com/faultline-dev/faultline/kafkatest"
@@ -55,7 +56,12 @@ func childMember() int {
 		defer mu.Unlock()
 		fmt.Fprintf(os.Stdout, format+"\n", args...)
 	}
-	err := kafkasource.Run(context.Background(), cfg, firstOffset, func(ctx context.Context, p *kafkasource.Partition) error {
+	m, err := kafkasource.New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	err = m.Run(context.Background(), firstOffset, func(ctx context.Context, p *kafkasource.Partition) error {
 		say("own %d", p.ID())
 		defer say("drop %d", p.ID())
 		for {
@@ -146,9 +152,11 @@ type running struct {
 }
 
 func startRun(t testing.TB, cfg kafkasource.Config, start kafkasource.StartOffset, handle kafkasource.Handler) *running {
+	m, err := kafkasource.New(cfg)
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- kafkasource.Run(ctx, cfg, start, handle) }()
+	go func() { r.done <- m.Run(ctx, start, handle) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r
 }
@@ -295,16 +303,24 @@ func TestRunConsumesEveryRecordOnceFromStartOffsets(t *testing.T) {
 		return starts[p], nil
 	}
 	c := newConsumed()
+	consume := c.handler("a")
+	var badStart sync.Map
+	handle := func(ctx context.Context, p *kafkasource.Partition) error {
+		if p.Start() != starts[p.ID()] {
+			badStart.Store(p.ID(), p.Start())
+		}
+		return consume(ctx, p)
+	}
 	log, _ := testLog(t, "a")
 	cfg := fastConfig(b.Addrs(), topic, "g-consume")
 	cfg.Logger = log
-	r := startRun(t, cfg, start, c.handler("a"))
+	r := startRun(t, cfg, start, handle)
 
 	took := waitFor(t, 15*time.Second, "every record", func() bool { return c.reached(hw) })
 	t.Logf("consumed in %s", took.Round(time.Millisecond))
-	time.Sleep(200 * time.Millisecond) // anything delivered twice would show up now
 	// The partitions are idle, so each reader has a fetch held by the
-	// broker for MaxWait (10s): shutdown must not wait for it.
+	// broker for MaxWait (10s): shutdown must not wait for it. Once Run
+	// has returned no handler runs: anything delivered twice shows below.
 	stopped := r.stop(t)
 	t.Logf("Run returned %s after cancellation", stopped.Round(time.Millisecond))
 	assert.Less(t, stopped, 3*time.Second, "shutdown must not wait for fetches held by the broker")
@@ -330,6 +346,10 @@ func TestRunConsumesEveryRecordOnceFromStartOffsets(t *testing.T) {
 		n, _ := startCalls.Load(p)
 		assert.Equal(t, int32(1), n.(*atomic.Int32).Load(), "StartOffset calls for partition %d", p)
 	}
+	badStart.Range(func(p, got any) bool {
+		t.Errorf("partition %v: Partition.Start() = %v, StartOffset returned %d", p, got, starts[p.(int32)])
+		return true
+	})
 	assert.Len(t, c.values, total)
 	for v, n := range c.values {
 		assert.Equal(t, 1, n, "value %s", v)
@@ -381,21 +401,38 @@ func TestCommitShowsInGroupOffsets(t *testing.T) {
 	r := startRun(t, cfg, firstOffset, handle)
 
 	client := newClient(t, b)
-	committed := func() map[int32]int64 {
+	committed := func() (map[int32]int64, error) {
 		resp, err := client.OffsetFetch(context.Background(), &kafka.OffsetFetchRequest{
 			GroupID: group, Topics: map[string][]int{topic: {0, 1, 2, 3}},
 		})
-		require.NoError(t, err)
-		require.NoError(t, resp.Error)
+		if err == nil {
+			err = resp.Error
+		}
+		if err != nil {
+			return nil, err
+		}
 		out := map[int32]int64{}
 		for _, p := range resp.Topics[topic] {
-			require.NoError(t, p.Error)
+			if p.Error != nil {
+				return nil, p.Error
+			}
 			out[int32(p.Partition)] = p.CommittedOffset
 		}
-		return out
+		return out, nil
 	}
+	// The group exists once a handler runs; until then the broker answers
+	// GroupIDNotFound.
+	waitFor(t, 15*time.Second, "a partition handler", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return escaped != nil
+	})
 	waitFor(t, 15*time.Second, "committed offsets at the high watermarks", func() bool {
-		got := committed()
+		got, err := committed()
+		if errors.Is(err, kafka.GroupIdNotFound) || errors.Is(err, kafka.GroupCoordinatorNotAvailable) {
+			return false
+		}
+		require.NoError(t, err)
 		for p, h := range hw {
 			if got[p] != h {
 				return false
@@ -404,7 +441,9 @@ func TestCommitShowsInGroupOffsets(t *testing.T) {
 		return true
 	})
 	r.stop(t)
-	assert.Equal(t, hw, committed(), "committed offsets after the member left")
+	got, err := committed()
+	require.NoError(t, err)
+	assert.Equal(t, hw, got, "committed offsets after the member left")
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, finalCommit, 4)
@@ -413,7 +452,7 @@ func TestCommitShowsInGroupOffsets(t *testing.T) {
 	}
 	// A Partition used after its handler returned fails cleanly.
 	assert.Error(t, escaped.Commit(context.Background(), 1))
-	_, err := escaped.Fetch(context.Background())
+	_, err = escaped.Fetch(context.Background())
 	assert.Error(t, err)
 }
 
@@ -534,13 +573,27 @@ func TestRunRetriesUntilABrokerAppears(t *testing.T) {
 	log, buf := testLog(t, "a")
 	cfg := fastConfig([]string{fmt.Sprintf("127.0.0.1:%d", port)}, topic, "g-retry")
 	cfg.Logger = log
+	var mu sync.Mutex
+	var retries []time.Time
+	cfg.OnRetry = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		retries = append(retries, time.Now())
+	}
 	startRun(t, cfg, firstOffset, c.handler("a"))
 
-	time.Sleep(1500 * time.Millisecond)
-	failures := strings.Count(buf.String(), "consumer group unavailable")
-	t.Logf("%d failed attempts in 1.5s without a broker", failures)
-	assert.GreaterOrEqual(t, failures, 3, "Run must keep retrying")
-	assert.LessOrEqual(t, failures, 10, "Run must back off")
+	waitFor(t, 10*time.Second, "four retries without a broker", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(retries) >= 4
+	})
+	mu.Lock()
+	spread := retries[3].Sub(retries[0])
+	mu.Unlock()
+	t.Logf("retries 1 to 4 took %s", spread.Round(time.Millisecond))
+	// Waits of about 100, 200 and 400ms, each within ±25%: backing off.
+	assert.GreaterOrEqual(t, spread, 525*time.Millisecond, "Run must back off")
+	assert.GreaterOrEqual(t, strings.Count(buf.String(), "consumer group unavailable"), 4, "each retry is logged")
 
 	t0 := time.Now()
 	b := kafkatest.Start(t, kafkatest.Port(port), kafkatest.Topic(topic, 4))
@@ -552,10 +605,55 @@ func TestRunRetriesUntilABrokerAppears(t *testing.T) {
 
 func TestRunStopsPromptlyWhileBrokerUnreachable(t *testing.T) {
 	cfg := fastConfig([]string{fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))}, "logs", "g-stop")
-	cfg.Logger, _ = testLog(t, "a")
+	var buf *syncBuffer
+	cfg.Logger, buf = testLog(t, "a")
+	var retried atomic.Int32
+	cfg.OnRetry = func() { retried.Add(1) }
 	r := startRun(t, cfg, firstOffset, newConsumed().handler("a"))
-	time.Sleep(300 * time.Millisecond)
+	waitFor(t, 10*time.Second, "a retry", func() bool { return retried.Load() > 0 })
 	assert.Less(t, r.stop(t), time.Second)
+	assert.NotContains(t, buf.String(), "left consumer group", "it never joined")
+	assert.Contains(t, buf.String(), "stopped before joining the consumer group")
+}
+
+// TestStopErrorEndsRun: a handler error wrapped with Stop ends Run, which
+// leaves the group and returns it, instead of rejoining forever.
+func TestStopErrorEndsRun(t *testing.T) {
+	const topic = "logs"
+	b := kafkatest.Start(t, kafkatest.Topic(topic, 4))
+	b.Produce(t, topic, values(40, "v%d"))
+	errPoison := errors.New("a record neither Postgres nor the dead-letter table accepts")
+	c := newConsumed()
+	consume := c.handler("a")
+	handle := func(ctx context.Context, p *kafkasource.Partition) error {
+		if p.ID() == 2 {
+			if _, err := p.Fetch(ctx); err != nil {
+				return err
+			}
+			return kafkasource.Stop(fmt.Errorf("write batch: %w", errPoison))
+		}
+		return consume(ctx, p)
+	}
+	log, buf := testLog(t, "a")
+	cfg := fastConfig(b.Addrs(), topic, "g-stop-error")
+	cfg.Logger = log
+	m, err := kafkasource.New(cfg)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(context.Background(), firstOffset, handle) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, errPoison)
+		assert.Contains(t, err.Error(), "partition 2")
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after a Stop error")
+	}
+	assert.Contains(t, buf.String(), "left consumer group")
+	assert.Equal(t, 1, strings.Count(buf.String(), "generation started"), "no rejoin after a Stop error")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.Equal(t, 3, c.handlers["a"])
+	assert.Equal(t, 3, c.sawCancel["a"], "the other handlers were cancelled")
 }
 
 func TestHandlerErrorEndsGenerationAndMemberRejoins(t *testing.T) {
@@ -597,6 +695,11 @@ func TestTopicCreatedLaterAndPartitionsAdded(t *testing.T) {
 	t.Cleanup(kafkasource.SetPartitionWatchInterval(200 * time.Millisecond))
 	const topic = "logs"
 	b := kafkatest.Start(t)
+	var metadataRequests atomic.Int32
+	b.Cluster().ControlKey(int16(kmsg.Metadata), func(kmsg.Request) (kmsg.Response, error, bool) {
+		metadataRequests.Add(1)
+		return nil, nil, false // only counted: the broker answers
+	})
 	c := newConsumed()
 	log, buf := testLog(t, "a")
 	cfg := fastConfig(b.Addrs(), topic, "g-later")
@@ -605,7 +708,10 @@ func TestTopicCreatedLaterAndPartitionsAdded(t *testing.T) {
 	waitFor(t, 5*time.Second, "the warning about the missing topic", func() bool {
 		return strings.Contains(buf.String(), "topic not found")
 	})
-	time.Sleep(500 * time.Millisecond)
+	// The member keeps watching for the topic: several metadata polls
+	// later, still one generation.
+	polled := metadataRequests.Load()
+	waitFor(t, 10*time.Second, "three more metadata requests", func() bool { return metadataRequests.Load() >= polled+3 })
 	assert.Equal(t, 1, strings.Count(buf.String(), "generation started"), "a missing topic must not churn generations")
 
 	b.CreateTopic(t, topic, 2)
@@ -667,18 +773,28 @@ func TestSASLAgainstBroker(t *testing.T) {
 	assert.Equal(t, "SCRAM-SHA-512", m.Name())
 }
 
-func TestRunRejectsBadConfig(t *testing.T) {
-	handle := func(ctx context.Context, _ *kafkasource.Partition) error { <-ctx.Done(); return nil }
-	for name, cfg := range map[string]kafkasource.Config{
-		"no brokers":          {Topic: "t", Group: "g"},
-		"no topic":            {Brokers: []string{"127.0.0.1:1"}, Group: "g"},
-		"no group":            {Brokers: []string{"127.0.0.1:1"}, Topic: "t"},
-		"heartbeat ≥ session": {Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: time.Second, HeartbeatInterval: time.Second},
+func TestNewRejectsBadConfig(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  kafkasource.Config
+		want string
+	}{
+		"no brokers":                  {kafkasource.Config{Topic: "t", Group: "g"}, "no brokers"},
+		"no topic":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Group: "g"}, "no topic"},
+		"no group":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, "no group"},
+		"heartbeat ≥ session":         {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: time.Second, HeartbeatInterval: time.Second}, "HeartbeatInterval"},
+		"default heartbeat ≥ session": {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: 2 * time.Second}, "HeartbeatInterval 3s"},
+		"negative session":            {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: -time.Second}, "negative SessionTimeout"},
+		"negative max wait":           {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MaxWait: -time.Second}, "negative MaxWait"},
 	} {
-		err := kafkasource.Run(context.Background(), cfg, firstOffset, handle)
-		assert.Error(t, err, name)
+		_, err := kafkasource.New(tc.cfg)
+		assert.ErrorContains(t, err, tc.want, name)
 	}
-	assert.Error(t, kafkasource.Run(context.Background(), kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}, nil, handle))
+	cfg := kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}
+	m, err := kafkasource.New(cfg)
+	require.NoError(t, err)
+	assert.Zero(t, cfg.SessionTimeout, "New does not modify its argument")
+	handle := func(ctx context.Context, _ *kafkasource.Partition) error { <-ctx.Done(); return nil }
+	assert.Error(t, m.Run(context.Background(), nil, handle))
 }
 
 // BenchmarkConsume measures Run+Fetch: 200k records of 600 bytes on 4
@@ -703,11 +819,14 @@ func BenchmarkConsume(b *testing.B) {
 		var count atomic.Int64
 		done := make(chan struct{})
 		ctx, cancel := context.WithCancel(context.Background())
-		cfg := fastConfig(br.Addrs(), topic, fmt.Sprintf("bench-%d", iter))
+		m, err := kafkasource.New(fastConfig(br.Addrs(), topic, fmt.Sprintf("bench-%d", iter)))
+		if err != nil {
+			b.Fatal(err)
+		}
 		t0 := time.Now()
 		go func() {
 			defer close(done)
-			_ = kafkasource.Run(ctx, cfg, firstOffset, func(ctx context.Context, p *kafkasource.Partition) error {
+			_ = m.Run(ctx, firstOffset, func(ctx context.Context, p *kafkasource.Partition) error {
 				for {
 					if _, err := p.Fetch(ctx); err != nil {
 						return err

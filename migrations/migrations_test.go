@@ -38,7 +38,7 @@ func TestUpDownUp(t *testing.T) {
 			"SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'").Scan(&n))
 		return n
 	}
-	require.Equal(t, 6, tables())
+	require.Equal(t, 10, tables())
 
 	_, err = p.DownTo(ctx, 0)
 	require.NoError(t, err)
@@ -52,4 +52,39 @@ func TestUpDownUp(t *testing.T) {
 	v, err := p.GetDBVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, latest, v)
+}
+
+// TestSubcodeMigrationKeepsRows applies migration 1, stores error rollup
+// rows, applies 2: the rows keep their counts (empty subcode), and counting per
+// subcode works; rolling 2 back merges the subcodes again.
+func TestSubcodeMigrationKeepsRows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := sql.Open("pgx", pgtest.New(t))
+	require.NoError(t, err)
+	defer db.Close()
+	p, err := migrations.NewProvider(db)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 1)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO rollup_errors (minute, provider, category, code, count)
+		VALUES ('2026-11-02T10:00:00Z', 'finix', 'decline', 'DECLINED', 5)`)
+	require.NoError(t, err)
+
+	_, err = p.UpTo(ctx, 2)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO rollup_errors (minute, provider, category, code, subcode, count)
+		VALUES ('2026-11-02T10:00:00Z', 'finix', 'decline', 'DECLINED', 'CALL_ISSUER', 2)
+		ON CONFLICT (minute, provider, category, code, subcode) DO UPDATE SET count = rollup_errors.count + excluded.count`)
+	require.NoError(t, err)
+	var rows, total int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*), sum(count) FROM rollup_errors`).Scan(&rows, &total))
+	require.Equal(t, 2, rows, "the old row and the subcode's row")
+	require.Equal(t, 7, total)
+
+	_, err = p.DownTo(ctx, 1)
+	require.NoError(t, err)
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*), sum(count) FROM rollup_errors`).Scan(&rows, &total))
+	require.Equal(t, 1, rows, "merged back")
+	require.Equal(t, 7, total)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/redact"
 )
 
 // Classification is the JSON line `ingest classify` writes for a usable
@@ -44,8 +45,8 @@ type LineError struct {
 	Reason string `json:"reason"`
 }
 
-// NewClassification builds the output line of a classified event; the
-// message is redacted.
+// NewClassification builds the output line of a classified event (whose
+// strings the classifier redacted, exactly as they are stored).
 func NewClassification(line int, ev *classify.Event) Classification {
 	out := Classification{
 		Line: line, TS: ev.TS, Provider: ev.Provider, Service: ev.Service, Method: ev.Method,
@@ -58,7 +59,7 @@ func NewClassification(line int, ev *classify.Event) Classification {
 	out.Code, out.Subcode, out.CorrelationID = &ev.Code, &ev.Subcode, &ev.CorrelationID
 	out.Retryable, out.Known = &ev.Retryable, &ev.Known
 	out.TraceID, out.References, out.Fingerprint = ev.TraceID, ev.References, ev.Fingerprint
-	out.Message = classify.RedactText(ev.Message)
+	out.Message = ev.Message
 	return out
 }
 
@@ -67,11 +68,17 @@ type Stats struct {
 	Lines, Errors, Unusable int
 }
 
+// Classifier is what Classify needs of classification.
+type Classifier interface {
+	Classify(line []byte) (classify.Event, error)
+}
+
 // Classify reads NDJSON records from r and writes exactly one JSON line per
 // input line to w, in order. Each classified event is also handed to visit
 // when it is not nil. It touches no database; memory stays bounded by
-// maxLine whatever the input.
-func Classify(ctx context.Context, r io.Reader, w io.Writer, c *classify.Classifier, maxLine int, visit func(*classify.Event)) (Stats, error) {
+// maxLine whatever the input. A line that makes classification fail
+// (internal_error) gets an error line like any unusable line.
+func Classify(ctx context.Context, r io.Reader, w io.Writer, c Classifier, maxLine int, visit func(*classify.Event)) (Stats, error) {
 	var st Stats
 	rd := NewReader(r, maxLine)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -85,7 +92,7 @@ func Classify(ctx context.Context, r io.Reader, w io.Writer, c *classify.Classif
 		if err == io.EOF {
 			break
 		}
-		if err != nil && !errors.Is(err, ErrLineTooLong) {
+		if err != nil && !errors.Is(err, ErrLineTooLong) && !errors.Is(err, ErrBareCR) {
 			return st, err
 		}
 		st.Lines++
@@ -114,10 +121,25 @@ func Classify(ctx context.Context, r io.Reader, w io.Writer, c *classify.Classif
 }
 
 // classifyLine classifies one line, or reports why it is unusable; readErr
-// is the reader's ErrLineTooLong for an oversized line.
-func classifyLine(c *classify.Classifier, line []byte, readErr error) (classify.Event, error) {
+// is the reader's error for the line (ErrLineTooLong, ErrBareCR).
+func classifyLine(c Classifier, line []byte, readErr error) (ev classify.Event, err error) {
 	if readErr != nil {
-		return classify.Event{}, &classify.RecordError{Reason: classify.ReasonOversized, Detail: readErr.Error()}
+		return classify.Event{}, ReadError(readErr)
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			ev, err = classify.Event{}, &classify.RecordError{Reason: classify.ReasonInternal, Detail: redact.Text(fmt.Sprint(p))}
+		}
+	}()
 	return c.Classify(line)
+}
+
+// ReadError is the unusable-record error of a line the Reader returned with
+// err (ErrLineTooLong or ErrBareCR), with its dead-letter reason.
+func ReadError(err error) *classify.RecordError {
+	reason := classify.ReasonOversized
+	if errors.Is(err, ErrBareCR) {
+		reason = ReasonBareCR
+	}
+	return &classify.RecordError{Reason: reason, Detail: err.Error()}
 }

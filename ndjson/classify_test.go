@@ -111,6 +111,7 @@ func TestSummaryCountsPerProvider(t *testing.T) {
 	sc := bufio.NewScanner(&table)
 	rows := map[string]string{}
 	for sc.Scan() {
+		require.Equal(t, strings.TrimRight(sc.Text(), " \t"), sc.Text(), "no trailing spaces")
 		f := strings.Fields(sc.Text())
 		rows[f[0]] = sc.Text()
 	}
@@ -118,4 +119,35 @@ func TestSummaryCountsPerProvider(t *testing.T) {
 		require.Contains(t, rows, p)
 	}
 	require.Contains(t, rows["TOTAL"], "3000")
+}
+
+// panicky panics on lines holding "BOOM", like a bug would.
+type panicky struct{ c *classify.Classifier }
+
+func (p panicky) Classify(line []byte) (classify.Event, error) {
+	if bytes.Contains(line, []byte("BOOM")) {
+		panic("boom")
+	}
+	return p.c.Classify(line)
+}
+
+func TestClassifyAnswersAPanickingLineWithAnErrorLine(t *testing.T) {
+	cats, err := classify.BuiltinCatalogs()
+	require.NoError(t, err)
+	c, err := classify.New(cats, classify.Options{})
+	require.NoError(t, err)
+	in := `{"ts":"2026-11-02T10:00:00Z","provider":"finix","status":500}
+{"ts":"2026-11-02T10:00:00Z","provider":"finix","status":500,"tenant":"BOOM"}
+{"ts":"2026-11-02T10:00:00Z","provider":"finix","status":200}
+`
+	var out bytes.Buffer
+	st, err := Classify(context.Background(), strings.NewReader(in), &out, panicky{c}, 1<<20, nil)
+	require.NoError(t, err)
+	require.Equal(t, 3, st.Lines)
+	require.Equal(t, 1, st.Unusable)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 3)
+	require.Contains(t, lines[0], `"is_error":true`)
+	require.JSONEq(t, `{"line":2,"error":"internal_error: boom","reason":"internal_error"}`, lines[1])
+	require.Contains(t, lines[2], `"is_error":false`)
 }

@@ -68,7 +68,7 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f%%\t%d\t%s\t%s\n", name, t.requests, t.errors,
 			rate(t.errors, t.requests), t.unknownCodes, top(t.categories, 3), top(t.codes, 3))
 	}
-	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%.2f%%\t\t\t\n", req, errs, rate(errs, req))
+	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%.2f%%\n", req, errs, rate(errs, req))
 	return tw.Flush()
 }
 

@@ -8,20 +8,19 @@ import (
 )
 
 // Sentinel errors. Callers check them with errors.Is and never import pgx.
+// Their text has no "store:" prefix: the operation that wraps them has.
 var (
 	// ErrFenced means the stored offset of a source is not the one the
 	// writer expected: another consumer has written that partition since.
 	// The batch was not written; the caller must stop consuming the
 	// partition and resume from the stored offset.
-	ErrFenced = errors.New("store: partition offset moved on (fenced)")
+	ErrFenced = errors.New("partition offset moved on (fenced)")
 	// ErrUnavailable means Postgres could not be reached or the connection
 	// broke; the operation may be retried.
-	ErrUnavailable = errors.New("store: postgres unavailable")
+	ErrUnavailable = errors.New("postgres unavailable")
 	// ErrSchemaBehind means the database schema is older than this binary's
 	// migrations: run `ingest migrate`.
-	ErrSchemaBehind = errors.New("store: schema is behind; run `ingest migrate`")
-	// ErrNotFound means nothing matched.
-	ErrNotFound = errors.New("store: not found")
+	ErrSchemaBehind = errors.New("database schema is behind; run `ingest migrate`")
 )
 
 // Source names a stream of records whose progress is stored with the data:
@@ -38,8 +37,7 @@ const NoOffset int64 = -1
 
 // Event is a classified, redacted error event ready to be stored.
 type Event struct {
-	classify.Event        // Message must already be redacted; Event.Body is ignored
-	Body           string // the redacted, sanitised, bounded response body
+	classify.Event // as the classifier gives it: every string redacted, the body bounded
 	// Kafka coordinates (or file line) of the record.
 	Topic     string
 	Partition int32
@@ -65,12 +63,14 @@ type RequestRollup struct {
 	Errors   int64
 }
 
-// ErrorRollup counts errors per minute, provider, category and code.
+// ErrorRollup counts errors per minute, provider, category, code and
+// subcode.
 type ErrorRollup struct {
 	Minute   time.Time
 	Provider string
 	Category classify.Category
 	Code     string
+	Subcode  string
 	Count    int64
 }
 

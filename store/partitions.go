@@ -19,10 +19,6 @@ const (
 	maxPartitionDays = 3700
 )
 
-// partitionLockKey is the transaction advisory lock that serialises DDL on
-// the events partitions among faultline processes ("faultlin").
-const partitionLockKey int64 = 0x6661756c746c696e
-
 // dayOf returns the start (00:00 UTC) of t's UTC day.
 func dayOf(t time.Time) time.Time {
 	u := t.UTC()
@@ -94,61 +90,28 @@ func (s *Store) ensureDays(ctx context.Context, days []time.Time) error {
 	return nil
 }
 
-// createPartitions creates those of the named partitions that do not exist.
+// createPartitions creates those of the named partitions that do not
+// exist, through faultline_create_event_partitions (migration 00006): a
+// SECURITY DEFINER function, so that ingestion creates partitions without
+// owning the events table. It serialises partition DDL among faultline
+// processes (concurrent CREATE TABLE ... PARTITION OF the same name can
+// fail even with IF NOT EXISTS) and bounds the wait for the table's lock
+// (writers queue behind it): a timeout fails with SQLSTATE 55P03, reported
+// as ErrUnavailable (retry later).
 func (s *Store) createPartitions(ctx context.Context, names []string) (created []string, err error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	rows, err := tx.Query(ctx, "SELECT n FROM unnest($1::text[]) AS n WHERE to_regclass(n) IS NULL ORDER BY n", names)
-	if err != nil {
-		return nil, err
-	}
-	missing, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	if len(missing) > 0 {
-		if err := lockPartitions(ctx, tx); err != nil {
-			return nil, err
+	days := make([]time.Time, 0, len(names))
+	for _, name := range names {
+		d, ok := partitionDay(name)
+		if !ok {
+			return nil, fmt.Errorf("bad partition name %q", name)
 		}
-		for _, name := range missing {
-			d, ok := partitionDay(name)
-			if !ok {
-				return nil, fmt.Errorf("bad partition name %q", name)
-			}
-			// DDL takes no parameters: the name and bounds are built from
-			// the date alone.
-			stmt := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')",
-				pgx.Identifier{name}.Sanitize(), d.Format("2006-01-02 00:00:00+00"), d.Add(day).Format("2006-01-02 00:00:00+00"))
-			if _, err := tx.Exec(ctx, stmt); err != nil {
-				return nil, fmt.Errorf("create %s: %w", name, err)
-			}
-		}
+		days = append(days, d)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	rows, err := s.pool.Query(ctx, "SELECT faultline_create_event_partitions($1::date[])", days)
+	if err != nil {
 		return nil, err
 	}
-	return missing, nil
-}
-
-// partitionLockTimeout bounds the wait for the events table's exclusive
-// lock when adding or dropping a partition: writers queue behind that
-// request, so a long query on events must not stall ingestion. A timeout
-// fails with SQLSTATE 55P03, reported as ErrUnavailable (retry later).
-const partitionLockTimeout = "5s"
-
-// lockPartitions takes, in tx, the advisory lock that serialises partition
-// DDL among faultline processes (concurrent CREATE TABLE ... PARTITION OF
-// the same name can fail on a catalog unique index even with IF NOT
-// EXISTS), and bounds the wait for table locks.
-func lockPartitions(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", partitionLockKey); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '"+partitionLockTimeout+"'")
-	return err
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // forgetDays makes the Store ask Postgres again about these days.
@@ -190,45 +153,48 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time, keepEvents, k
 			}
 			deletedRollupRows += tag.RowsAffected()
 		}
+		n, err := s.deleteHourlyRollupsBefore(ctx, cutoff)
+		deletedRollupRows += n
+		if err != nil {
+			return droppedPartitions, deletedRollupRows, wrap(ctx, "store: retention", err)
+		}
 	}
 	return droppedPartitions, deletedRollupRows, nil
 }
 
 // dropPartitionsBefore drops the events partitions whose day ends at or
-// before cutoff.
+// before cutoff, through faultline_drop_event_partitions_before (see
+// createPartitions).
+//
+// The ids of the dropped days' events (event_ids) are deleted in the same
+// transaction.
 func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) (dropped []string, err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	if err := lockPartitions(ctx, tx); err != nil {
-		return nil, err
-	}
-	rows, err := tx.Query(ctx, `
-		SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'events'::regclass ORDER BY 1`)
+	rows, err := tx.Query(ctx, "SELECT faultline_drop_event_partitions_before($1)", cutoff)
 	if err != nil {
 		return nil, err
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	dropped, err = pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return nil, err
 	}
-	var days []time.Time
-	for _, name := range names {
-		d, ok := partitionDay(name)
-		if !ok || d.Add(day).After(cutoff) {
-			continue
+	if len(dropped) > 0 {
+		if err := deleteEventIDsBefore(ctx, tx, dayOf(cutoff)); err != nil {
+			return nil, err
 		}
-		if _, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
-			return nil, fmt.Errorf("drop %s: %w", name, err)
-		}
-		dropped = append(dropped, name)
-		days = append(days, d)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, err
+	}
+	var days []time.Time
+	for _, name := range dropped {
+		if d, ok := partitionDay(name); ok {
+			days = append(days, d)
+		}
 	}
 	s.forgetDays(days)
 	return dropped, nil

@@ -2,16 +2,13 @@ package store
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgtype"
-
-	"github.com/faultline-dev/faultline/classify"
 )
 
 // Bounds of stored text, in bytes. Text is also made valid UTF-8 without
-// NUL bytes (classify.Sanitize): Postgres text can hold neither, and one
+// NUL bytes (sanitize): Postgres text can hold neither, and one
 // bad value would fail a whole COPY.
 const (
 	maxShortText = 512     // provider, codes, ids, method, host, endpoint, service, ...
@@ -21,9 +18,7 @@ const (
 )
 
 // eventColumns are the events columns of an event's values, in order:
-// every column but id and ingested_at, which take their defaults in
-// WriteEventsCSV's lines and InsertEventsOneByOne. eventRow.values follows
-// this order.
+// every column but id and ingested_at.
 var eventColumns = []string{
 	"ts", "provider", "category", "code", "subcode", "status", "retryable", "known",
 	"correlation_id", "trace_id", "refs", "fingerprint", "method", "host", "endpoint",
@@ -37,17 +32,10 @@ var eventColumns = []string{
 // order.
 var copyColumns = append([]string{"id"}, eventColumns...)
 
-// CopyColumns returns the events columns of WriteEventsCSV's lines, in
-// order: those ingestion writes, except id, which loading the CSV leaves
-// to its default (events_id_seq, the sequence ingestion takes its ids
-// from).
-func CopyColumns() []string { return slices.Clone(eventColumns) }
-
 // eventRow is one event as stored: sanitised, bounded, empty ids and
-// references meaning NULL. It is the single source of the stored values for
-// COPY, the one-by-one INSERT and CSV.
+// references meaning NULL. It is the single source of the stored values.
 type eventRow struct {
-	id                                  int64 // COPY only: values leaves id to its default
+	id                                  int64
 	ts                                  time.Time
 	provider, category, code, subcode   string
 	status                              int64 // within smallint
@@ -64,27 +52,27 @@ type eventRow struct {
 
 func (r *eventRow) set(e *Event) {
 	r.ts = e.TS
-	r.provider = classify.Sanitize(e.Provider, maxShortText)
-	r.category = classify.Sanitize(string(e.Category), maxShortText)
-	r.code = classify.Sanitize(e.Code, maxShortText)
-	r.subcode = classify.Sanitize(e.Subcode, maxShortText)
+	r.provider = sanitize(e.Provider, maxShortText)
+	r.category = sanitize(string(e.Category), maxShortText)
+	r.code = sanitize(e.Code, maxShortText)
+	r.subcode = sanitize(e.Subcode, maxShortText)
 	r.status = int64(min(max(e.Status, 0), math.MaxInt16))
 	r.retryable, r.known = e.Retryable, e.Known
-	r.correlationID = classify.Sanitize(e.CorrelationID, maxShortText)
-	r.traceID = classify.Sanitize(e.TraceID, maxShortText)
+	r.correlationID = sanitize(e.CorrelationID, maxShortText)
+	r.traceID = sanitize(e.TraceID, maxShortText)
 	r.refs = cleanRefs(e.References)
 	r.refsDims[0] = pgtype.ArrayDimension{Length: int32(len(r.refs)), LowerBound: 1}
-	r.fingerprint = classify.Sanitize(e.Fingerprint, maxShortText)
-	r.method = classify.Sanitize(e.Method, maxShortText)
-	r.host = classify.Sanitize(e.Host, maxShortText)
-	r.endpoint = classify.Sanitize(e.Endpoint, maxShortText)
-	r.service = classify.Sanitize(e.Service, maxShortText)
-	r.env = classify.Sanitize(e.Env, maxShortText)
-	r.tenant = classify.Sanitize(e.Tenant, maxShortText)
+	r.fingerprint = sanitize(e.Fingerprint, maxShortText)
+	r.method = sanitize(e.Method, maxShortText)
+	r.host = sanitize(e.Host, maxShortText)
+	r.endpoint = sanitize(e.Endpoint, maxShortText)
+	r.service = sanitize(e.Service, maxShortText)
+	r.env = sanitize(e.Env, maxShortText)
+	r.tenant = sanitize(e.Tenant, maxShortText)
 	r.durationMS = e.DurationMS
-	r.message = classify.Sanitize(e.Message, maxMessage)
-	r.body = classify.Sanitize(e.Body, maxBody)
-	r.topic = classify.Sanitize(e.Topic, maxShortText)
+	r.message = sanitize(e.Message, maxMessage)
+	r.body = sanitize(e.Body, maxBody)
+	r.topic = sanitize(e.Topic, maxShortText)
 	r.partition, r.offset = int64(e.Partition), e.Offset
 }
 
@@ -96,38 +84,18 @@ func cleanRefs(refs []string) []string {
 		if !ok {
 			break
 		}
-		ok = s != "" && classify.Sanitize(s, maxShortText) == s
+		ok = s != "" && sanitize(s, maxShortText) == s
 	}
 	if ok {
 		return refs
 	}
 	out := make([]string, 0, min(len(refs), maxRefs))
 	for _, s := range refs {
-		if s = classify.Sanitize(s, maxShortText); s != "" && len(out) < maxRefs {
+		if s = sanitize(s, maxShortText); s != "" && len(out) < maxRefs {
 			out = append(out, s)
 		}
 	}
 	return out
-}
-
-// values returns r's values as plain Go values, nil for NULL.
-func (r *eventRow) values() []any {
-	var corr, trace, refs any
-	if r.correlationID != "" {
-		corr = r.correlationID
-	}
-	if r.traceID != "" {
-		trace = r.traceID
-	}
-	if len(r.refs) > 0 {
-		refs = r.refs
-	}
-	return []any{
-		r.ts, r.provider, r.category, r.code, r.subcode, int16(r.status), r.retryable, r.known,
-		corr, trace, refs, r.fingerprint, r.method, r.host, r.endpoint,
-		r.service, r.env, r.tenant, r.durationMS, r.message, r.body,
-		r.topic, int32(r.partition), r.offset,
-	}
 }
 
 // copyRow returns values for COPY (copyColumns) that read r's fields when

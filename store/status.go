@@ -29,6 +29,30 @@ func (s *Store) Offsets(ctx context.Context, group, topic string) (map[int32]int
 	return offsets, nil
 }
 
+// GroupOffsets returns the stored next offset of every source of the
+// consumer group, by topic and partition (empty when none is stored).
+func (s *Store) GroupOffsets(ctx context.Context, group string) (map[string]map[int32]int64, error) {
+	rows, err := s.pool.Query(ctx,
+		"SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1", group)
+	if err != nil {
+		return nil, wrap(ctx, "store: group offsets", err)
+	}
+	offsets := map[string]map[int32]int64{}
+	var topic string
+	var p int32
+	var o int64
+	if _, err := pgx.ForEachRow(rows, []any{&topic, &p, &o}, func() error {
+		if offsets[topic] == nil {
+			offsets[topic] = map[int32]int64{}
+		}
+		offsets[topic][p] = o
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: group offsets", err)
+	}
+	return offsets, nil
+}
+
 // Status is an overview of what is stored, read in one snapshot.
 type Status struct {
 	// Offsets are the stored offsets of every source.

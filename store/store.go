@@ -9,8 +9,7 @@
 // comes from package migrations (Migrate, CheckSchema).
 //
 // Driver errors do not leave the package: callers test errors with
-// errors.Is against ErrFenced, ErrUnavailable, ErrSchemaBehind and
-// ErrNotFound.
+// errors.Is against ErrFenced, ErrUnavailable and ErrSchemaBehind.
 package store
 
 import (
@@ -22,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -57,21 +57,22 @@ type Option func(*options)
 
 type options struct {
 	log      *slog.Logger
-	maxConns int32
+	readOnly bool
 }
 
 // WithLogger makes the store log what it does besides answering calls
 // (partitions created or dropped, migrations applied) to l.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 
-// WithMaxConns bounds the connection pool (default: pgx's, the larger of 4
-// and the number of CPUs, unless the URL sets pool_max_conns).
-func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+// ReadOnly makes every transaction of the store read-only
+// (default_transaction_read_only), for readers such as reports: writing
+// fails.
+func ReadOnly() Option { return func(o *options) { o.readOnly = true } }
 
 // Open connects to the Postgres database at url (a postgres:// URL or a
 // keyword/value string; TLS and timeouts are set there: sslmode,
-// sslrootcert, connect_timeout, ...) and checks that it answers. When it
-// cannot be reached the error wraps ErrUnavailable.
+// sslrootcert, connect_timeout, pool_max_conns, ...) and checks that it
+// answers. When it cannot be reached the error wraps ErrUnavailable.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	o := options{}
 	for _, opt := range opts {
@@ -85,11 +86,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		// The error text of pgx hides the password.
 		return nil, fmt.Errorf("store: parse database url: %w", err)
 	}
-	if o.maxConns > 0 {
-		cfg.MaxConns = o.maxConns
-	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	if o.readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	// Server notices (and auto_explain's plans, when a session asks for
+	// them at level notice) go to the log at debug level.
+	log := o.log
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		log.Debug("postgres notice", "severity", n.Severity, "message", n.Message, "detail", n.Detail)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -107,6 +114,22 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return s, nil
+}
+
+// DisplayURL is a database URL as it may be shown in messages and logs:
+// without its password and options (sslpassword, passfile… hide in the
+// query). A keyword/value connection string ("host=… password=…") is not
+// shown at all: it cannot be told apart from its secrets.
+func DisplayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "(a connection string, not shown)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	u.RawQuery = ""
+	return u.String()
 }
 
 // Close closes the store's connections.
@@ -200,6 +223,8 @@ var unavailableStates = []string{
 	"57014", // query_canceled: statement_timeout
 	"53300", // too_many_connections
 	"55P03", // lock_not_available: lock_timeout (partition DDL waits for writers and readers)
+	"40001", // serialization_failure: the transaction may succeed when run again
+	"40P01", // deadlock_detected: likewise
 }
 
 func unavailable(err error) bool {

@@ -1,8 +1,12 @@
 package store_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -14,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/migrations"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -78,12 +83,14 @@ func TestMigrateConcurrently(t *testing.T) {
 	require.NoError(t, err)
 	all := append(append([]int64{}, applied[0]...), applied[1]...)
 	require.Contains(t, all, latest)
-	require.Len(t, all, int(latest), "each migration applied exactly once: %v", applied)
+	files, err := fs.Glob(migrations.FS(), "*.sql")
+	require.NoError(t, err)
+	require.Len(t, all, len(files), "each migration applied exactly once: %v", applied)
 
 	var rows, distinct int
 	require.NoError(t, rawPool(t, url).QueryRow(ctx,
 		"SELECT count(*), count(DISTINCT version_id) FROM goose_db_version WHERE version_id > 0").Scan(&rows, &distinct))
-	require.Equal(t, int(latest), rows)
+	require.Equal(t, len(files), rows)
 	require.Equal(t, rows, distinct)
 	for _, st := range stores {
 		require.NoError(t, st.CheckSchema(ctx))
@@ -100,6 +107,8 @@ func TestOpenUnreachable(t *testing.T) {
 	_, err = store.Open(testCtx(t), fmt.Sprintf("postgres://postgres@127.0.0.1:%d/test?sslmode=disable", port))
 	require.Error(t, err)
 	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.True(t, strings.HasPrefix(err.Error(), "store: connect: postgres unavailable: "), "%v", err)
+	require.Equal(t, 1, strings.Count(err.Error(), "store:"), "one prefix, not doubled: %v", err)
 
 	_, err = store.Open(testCtx(t), "postgres://postgres@127.0.0.1:5432/test?sslmode=bogus")
 	require.Error(t, err)
@@ -296,6 +305,7 @@ func TestReplayedBatchIsFenced(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrFenced)
 		require.NotErrorIs(t, err, store.ErrUnavailable)
 		containsAll(t, err.Error(), "stored offset 20")
+		require.Equal(t, 1, strings.Count(err.Error(), "store:"), "one prefix, not doubled: %v", err)
 	}
 	// A writer that resumed from an offset that moved on.
 	err := st.WriteBatch(ctx, batchOf(src(0), 15, 25, events(base, "finterra", 15, 10)))
@@ -435,7 +445,7 @@ func TestPartitionsAndRetention(t *testing.T) {
 	require.NoError(t, err)
 	// The day of base-7d (2026-10-26) is not entirely older than the cutoff.
 	require.Equal(t, []string{"events_p20261023", "events_p20261024", "events_p20261025"}, dropped)
-	require.EqualValues(t, 2, deleted, "one request and one error rollup row of 10 days ago")
+	require.EqualValues(t, 4, deleted, "one request and one error rollup row of 10 days ago, per minute and per hour")
 	require.NotContains(t, partitions(t, db), "events_p20261023")
 	require.Contains(t, partitions(t, db), "events_p20261026")
 	var reasons []string
@@ -537,6 +547,12 @@ func TestStatus(t *testing.T) {
 	require.EqualValues(t, 5, s.Events)
 	require.EqualValues(t, 3, s.DeadLetters)
 	require.Equal(t, map[classify.Reason]int64{classify.ReasonNotJSON: 2, classify.ReasonBadTime: 1}, s.DeadLettersByReason)
+	offs, err := st.GroupOffsets(ctx, src(0).Group)
+	require.NoError(t, err)
+	require.Equal(t, map[string]map[int32]int64{src(0).Topic: {0: 5, 1: 7}}, offs)
+	offs, err = st.GroupOffsets(ctx, "no such group")
+	require.NoError(t, err)
+	require.Empty(t, offs)
 	// cheers' errors at base+1h are outside [base, base+1h).
 	require.Equal(t, []store.ProviderTraffic{
 		{Provider: "cheers", Requests: 40, Errors: 0},
@@ -601,11 +617,10 @@ func TestLookupsUseIndexes(t *testing.T) {
 	defer conn.Release()
 	_, err = conn.Exec(ctx, "SET enable_seqscan = off; SET plan_cache_mode = force_generic_plan")
 	require.NoError(t, err)
+	// Lookups by id go through event_ids (TestFindEventsUsesIndexes); a
+	// group's events are read by fingerprint within a window.
 	for name, q := range map[string]string{
-		"correlation_id": "SELECT id FROM events WHERE correlation_id = $1",
-		"trace_id":       "SELECT id FROM events WHERE trace_id = $1",
-		"refs":           "SELECT id FROM events WHERE refs @> ARRAY[$1]",
-		"fingerprint":    "SELECT id FROM events WHERE fingerprint = $1 AND ts >= $2::timestamptz AND ts < $2::timestamptz + interval '2 days'",
+		"fingerprint": "SELECT id FROM events WHERE fingerprint = $1 AND ts >= $2::timestamptz AND ts < $2::timestamptz + interval '2 days'",
 	} {
 		_, err := conn.Exec(ctx, "PREPARE q_"+name+" AS "+q)
 		require.NoError(t, err)
@@ -649,4 +664,58 @@ func TestLookupsUseIndexes(t *testing.T) {
 	require.Equal(t, 1, strings.Count(text, "Index Scan"), text)
 	require.Contains(t, text, "Subplans Removed: 1", text)
 	require.Contains(t, text, "rows=1 loops=1", text)
+}
+
+// TestConcurrentPartitionCreationLogsEachOnce: stores creating the same
+// partitions at once (the upkeep and the writers at start) report each
+// partition created once, by the one that created it.
+func TestConcurrentPartitionCreationLogsEachOnce(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	_, db := migrated(t)
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	const stores = 6
+	var wg sync.WaitGroup
+	for range stores {
+		st, err := store.Open(ctx, db.Config().ConnString(), store.WithLogger(log))
+		require.NoError(t, err)
+		t.Cleanup(st.Close)
+		wg.Go(func() { require.NoError(t, st.EnsurePartitions(ctx, base, base.AddDate(0, 0, 4))) })
+	}
+	wg.Wait()
+	created := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry struct {
+			Msg        string   `json:"msg"`
+			Partitions []string `json:"partitions"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(line), &entry), line)
+		if entry.Msg == "events partitions created" {
+			for _, p := range entry.Partitions {
+				created[p]++
+			}
+		}
+	}
+	require.Len(t, created, 5)
+	for p, n := range created {
+		require.Equal(t, 1, n, "%s reported created %d times", p, n)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

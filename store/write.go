@@ -107,16 +107,19 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 		if n != int64(len(b.Events)) {
 			return fmt.Errorf("copy events: %d of %d rows copied", n, len(b.Events))
 		}
+		if err := copyEventIDs(ctx, tx, b.Events, ids); err != nil {
+			return err
+		}
 	}
 	if len(b.DeadLetters) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"dead_letters"}, deadLetterColumns,
 			pgx.CopyFromSlice(len(b.DeadLetters), func(i int) ([]any, error) {
 				d := &b.DeadLetters[i]
 				return []any{
-					classify.Sanitize(string(d.Reason), maxShortText),
-					classify.Sanitize(d.Detail, maxMessage),
-					classify.Sanitize(d.Raw, maxBody),
-					classify.Sanitize(d.Topic, maxShortText),
+					sanitize(string(d.Reason), maxShortText),
+					sanitize(d.Detail, maxMessage),
+					sanitize(d.Raw, maxBody),
+					sanitize(d.Topic, maxShortText),
 					d.Partition,
 					d.Offset,
 				}, nil
@@ -125,8 +128,10 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 		}
 	}
 	var q pgx.Batch
-	queueRequests(&q, b.Requests)
-	queueErrors(&q, b.Errors)
+	queueRequests(&q, upsertRequests, time.Minute, b.Requests)
+	queueErrors(&q, upsertErrors, time.Minute, b.Errors)
+	queueRequests(&q, upsertRequestsHourly, time.Hour, b.Requests)
+	queueErrors(&q, upsertErrorsHourly, time.Hour, b.Errors)
 	queueGroups(&q, b.Groups, b.Events, ids)
 	if q.Len() > 0 {
 		if err := tx.SendBatch(ctx, &q).Close(); err != nil {
@@ -188,9 +193,8 @@ func fence(ctx context.Context, tx pgx.Tx, b *Batch) error {
 // reserveEventIDs takes n values of events_id_seq, the events' ids, in one
 // round trip. They are unique, not contiguous: every session takes the
 // sequence's values in blocks of its CACHE, interleaved with other
-// sessions', and a transaction that rolls back leaves a gap. The events
-// loaded without an id (WriteEventsCSV, InsertEventsOneByOne) take theirs
-// from the same sequence.
+// sessions', and a transaction that rolls back leaves a gap. Events
+// loaded without an id take theirs from the same sequence.
 func reserveEventIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 	var ids []int64
 	err := tx.QueryRow(ctx, `SELECT array_agg(nextval('events_id_seq')) FROM generate_series(1, $1::integer)`, n).Scan(&ids)
@@ -237,16 +241,19 @@ const upsertRequests = `
 	ON CONFLICT (minute, provider, endpoint) DO UPDATE
 	SET requests = r.requests + excluded.requests, errors = r.errors + excluded.errors`
 
-func queueRequests(q *pgx.Batch, in []RequestRollup) {
+// queueRequests queues stmt (upsertRequests or upsertRequestsHourly) for
+// the rows of in, each counted in the period of its minute (a minute or an
+// hour).
+func queueRequests(q *pgx.Batch, stmt string, period time.Duration, in []RequestRollup) {
 	if len(in) == 0 {
 		return
 	}
 	rows := slices.Clone(in)
 	for i := range rows {
 		r := &rows[i]
-		r.Minute = r.Minute.UTC().Truncate(time.Minute)
-		r.Provider = classify.Sanitize(r.Provider, maxShortText)
-		r.Endpoint = classify.Sanitize(r.Endpoint, maxShortText)
+		r.Minute = r.Minute.UTC().Truncate(period)
+		r.Provider = sanitize(r.Provider, maxShortText)
+		r.Endpoint = sanitize(r.Endpoint, maxShortText)
 	}
 	slices.SortFunc(rows, func(a, b RequestRollup) int {
 		return cmp.Or(a.Minute.Compare(b.Minute), cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Endpoint, b.Endpoint))
@@ -268,39 +275,43 @@ func queueRequests(q *pgx.Batch, in []RequestRollup) {
 		requests = append(requests, r.Requests)
 		errs = append(errs, r.Errors)
 	}
-	q.Queue(upsertRequests, minutes, providers, endpoint, requests, errs)
+	q.Queue(stmt, minutes, providers, endpoint, requests, errs)
 }
 
 const upsertErrors = `
-	INSERT INTO rollup_errors AS r (minute, provider, category, code, count)
-	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::bigint[])
-	ON CONFLICT (minute, provider, category, code) DO UPDATE
+	INSERT INTO rollup_errors AS r (minute, provider, category, code, subcode, count)
+	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+	ON CONFLICT (minute, provider, category, code, subcode) DO UPDATE
 	SET count = r.count + excluded.count`
 
-func queueErrors(q *pgx.Batch, in []ErrorRollup) {
+// queueErrors queues stmt (upsertErrors or upsertErrorsHourly) for the
+// rows of in, each counted in the period of its minute (a minute or an
+// hour).
+func queueErrors(q *pgx.Batch, stmt string, period time.Duration, in []ErrorRollup) {
 	if len(in) == 0 {
 		return
 	}
 	rows := slices.Clone(in)
 	for i := range rows {
 		r := &rows[i]
-		r.Minute = r.Minute.UTC().Truncate(time.Minute)
-		r.Provider = classify.Sanitize(r.Provider, maxShortText)
-		r.Category = classify.Category(classify.Sanitize(string(r.Category), maxShortText))
-		r.Code = classify.Sanitize(r.Code, maxShortText)
+		r.Minute = r.Minute.UTC().Truncate(period)
+		r.Provider = sanitize(r.Provider, maxShortText)
+		r.Category = classify.Category(sanitize(string(r.Category), maxShortText))
+		r.Code = sanitize(r.Code, maxShortText)
+		r.Subcode = sanitize(r.Subcode, maxShortText)
 	}
 	slices.SortFunc(rows, func(a, b ErrorRollup) int {
 		return cmp.Or(a.Minute.Compare(b.Minute), cmp.Compare(a.Provider, b.Provider),
-			cmp.Compare(a.Category, b.Category), cmp.Compare(a.Code, b.Code))
+			cmp.Compare(a.Category, b.Category), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Subcode, b.Subcode))
 	})
 	var (
-		minutes                     []time.Time
-		providers, categories, code []string
-		counts                      []int64
+		minutes                              []time.Time
+		providers, categories, code, subcode []string
+		counts                               []int64
 	)
 	for i, r := range rows {
 		if n := len(minutes); i > 0 && r.Minute.Equal(minutes[n-1]) && r.Provider == providers[n-1] &&
-			string(r.Category) == categories[n-1] && r.Code == code[n-1] {
+			string(r.Category) == categories[n-1] && r.Code == code[n-1] && r.Subcode == subcode[n-1] {
 			counts[n-1] += r.Count
 			continue
 		}
@@ -308,9 +319,10 @@ func queueErrors(q *pgx.Batch, in []ErrorRollup) {
 		providers = append(providers, r.Provider)
 		categories = append(categories, string(r.Category))
 		code = append(code, r.Code)
+		subcode = append(subcode, r.Subcode)
 		counts = append(counts, r.Count)
 	}
-	q.Queue(upsertErrors, minutes, providers, categories, code, counts)
+	q.Queue(stmt, minutes, providers, categories, code, subcode, counts)
 }
 
 // A group's count adds up, first_seen and last_seen widen, and the sample
@@ -352,15 +364,15 @@ func queueGroups(q *pgx.Batch, in []GroupDelta, events []Event, ids []int64) {
 		if j := g.SampleEvent; j < 0 || j >= len(events) || j >= len(ids) || events[j].Fingerprint != g.Fingerprint {
 			g.SampleEvent = -1
 		}
-		g.Fingerprint = classify.Sanitize(g.Fingerprint, maxShortText)
-		g.Provider = classify.Sanitize(g.Provider, maxShortText)
-		g.Code = classify.Sanitize(g.Code, maxShortText)
-		g.Subcode = classify.Sanitize(g.Subcode, maxShortText)
-		g.Method = classify.Sanitize(g.Method, maxShortText)
-		g.Endpoint = classify.Sanitize(g.Endpoint, maxShortText)
-		g.Category = classify.Category(classify.Sanitize(string(g.Category), maxShortText))
-		g.SampleCorrelationID = classify.Sanitize(g.SampleCorrelationID, maxShortText)
-		g.SampleMessage = classify.Sanitize(g.SampleMessage, maxMessage)
+		g.Fingerprint = sanitize(g.Fingerprint, maxShortText)
+		g.Provider = sanitize(g.Provider, maxShortText)
+		g.Code = sanitize(g.Code, maxShortText)
+		g.Subcode = sanitize(g.Subcode, maxShortText)
+		g.Method = sanitize(g.Method, maxShortText)
+		g.Endpoint = sanitize(g.Endpoint, maxShortText)
+		g.Category = classify.Category(sanitize(string(g.Category), maxShortText))
+		g.SampleCorrelationID = sanitize(g.SampleCorrelationID, maxShortText)
+		g.SampleMessage = sanitize(g.SampleMessage, maxMessage)
 	}
 	slices.SortStableFunc(rows, func(a, b GroupDelta) int { return cmp.Compare(a.Fingerprint, b.Fingerprint) })
 	merged := rows[:0]

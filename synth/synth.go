@@ -9,6 +9,14 @@
 // timeouts; bodies half raw strings, half parsed objects. Some records carry
 // planted personal data (card numbers, tokens, e-mail addresses) that must
 // never reach storage.
+//
+// Generator makes a steady mix, a record every Step. Scenario makes weeks
+// of traffic the way production has it, for the alert detectors' tests and
+// the demo: volume with daily and weekly seasonality, growth, surges and a
+// Monday-morning ramp; each provider's usual errors; incidents of every
+// kind the detectors look for (decline spikes, expired-token storms,
+// outages, rate-limit storms, auth failures, new codes) and decoys that
+// must page nobody. It reads from YAML (ParseScenario).
 package synth
 
 import (

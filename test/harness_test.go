@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,6 +147,64 @@ func (p *proc) stop(t *testing.T) {
 		require.NoError(t, err, "ingest run must exit 0 on SIGTERM; logs:\n%s", tail(p.logs(), 4000))
 	case <-time.After(30 * time.Second):
 		t.Fatalf("ingest run did not stop within 30s of SIGTERM; logs:\n%s", tail(p.logs(), 4000))
+	}
+}
+
+// waitLog waits until the process has logged what (a substring of its
+// JSON log, `"msg":"..."` for a message) at least n times.
+func (p *proc) waitLog(t *testing.T, timeout time.Duration, what string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for strings.Count(p.logs(), what) < n {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("ingest exited (%v) before logging %s; logs:\n%s", err, what, tail(p.logs(), 4000))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest did not log %s %d times within %s; logs:\n%s", what, n, timeout, tail(p.logs(), 4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metric reads one sample of the process's /metrics (it must run with
+// --http-addr 127.0.0.1:0), such as `faultline_retries_total{dependency="kafka"}`;
+// -1 when absent.
+func (p *proc) metric(t *testing.T, sample string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(httpGet(t, "http://"+p.httpAddr(t)+"/metrics"), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err, line)
+			return f
+		}
+	}
+	return -1
+}
+
+// waitMetric waits until cond holds for the sample's value.
+func (p *proc) waitMetric(t *testing.T, timeout time.Duration, sample string, cond func(float64) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond(p.metric(t, sample)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v after %s; logs:\n%s", sample, p.metric(t, sample), timeout, tail(p.logs(), 4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitStored waits until more than n records are stored.
+func (e *env) waitStored(timeout time.Duration, n int64, p *proc) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for sumOffsets(e.storedOffsets()) <= n {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no more than %d records stored after %s; logs:\n%s", n, timeout, tail(p.logs(), 3000))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

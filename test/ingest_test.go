@@ -82,9 +82,16 @@ func TestIngestEndToEnd(t *testing.T) {
 	require.Equal(t, int64(len(recs)), want.DeadLetters+sum(want.Requests))
 	requireSameState(t, want, e.snapshot())
 
-	// Restarting over a fully stored topic changes nothing.
-	p = e.ingest()
-	time.Sleep(2 * time.Second)
+	// Restarting over a fully stored topic changes nothing: the process
+	// joins the group, is assigned every partition at its stored offset,
+	// and reads nothing.
+	p = e.ingest("--http-addr", "127.0.0.1:0")
+	p.waitLog(t, 30*time.Second, `"msg":"partition assigned"`, 4)
+	stored := e.storedOffsets()
+	for part := range int32(4) {
+		require.Contains(t, p.logs(), fmt.Sprintf(`"partition":%d,"resume_from":%d`, part, stored[part]))
+	}
+	require.Zero(t, p.metric(t, "faultline_records_consumed_total"))
 	p.stop(t)
 	requireSameState(t, want, e.snapshot())
 
@@ -173,8 +180,14 @@ func TestCrashRecovery(t *testing.T) {
 	midRun, last := 0, int64(0)
 	for attempt := 0; midRun < 5 && attempt < 12; attempt++ {
 		p := e.ingest("--batch-size", "500")
-		// Wait until this process stores something, then kill it a random
-		// moment later: mid-batch, mid-transaction or between batches.
+		// Wait until this process has joined the group and stores
+		// something, then kill it a random moment later: mid-batch,
+		// mid-transaction or between batches. (Stored offsets alone can
+		// move after the previous kill, by a commit already on its way,
+		// and kfake never expires a member killed in the middle of its
+		// join: it keeps that member's partitions for good.)
+		p.waitLog(t, 30*time.Second, `"msg":"partition assigned"`, 1)
+		last = sumOffsets(e.storedOffsets())
 		deadline := time.Now().Add(30 * time.Second)
 		for sumOffsets(e.storedOffsets()) == last && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
@@ -220,7 +233,7 @@ func TestTwoConsumersSplitPartitions(t *testing.T) {
 
 	// Kill one mid-stream; the survivor takes its partitions.
 	e.broker.Produce(t, e.topic, recs[30000:45000])
-	time.Sleep(200 * time.Millisecond)
+	e.waitStored(30*time.Second, 30000, b)
 	a.kill(t)
 	e.broker.Produce(t, e.topic, recs[45000:])
 	e.waitCaughtUp(90*time.Second, b)
@@ -236,11 +249,11 @@ func TestPostgresRestartMidRun(t *testing.T) {
 	recs := records(60000, 5)
 	e.broker.Produce(t, e.topic, recs[:30000])
 	p := e.ingest("--batch-size", "500")
-	time.Sleep(700 * time.Millisecond)
+	e.waitStored(30*time.Second, 0, p)
 	e.db.Close()
 	pg.Stop(t)
 	e.broker.Produce(t, e.topic, recs[30000:])
-	time.Sleep(2 * time.Second)
+	p.waitLog(t, 30*time.Second, `failed; retrying`, 1) // it noticed the outage
 	pg.Start(t)
 	var err error
 	e.db, err = pgxpoolNew(pg.URL())
@@ -326,18 +339,62 @@ func TestKafkaRestartMidRun(t *testing.T) {
 	e := newEnvOn(t, kafkatest.Start(t, kafkatest.DataDir(dir), kafkatest.Port(port)), 2, "")
 	recs := records(40000, 9)
 	e.broker.Produce(t, e.topic, recs[:20000])
-	p := e.ingest("--batch-size", "500")
-	deadline := time.Now().Add(30 * time.Second)
-	for sumOffsets(e.storedOffsets()) == 0 {
-		require.True(t, time.Now().Before(deadline), "nothing stored; logs:\n%s", tail(p.logs(), 3000))
-		time.Sleep(5 * time.Millisecond)
-	}
+	p := e.ingest("--batch-size", "500", "--http-addr", "127.0.0.1:0")
+	e.waitStored(30*time.Second, 0, p)
 	e.broker.Close()
 	t.Logf("broker stopped after %d of %d records were stored", sumOffsets(e.storedOffsets()), 20000)
-	time.Sleep(2 * time.Second)
+	// It noticed: it retries the group.
+	p.waitMetric(t, 30*time.Second, `faultline_retries_total{dependency="kafka"}`, func(v float64) bool { return v >= 1 })
 	e.broker = kafkatest.Start(t, kafkatest.DataDir(dir), kafkatest.Port(port))
 	e.broker.Produce(t, e.topic, recs[20000:])
 	e.waitCaughtUp(90*time.Second, p)
 	p.stop(t)
 	requireSameState(t, expect(t, recs, 65536), e.snapshot())
+}
+
+// poisoned is an error record whose event the test database refuses once
+// the test adds the no_poison constraint: a value Postgres rejects.
+func poisoned(n int) []byte {
+	return fmt.Appendf(nil, `{"ts":"%s","provider":"finterra","status":400,"response_body":{"error":"POISON","message":"poisoned %d","request_id":"req_p%d"}}`,
+		time.Now().Add(-time.Hour).UTC().Format(time.RFC3339), n, n)
+}
+
+// TestRefusedRecordsAndUnwritableBatches: records Postgres refuses become
+// dead letters and the rest is stored; when not even their dead letters
+// can be written, `ingest run` says so and exits 1 instead of retrying
+// forever, with the partition's offset left before that batch.
+func TestRefusedRecordsAndUnwritableBatches(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 2, "")
+	_, err := e.db.Exec(ctx, `ALTER TABLE events ADD CONSTRAINT no_poison CHECK (code <> 'POISON')`)
+	require.NoError(t, err)
+	recs := records(4000, 11)
+	recs[700], recs[2901] = poisoned(1), poisoned(2)
+	e.broker.Produce(t, e.topic, recs)
+	p := e.ingest()
+	e.waitCaughtUp(60*time.Second, p)
+	p.stop(t)
+	var rejected int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM dead_letters WHERE reason = 'store_rejected'`).Scan(&rejected))
+	require.Equal(t, 2, rejected)
+	want := expect(t, recs, 65536)
+	got := e.snapshot()
+	require.Equal(t, want.Events-2, got.Events, "every other event is stored")
+	require.Equal(t, want.DeadLetters+2, got.DeadLetters)
+
+	_, err = e.db.Exec(ctx, `ALTER TABLE dead_letters ADD CONSTRAINT no_poison CHECK (raw NOT LIKE '%POISON%') NOT VALID`) // new rows only
+	require.NoError(t, err)
+	before := e.storedOffsets()
+	e.broker.Produce(t, e.topic, [][]byte{poisoned(3), poisoned(4)}) // one per partition
+	p = e.ingest()
+	select {
+	case err := <-p.done:
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "logs:\n%s", tail(p.logs(), 3000))
+		require.Equal(t, 1, exit.ExitCode())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("ingest run did not exit on an unwritable batch; logs:\n%s", tail(p.logs(), 3000))
+	}
+	require.Contains(t, p.logs(), "can be neither written nor dead-lettered")
+	require.Equal(t, before, e.storedOffsets(), "nothing of the unwritable batches is stored")
 }

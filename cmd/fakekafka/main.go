@@ -6,6 +6,9 @@
 //
 //	fakekafka --listen 127.0.0.1:9092 --topic integration-logs:4 --data-dir /tmp/kafka
 //
+// Without --topic it creates integration-logs with 4 partitions, the topic
+// `ingest run` and loggen use by default.
+//
 // It is not a production broker: one node, no replication, state in memory
 // unless --data-dir is given.
 package main
@@ -30,7 +33,7 @@ func main() { os.Exit(run()) }
 
 type cli struct {
 	Listen                 string        `name:"listen" default:"127.0.0.1:9092" help:"Loopback address to listen on, host:port (port 0: any free port)."`
-	Topic                  []string      `name:"topic" placeholder:"NAME:PARTITIONS" help:"Create this topic at start (repeatable)."`
+	Topic                  []string      `name:"topic" placeholder:"NAME:PARTITIONS" default:"integration-logs:4" help:"Create this topic at start (repeatable; the default is the topic ingest and loggen use)."`
 	DataDir                string        `name:"data-dir" type:"path" placeholder:"DIR" help:"Keep the broker's state in this directory and reload it at start (default: memory only)."`
 	GroupMinSessionTimeout time.Duration `name:"group-min-session-timeout" default:"6s" help:"Smallest consumer group session timeout accepted (Kafka's default is 6s; lower it for fast crash tests)."`
 	LogLevel               string        `name:"log-level" default:"none" enum:"none,error,warn,info,debug" help:"Broker log on stderr (${enum})."`

@@ -144,6 +144,21 @@ func TestKcatReadsWhatKafkaGoWrote(t *testing.T) {
 	b.stop(t)
 }
 
+// TestDefaultTopic: without --topic, the topic ingest and loggen use by
+// default exists, so that producing to it works at once.
+func TestDefaultTopic(t *testing.T) {
+	b := start(t, build(t), "--listen", "127.0.0.1:0")
+	conn, err := kafka.Dial("tcp", b.addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	parts, err := conn.ReadPartitions("integration-logs")
+	require.NoError(t, err)
+	assert.Len(t, parts, 4)
+	produce(t, b.addr, "integration-logs", []string{"a", "b"})
+	assert.Equal(t, []string{"a", "b"}, kcat(t, b.addr, "integration-logs"))
+	b.stop(t)
+}
+
 func TestRefusesBadFlags(t *testing.T) {
 	bin := build(t)
 	for _, args := range [][]string{

@@ -12,25 +12,27 @@ import (
 
 // catalogFlags choose the provider catalogs and URL-host table.
 type catalogFlags struct {
-	CatalogDir     string            `name:"catalog-dir" env:"FAULTLINE_CATALOG_DIR" type:"existingdir" help:"Directory of extra provider catalogs (*.yaml), loaded on top of the built-in ones."`
+	CatalogDir     string            `name:"catalog-dir" env:"FAULTLINE_CATALOG_DIR" type:"existingdir" help:"Directory of provider catalogs (*.yaml): new providers, or improved catalogs that replace the built-in one of the same provider."`
 	Host           map[string]string `name:"host" env:"FAULTLINE_HOSTS" help:"Extra URL host to provider mapping, host=provider (repeatable)."`
-	MaxRecordBytes int               `name:"max-record-bytes" default:"1048576" help:"Records larger than this are unusable (oversized)."`
+	MaxRecordBytes int               `name:"max-record-bytes" env:"MAX_RECORD_BYTES" default:"${max_record_bytes}" help:"Records larger than this are unusable (oversized)."`
 }
 
-func (f *catalogFlags) classifier() (*classify.Classifier, error) {
+// classifier builds the classifier; maxBody bounds stored bodies (0: the
+// default).
+func (f *catalogFlags) classifier(maxBody int) (*classify.Classifier, error) {
+	if f.MaxRecordBytes <= 0 {
+		return nil, usageError{fmt.Errorf("--max-record-bytes must be positive, got %d", f.MaxRecordBytes)}
+	}
 	cats, err := classify.BuiltinCatalogs()
 	if err != nil {
 		return nil, err
 	}
 	if f.CatalogDir != "" {
-		if err := cats.AddFS(os.DirFS(f.CatalogDir)); err != nil {
+		if err := cats.OverrideFS(os.DirFS(f.CatalogDir)); err != nil {
 			return nil, fmt.Errorf("--catalog-dir %s: %w", f.CatalogDir, err)
 		}
 	}
-	if f.MaxRecordBytes <= 0 {
-		return nil, fmt.Errorf("--max-record-bytes must be positive, got %d", f.MaxRecordBytes)
-	}
-	return classify.New(cats, classify.Options{Hosts: f.Host, MaxRecordBytes: f.MaxRecordBytes})
+	return classify.New(cats, classify.Options{Hosts: f.Host, MaxRecordBytes: f.MaxRecordBytes, MaxBodyBytes: maxBody})
 }
 
 type classifyCmd struct {
@@ -39,7 +41,7 @@ type classifyCmd struct {
 }
 
 func (cmd *classifyCmd) Run(ctx context.Context) error {
-	c, err := cmd.classifier()
+	c, err := cmd.classifier(0)
 	if err != nil {
 		return err
 	}
@@ -57,7 +59,15 @@ func (cmd *classifyCmd) Run(ctx context.Context) error {
 		if err := sum.WriteTable(os.Stdout); err != nil {
 			return err
 		}
-		fmt.Printf("\n%d records, %d errors, %d unusable\n", st.Lines, st.Errors, st.Unusable)
+		fmt.Printf("\n%s, %s, %d unusable\n", plural(st.Lines, "record", "records"), plural(st.Errors, "error", "errors"), st.Unusable)
 	}
 	return nil
+}
+
+// plural is "1 record" or "n records".
+func plural[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -33,9 +32,9 @@ type kafkaFlags struct {
 	SASLMechanism     string        `name:"kafka-sasl-mechanism" env:"KAFKA_SASL_MECHANISM" default:"none" enum:"none,plain,scram-sha-256,scram-sha-512" help:"SASL mechanism (${enum})."`
 	SASLUser          string        `name:"kafka-sasl-user" env:"KAFKA_SASL_USER" help:"SASL user name."`
 	SASLPassword      string        `name:"kafka-sasl-password" env:"KAFKA_SASL_PASSWORD" help:"SASL password (prefer the environment variable)."`
-	SessionTimeout    time.Duration `name:"kafka-session-timeout" env:"KAFKA_SESSION_TIMEOUT" default:"30s" help:"Consumer group session timeout: how long a crashed member keeps its partitions."`
-	HeartbeatInterval time.Duration `name:"kafka-heartbeat-interval" env:"KAFKA_HEARTBEAT_INTERVAL" default:"3s" help:"Consumer group heartbeat interval."`
-	RebalanceTimeout  time.Duration `name:"kafka-rebalance-timeout" env:"KAFKA_REBALANCE_TIMEOUT" default:"30s" help:"Consumer group rebalance timeout."`
+	SessionTimeout    time.Duration `name:"kafka-session-timeout" env:"KAFKA_SESSION_TIMEOUT" default:"${kafka_session_timeout}" help:"Consumer group session timeout: how long a crashed member keeps its partitions."`
+	HeartbeatInterval time.Duration `name:"kafka-heartbeat-interval" env:"KAFKA_HEARTBEAT_INTERVAL" default:"${kafka_heartbeat_interval}" help:"Consumer group heartbeat interval."`
+	RebalanceTimeout  time.Duration `name:"kafka-rebalance-timeout" env:"KAFKA_REBALANCE_TIMEOUT" default:"${kafka_rebalance_timeout}" help:"Consumer group rebalance timeout."`
 }
 
 func (f *kafkaFlags) config(log *slog.Logger) (kafkasource.Config, error) {
@@ -57,6 +56,13 @@ func (f *kafkaFlags) config(log *slog.Logger) (kafkasource.Config, error) {
 	}
 	if f.Group == "" {
 		return cfg, usageError{fmt.Errorf("--kafka-group must not be empty")}
+	}
+	if err := positive(
+		durationFlag{"--kafka-session-timeout", f.SessionTimeout},
+		durationFlag{"--kafka-heartbeat-interval", f.HeartbeatInterval},
+		durationFlag{"--kafka-rebalance-timeout", f.RebalanceTimeout},
+	); err != nil {
+		return cfg, err
 	}
 	if f.HeartbeatInterval >= f.SessionTimeout {
 		return cfg, usageError{fmt.Errorf("--kafka-heartbeat-interval (%s) must be shorter than --kafka-session-timeout (%s)", f.HeartbeatInterval, f.SessionTimeout)}
@@ -110,22 +116,25 @@ func (f *dbFlags) open(ctx context.Context, log *slog.Logger) (*store.Store, err
 	}
 	st, err := store.Open(ctx, f.DatabaseURL, store.WithLogger(log))
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", safeURL(f.DatabaseURL), err)
+		return nil, fmt.Errorf("open database %s: %w", store.DisplayURL(f.DatabaseURL), err)
 	}
 	return st, nil
 }
 
-// safeURL is a database URL without its password, for logs.
-func safeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable database URL)"
+// durationFlag is a duration flag's name and value.
+type durationFlag struct {
+	name string
+	d    time.Duration
+}
+
+// positive refuses a duration flag that is zero or negative, naming it.
+func positive(flags ...durationFlag) error {
+	for _, f := range flags {
+		if f.d <= 0 {
+			return usageError{fmt.Errorf("%s must be positive, got %s", f.name, f.d)}
+		}
 	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	u.RawQuery = ""
-	return u.String()
+	return nil
 }
 
 // retention is a duration that also accepts days ("90d").
@@ -172,9 +181,9 @@ type pipelineFlags struct {
 	dbFlags
 	catalogFlags
 	Migrate      bool      `help:"Apply pending migrations first (otherwise a schema that is behind is refused)."`
-	BatchSize    int       `name:"batch-size" env:"BATCH_SIZE" default:"5000" help:"Most records in one batch (one transaction)."`
+	BatchSize    int       `name:"batch-size" env:"BATCH_SIZE" default:"${batch_size}" help:"Most records in one batch (one transaction)."`
 	Keep         retention `name:"keep" env:"FAULTLINE_KEEP" default:"90d" help:"Keep events this long (90d, 36h): older partitions are dropped, older records are dead letters."`
-	MaxBodyBytes int       `name:"max-body-bytes" default:"8192" help:"Bound of a stored (redacted) response body."`
+	MaxBodyBytes int       `name:"max-body-bytes" default:"8192" help:"Bound of a stored response body, applied after redaction."`
 }
 
 // open checks the flags, builds the classifier and opens the database with
@@ -184,7 +193,10 @@ func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.C
 	if f.BatchSize <= 0 {
 		return nil, nil, usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
 	}
-	cls, err := f.classifier()
+	if f.MaxBodyBytes <= 0 {
+		return nil, nil, usageError{fmt.Errorf("--max-body-bytes must be positive, got %d", f.MaxBodyBytes)}
+	}
+	cls, err := f.classifier(f.MaxBodyBytes)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,7 +207,7 @@ func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.C
 	if f.Migrate {
 		if _, err := st.Migrate(ctx); err != nil {
 			st.Close()
-			return nil, nil, fmt.Errorf("migrate: %w", err)
+			return nil, nil, err
 		}
 	}
 	if err := st.CheckSchema(ctx); err != nil {
@@ -209,5 +221,5 @@ func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.C
 }
 
 func (f *pipelineFlags) builderOptions() ingest.BuilderOptions {
-	return ingest.BuilderOptions{MaxBodyBytes: f.MaxBodyBytes, Keep: time.Duration(f.Keep)}
+	return ingest.BuilderOptions{Keep: time.Duration(f.Keep)}
 }

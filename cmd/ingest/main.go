@@ -9,9 +9,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/kafkasource"
 )
 
 func main() { os.Exit(run()) }
@@ -26,6 +31,8 @@ type cli struct {
 	Replay   replayCmd   `cmd:"" help:"Load NDJSON files (or - for stdin) through the same pipeline, for backfills."`
 	Migrate  migrateCmd  `cmd:"" help:"Apply the embedded database migrations (or show their status)."`
 	Status   statusCmd   `cmd:"" help:"Show schema version, stored offsets and lag, and what is stored."`
+
+	Reclassify reclassifyCmd `cmd:"" help:"Classify stored error events again with the current catalogs (after a catalog improves): events, rollups and groups of --from to --to."`
 }
 
 func run() int {
@@ -37,6 +44,7 @@ func run() int {
 		kong.Description("faultline ingest: classify and store payment-provider errors from integration logs."),
 		kong.UsageOnError(),
 		kong.BindTo(ctx, (*context.Context)(nil)),
+		defaults,
 	)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
@@ -57,6 +65,18 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// defaults are the flags' defaults, each defined once by the package it
+// configures.
+var defaults = kong.Vars{
+	"batch_size":               strconv.Itoa(ingest.DefaultBatchSize),
+	"batch_wait":               ingest.DefaultBatchWait.String(),
+	"drain_timeout":            ingest.DefaultDrainTimeout.String(),
+	"max_record_bytes":         strconv.Itoa(classify.DefaultMaxRecordBytes),
+	"kafka_session_timeout":    kafkasource.DefaultSessionTimeout.String(),
+	"kafka_heartbeat_interval": kafkasource.DefaultHeartbeatInterval.String(),
+	"kafka_rebalance_timeout":  kafkasource.DefaultRebalanceTimeout.String(),
 }
 
 // usageError is a bad flag value found after parsing; it exits 2 like a

@@ -21,7 +21,7 @@ func (cmd *migrateCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if cmd.Action == "up" {
 		versions, err := st.Migrate(ctx)
 		if err != nil {
-			return fmt.Errorf("migrate: %w", err)
+			return err
 		}
 		applied = len(versions)
 	}
@@ -34,7 +34,7 @@ func (cmd *migrateCmd) Run(ctx context.Context, log *slog.Logger) error {
 		state = fmt.Sprintf("%d pending: run `ingest migrate`", latest-cur)
 	}
 	if cmd.Action == "up" {
-		fmt.Printf("applied %d migration(s); ", applied)
+		fmt.Printf("applied %s; ", plural(applied, "migration", "migrations"))
 	}
 	fmt.Printf("schema version %d of %d (%s)\n", cur, latest, state)
 	return nil

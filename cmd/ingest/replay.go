@@ -23,18 +23,22 @@ func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	r := &ingest.Replay{
-		Store: st, Classifier: cls, BatchSize: cmd.BatchSize, MaxRecordBytes: cmd.MaxRecordBytes,
-		Builder: cmd.builderOptions(), Logger: log,
-	}
 	for _, path := range cmd.Files {
 		var bar *progressbar.ProgressBar
+		var progress func(done, total int64)
 		if term.IsTerminal(int(os.Stderr.Fd())) {
 			bar = progressbar.DefaultBytes(-1, "replay "+path)
-			r.Progress = func(done, total int64) {
+			progress = func(done, total int64) {
 				bar.ChangeMax64(total)
 				_ = bar.Set64(done)
 			}
+		}
+		r, err := ingest.NewReplay(ingest.ReplayConfig{
+			Store: st, Classifier: cls, BatchSize: cmd.BatchSize, MaxRecordBytes: cmd.MaxRecordBytes,
+			Builder: cmd.builderOptions(), Logger: log, Progress: progress,
+		})
+		if err != nil {
+			return err
 		}
 		var stats ingest.ReplayStats
 		if path == "-" {
@@ -48,8 +52,8 @@ func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("replay %s: %w", path, err)
 		}
-		fmt.Printf("%s: %d lines, %d already stored, %d records stored, %d dead letters\n",
-			path, stats.Lines, stats.Skipped, stats.Stored, stats.DeadLetters)
+		fmt.Printf("%s: %s, %d already stored, %s stored, %s\n", path, plural(stats.Lines, "line", "lines"), stats.Skipped,
+			plural(stats.Stored, "record", "records"), plural(stats.DeadLetters, "dead letter", "dead letters"))
 	}
 	return nil
 }

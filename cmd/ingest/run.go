@@ -21,15 +21,15 @@ import (
 type runCmd struct {
 	kafkaFlags
 	pipelineFlags
-	BatchWait    time.Duration `name:"batch-wait" env:"BATCH_WAIT" default:"500ms" help:"Longest a record waits for its batch to be written."`
-	DrainTimeout time.Duration `name:"drain-timeout" default:"15s" help:"At shutdown, how long the batch in flight may take to be written."`
-	HTTPAddr     string        `name:"http-addr" env:"HTTP_ADDR" default:":9464" help:"Listen address of /metrics, /healthz and /readyz (empty: none)."`
+	BatchWait    time.Duration `name:"batch-wait" env:"BATCH_WAIT" default:"${batch_wait}" help:"Longest a record waits for its batch to be written."`
+	DrainTimeout time.Duration `name:"drain-timeout" env:"DRAIN_TIMEOUT" default:"${drain_timeout}" help:"At shutdown, how long the batch in flight may take to be written."`
+	HTTPAddr     string        `name:"http-addr" env:"HTTP_ADDR" default:"127.0.0.1:9464" help:"Listen address of /metrics, /healthz and /readyz (empty: none). Loopback by default: give :9464 (every interface) for a Prometheus on another host."`
 	RollupKeep   retention     `name:"rollup-keep" env:"FAULTLINE_ROLLUP_KEEP" default:"400d" help:"Keep rollups this long."`
 }
 
 func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
-	if cmd.BatchWait <= 0 {
-		return usageError{fmt.Errorf("--batch-wait must be positive, got %s", cmd.BatchWait)}
+	if err := positive(durationFlag{"--batch-wait", cmd.BatchWait}, durationFlag{"--drain-timeout", cmd.DrainTimeout}); err != nil {
+		return err
 	}
 	kcfg, err := cmd.kafkaFlags.config(log)
 	if err != nil {
@@ -45,6 +45,14 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
 	var ready atomic.Bool
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "faultline_ready", Help: "1 while the consumer runs (what /readyz requires besides Postgres answering), 0 while starting or draining.",
+	}, func() float64 {
+		if ready.Load() {
+			return 1
+		}
+		return 0
+	}))
 	if cmd.HTTPAddr != "" {
 		srv, err := serveHTTP(cmd.HTTPAddr, reg, st, &ready, log)
 		if err != nil {
@@ -53,46 +61,40 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 		defer srv.Close()
 	}
 
-	keep, rollupKeep := time.Duration(cmd.Keep), time.Duration(cmd.RollupKeep)
-	go maintain(ctx, st, keep, rollupKeep, log)
-
-	c := &ingest.Consumer{
+	upkeep, err := ingest.NewUpkeep(ingest.UpkeepConfig{Store: st, Keep: time.Duration(cmd.Keep), RollupKeep: time.Duration(cmd.RollupKeep), Logger: log})
+	if err != nil {
+		return err
+	}
+	c, err := ingest.NewConsumer(ingest.ConsumerConfig{
 		Store: st, Classifier: cls, Kafka: kcfg,
 		Builder:   cmd.builderOptions(),
 		BatchSize: cmd.BatchSize, BatchWait: cmd.BatchWait, DrainTimeout: cmd.DrainTimeout,
 		Logger: log, Metrics: metrics,
+	})
+	if err != nil {
+		return err
 	}
-	log.Info("consuming", "brokers", kcfg.Brokers, "topic", kcfg.Topic, "group", kcfg.Group, "database", safeURL(cmd.DatabaseURL))
+	upkeepDone := make(chan struct{})
+	uctx, stopUpkeep := context.WithCancel(ctx)
+	go func() {
+		defer close(upkeepDone)
+		upkeep.Run(uctx)
+	}()
+	defer func() {
+		stopUpkeep()
+		<-upkeepDone
+	}()
+
+	log.Info("consuming", "brokers", kcfg.Brokers, "topic", kcfg.Topic, "group", kcfg.Group, "database", store.DisplayURL(cmd.DatabaseURL))
 	ready.Store(true)
 	err = c.Run(ctx)
 	ready.Store(false)
-	log.Info("stopped", "err", err)
-	return err
-}
-
-// maintain creates partitions ahead and applies retention, at start and then
-// hourly.
-func maintain(ctx context.Context, st *store.Store, keep, rollupKeep time.Duration, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		now := time.Now()
-		if err := st.EnsurePartitions(ctx, now.Add(-24*time.Hour), now.Add(72*time.Hour)); err != nil && ctx.Err() == nil {
-			log.Warn("creating partitions ahead failed", "err", err)
-		}
-		dropped, deleted, err := st.ApplyRetention(ctx, now, keep, rollupKeep)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			log.Warn("retention failed", "err", err)
-		case len(dropped) > 0 || deleted > 0:
-			log.Info("retention applied", "dropped_partitions", dropped, "deleted_rollup_rows", deleted)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if err != nil {
+		log.Error("stopped", "err", err)
+		return err
 	}
+	log.Info("stopped")
+	return nil
 }
 
 // serveHTTP serves /metrics, /healthz (the process is up) and /readyz (the

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/faultline-dev/faultline/ingest"
 	"github.com/faultline-dev/faultline/kafkasource"
 )
 
@@ -53,6 +54,9 @@ func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
+	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
 	rep := statusReport{DeadLettersByReason: map[string]int64{}, RequestsByProvider: map[string]int64{}, ErrorsByProvider: map[string]int64{}}
 	if rep.SchemaVersion, rep.LatestVersion, err = st.SchemaVersion(ctx); err != nil {
 		return err
@@ -81,46 +85,21 @@ func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 		hw, err = kafkasource.HighWatermarks(hctx, kcfg)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("high watermarks of %s: %w", cmd.Topic, err)
+			return err
 		}
 	}
-	seen := map[int32]bool{}
-	for _, o := range s.Offsets {
-		ps := partitionStatus{Group: o.Source.Group, Topic: o.Source.Topic, Partition: o.Source.Partition, StoredOffset: o.NextOffset}
-		if hw != nil && o.Source.Group == cmd.Group && o.Source.Topic == cmd.Topic {
-			seen[o.Source.Partition] = true
-			ps.setWatermark(hw[o.Source.Partition])
-		}
-		rep.Partitions = append(rep.Partitions, ps)
+	for _, l := range ingest.Lags(s.Offsets, cmd.Group, cmd.Topic, hw) {
+		rep.Partitions = append(rep.Partitions, partitionStatus{
+			Group: l.Source.Group, Topic: l.Source.Topic, Partition: l.Source.Partition,
+			StoredOffset: l.StoredOffset, HighWatermark: l.HighWater, Lag: l.Lag,
+		})
 	}
-	for p, w := range hw { // partitions not stored yet
-		if !seen[p] {
-			ps := partitionStatus{Group: cmd.Group, Topic: cmd.Topic, Partition: p, StoredOffset: 0}
-			ps.setWatermark(w)
-			rep.Partitions = append(rep.Partitions, ps)
-		}
-	}
-	sort.Slice(rep.Partitions, func(i, j int) bool {
-		a, b := rep.Partitions[i], rep.Partitions[j]
-		if a.Group != b.Group {
-			return a.Group < b.Group
-		}
-		if a.Topic != b.Topic {
-			return a.Topic < b.Topic
-		}
-		return a.Partition < b.Partition
-	})
 	if cmd.JSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
 	return rep.writeText()
-}
-
-func (ps *partitionStatus) setWatermark(hw int64) {
-	lag := max(hw-ps.StoredOffset, 0)
-	ps.HighWatermark, ps.Lag = &hw, &lag
 }
 
 func (rep *statusReport) writeText() error {

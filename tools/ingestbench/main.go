@@ -3,9 +3,10 @@
 //
 //	(a) kcat consuming the topic to /dev/null
 //	(b) `ingest run` from its first stored record until caught up
-//	(c) psql \copy of the equivalent event rows into the events table
+//	(c) psql \copy of the event rows (d) stored, and of their ids
+//	    (event_ids), into a fresh database; (c0) of the event rows alone
 //	(d) `ingest run` over records that are all errors
-//	    and the naive way: one INSERT per event
+//	    and the naive way: one INSERT per event row (d) stored
 //
 // It starts a kfake broker (bin/fakekafka), produces with bin/loggen, and
 // uses the Postgres server of DATABASE_URL (default 127.0.0.1:5432), in
@@ -33,10 +34,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/faultline-dev/faultline/classify"
-	"github.com/faultline-dev/faultline/ingest"
 	"github.com/faultline-dev/faultline/store"
-	"github.com/faultline-dev/faultline/synth"
 )
 
 func main() { os.Exit(run()) }
@@ -107,23 +105,26 @@ func (c *cli) bench(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.drop()
 	b.name = "(b) ingest run, realistic mix (7% errors)"
-	results = append(results, b)
+	results = append(results, b.result)
 
-	cres, err := c.psqlCopy(ctx, work, start)
-	if err != nil {
-		return err
-	}
-	results = append(results, cres)
-
+	// (d) keeps its database: its event rows are what (c) and the naive
+	// way load.
 	d, err := c.ingestRun(ctx, addr, "errors", "d")
 	if err != nil {
 		return err
 	}
+	defer d.drop()
 	d.name = "(d) ingest run, all errors"
-	results = append(results, d)
 
-	naive, err := c.naive(ctx, start)
+	cres, c0, err := c.psqlCopy(ctx, work, d.dbURL)
+	if err != nil {
+		return err
+	}
+	results = append(results, c0, cres, d.result)
+
+	naive, err := c.naive(ctx, d.dbURL)
 	if err != nil {
 		return err
 	}
@@ -140,7 +141,7 @@ func (c *cli) bench(ctx context.Context) error {
 	}
 	fmt.Println()
 	fmt.Printf("b/a (ingest vs kcat)           %.2f\n", b.rate()/a.rate())
-	fmt.Printf("d/c (all-error ingest vs \\copy) %.2f\n", d.rate()/cres.rate())
+	fmt.Printf("d/c (all-error ingest vs \\copy) %.2f   (d/c0, against the event rows alone: %.2f)\n", d.rate()/cres.rate(), d.rate()/c0.rate())
 	fmt.Printf("d/naive                        %.1fx\n", d.rate()/naive.rate())
 	fmt.Printf("goals: (b) >= 150000 records/s: %v; d/c >= 0.6: %v; peak RSS <= 250 MB: %v\n",
 		b.rate() >= 150000, d.rate()/cres.rate() >= 0.6, max(b.rssKB, d.rssKB) <= 250*1024)
@@ -252,17 +253,30 @@ func (c *cli) database(ctx context.Context, name string) (string, func(), error)
 	return u.String(), drop, nil
 }
 
+// ingestRun is a measured `ingest run` and the database it stored into,
+// which drop removes.
+type ingestRun struct {
+	result
+	dbURL string
+	drop  func()
+}
+
 // ingestRun times `ingest run` from its first stored record until it has
-// stored the whole topic, and reads its peak RSS.
-func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (result, error) {
+// stored the whole topic, and reads its peak RSS. The caller drops the
+// database.
+func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (_ ingestRun, err error) {
 	dbURL, drop, err := c.database(ctx, name)
 	if err != nil {
-		return result{}, err
+		return ingestRun{}, err
 	}
-	defer drop()
+	defer func() {
+		if err != nil {
+			drop()
+		}
+	}()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		return result{}, err
+		return ingestRun{}, err
 	}
 	defer conn.Close(ctx)
 	group := "bench-" + name
@@ -270,7 +284,7 @@ func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (result, 
 		"--kafka-group", group, "--database-url", dbURL, "--http-addr", "", "--log-level", "warn")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return result{}, err
+		return ingestRun{}, err
 	}
 	defer stopProcess(cmd)
 	var t0 time.Time
@@ -278,7 +292,7 @@ func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (result, 
 	for {
 		var stored int64
 		if err := conn.QueryRow(ctx, `SELECT coalesce(sum(next_offset), 0)::bigint FROM consumer_offsets WHERE group_id = $1`, group).Scan(&stored); err != nil {
-			return result{}, err
+			return ingestRun{}, err
 		}
 		if stored > 0 && t0.IsZero() {
 			t0 = time.Now()
@@ -287,93 +301,99 @@ func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (result, 
 			break
 		}
 		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("ingest of %s not caught up after 10 minutes (%d of %d)", topic, stored, c.Records)
+			return ingestRun{}, fmt.Errorf("ingest of %s not caught up after 10 minutes (%d of %d)", topic, stored, c.Records)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	took := time.Since(t0)
 	rss := peakRSS(cmd.Process.Pid)
-	return result{records: c.Records, took: took, rssKB: rss}, nil
+	return ingestRun{result: result{records: c.Records, took: took, rssKB: rss}, dbURL: dbURL, drop: drop}, nil
 }
 
-// psqlCopy writes the event rows ingest would store for the all-error
-// records as CSV, and times psql \copy of them into a fresh events table.
-func (c *cli) psqlCopy(ctx context.Context, work string, start time.Time) (result, error) {
-	dbURL, drop, err := c.database(ctx, "c")
+// psqlCopy dumps the event rows stored in the database at from, and their
+// ids (event_ids), as CSV (psql \copy ... TO), and times psql \copy of
+// them into a fresh database: the same rows, loaded the fastest way
+// Postgres offers. c0 loads the event rows alone; c loads them and their
+// ids, the table that lookups by id read (the id indexes that events
+// carried before lived in c0's own figure).
+func (c *cli) psqlCopy(ctx context.Context, work, from string) (cres, c0 result, err error) {
+	first, last, n, err := eventRange(ctx, from)
 	if err != nil {
-		return result{}, err
+		return cres, c0, err
 	}
-	defer drop()
-	events, err := errorEvents(c.Records, start)
-	if err != nil {
-		return result{}, err
+	eventsCSV, idsCSV := filepath.Join(work, "events.csv"), filepath.Join(work, "event_ids.csv")
+	if err := psql(ctx, from, fmt.Sprintf(`\copy (SELECT * FROM events) TO '%s' WITH (FORMAT csv)`, eventsCSV)); err != nil {
+		return cres, c0, err
 	}
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return result{}, err
+	if err := psql(ctx, from, fmt.Sprintf(`\copy (SELECT * FROM event_ids) TO '%s' WITH (FORMAT csv)`, idsCSV)); err != nil {
+		return cres, c0, err
 	}
-	err = st.EnsurePartitions(ctx, events[0].TS, events[len(events)-1].TS)
-	st.Close()
-	if err != nil {
-		return result{}, err
-	}
-	csvPath := filepath.Join(work, "events.csv")
-	f, err := os.Create(csvPath)
-	if err != nil {
-		return result{}, err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err := store.WriteEventsCSV(w, events); err != nil {
-		return result{}, err
-	}
-	if err := w.Flush(); err != nil {
-		return result{}, err
-	}
-	f.Close()
-	copyCmd := fmt.Sprintf(`\copy events(%s) FROM '%s' WITH (FORMAT csv)`, strings.Join(store.CopyColumns(), ", "), csvPath)
-	t0 := time.Now()
-	out, err := exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dbURL, "-c", copyCmd).CombinedOutput()
-	if err != nil {
-		return result{}, fmt.Errorf("psql \\copy: %v: %s", err, out)
-	}
-	return result{name: "(c) psql \\copy of the event rows", records: len(events), took: time.Since(t0)}, nil
-}
-
-// errorEvents classifies and redacts the all-error records exactly as ingest
-// does.
-func errorEvents(n int, start time.Time) ([]store.Event, error) {
-	cats, err := classify.BuiltinCatalogs()
-	if err != nil {
-		return nil, err
-	}
-	cls, err := classify.New(cats, classify.Options{})
-	if err != nil {
-		return nil, err
-	}
-	g := synth.New(synth.Options{Seed: 11, Start: start, Step: 5 * time.Millisecond, ErrorRate: 1})
-	bb := ingest.NewBuilder(cls, store.Source{Group: "bench", Topic: "errors"}, store.NoOffset, ingest.BuilderOptions{})
-	var events []store.Event
-	var buf []byte
-	for i := 0; i < n; i++ {
-		buf = g.Next(buf[:0])
-		bb.Add(buf, "errors", int32(i%4), int64(i))
-		if bb.Len() == 10000 || i == n-1 {
-			events = append(events, bb.Take(int64(i+1)).Events...)
+	load := func(name string, withIDs bool) (result, error) {
+		dbURL, drop, err := c.database(ctx, "c")
+		if err != nil {
+			return result{}, err
 		}
+		defer drop()
+		st, err := store.Open(ctx, dbURL)
+		if err != nil {
+			return result{}, err
+		}
+		err = st.EnsurePartitions(ctx, first, last)
+		st.Close()
+		if err != nil {
+			return result{}, err
+		}
+		t0 := time.Now()
+		if err := psql(ctx, dbURL, fmt.Sprintf(`\copy events FROM '%s' WITH (FORMAT csv)`, eventsCSV)); err != nil {
+			return result{}, err
+		}
+		if withIDs {
+			if err := psql(ctx, dbURL, fmt.Sprintf(`\copy event_ids FROM '%s' WITH (FORMAT csv)`, idsCSV)); err != nil {
+				return result{}, err
+			}
+		}
+		return result{name: name, records: n, took: time.Since(t0)}, nil
 	}
-	if len(events) == 0 {
-		return nil, errors.New("no events")
+	if c0, err = load("(c0) psql \\copy of the event rows", false); err != nil {
+		return cres, c0, err
 	}
-	return events, nil
+	cres, err = load("(c) psql \\copy of the event rows and ids", true)
+	return cres, c0, err
 }
 
-func (c *cli) naive(ctx context.Context, start time.Time) (result, error) {
+func psql(ctx context.Context, dbURL, command string) error {
+	out, err := exec.CommandContext(ctx, "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dbURL, "-c", command).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("psql %s: %v: %s", command, err, out)
+	}
+	return nil
+}
+
+// eventRange returns the first and last ts of the events stored at dbURL
+// and how many there are.
+func eventRange(ctx context.Context, dbURL string) (first, last time.Time, n int, err error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return first, last, 0, err
+	}
+	defer conn.Close(ctx)
+	err = conn.QueryRow(ctx, "SELECT min(ts), max(ts), count(*) FROM events").Scan(&first, &last, &n)
+	if err == nil && n == 0 {
+		err = errors.New("no events stored")
+	}
+	return first, last, n, err
+}
+
+// naive inserts the first c.Naive event rows stored at from into a fresh
+// database the naive way: one INSERT statement, and so one transaction,
+// per row.
+func (c *cli) naive(ctx context.Context, from string) (result, error) {
 	dbURL, drop, err := c.database(ctx, "naive")
 	if err != nil {
 		return result{}, err
 	}
 	defer drop()
-	events, err := errorEvents(c.Naive, start)
+	first, last, _, err := eventRange(ctx, from)
 	if err != nil {
 		return result{}, err
 	}
@@ -381,15 +401,51 @@ func (c *cli) naive(ctx context.Context, start time.Time) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	defer st.Close()
-	if err := st.EnsurePartitions(ctx, events[0].TS, events[len(events)-1].TS); err != nil {
+	err = st.EnsurePartitions(ctx, first, last)
+	st.Close()
+	if err != nil {
 		return result{}, err
 	}
+	src, err := pgx.Connect(ctx, from)
+	if err != nil {
+		return result{}, err
+	}
+	defer src.Close(ctx)
+	rows, err := src.Query(ctx, "SELECT * FROM events ORDER BY id LIMIT $1", c.Naive)
+	if err != nil {
+		return result{}, err
+	}
+	var values [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			return result{}, err
+		}
+		values = append(values, v)
+	}
+	if err := rows.Err(); err != nil {
+		return result{}, err
+	}
+	if len(values) == 0 {
+		return result{}, errors.New("no events to insert")
+	}
+	params := make([]string, len(values[0]))
+	for i := range params {
+		params[i] = "$" + strconv.Itoa(i+1)
+	}
+	insert := "INSERT INTO events VALUES (" + strings.Join(params, ", ") + ")"
+	dst, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return result{}, err
+	}
+	defer dst.Close(ctx)
 	t0 := time.Now()
-	if err := st.InsertEventsOneByOne(ctx, events); err != nil {
-		return result{}, err
+	for _, v := range values {
+		if _, err := dst.Exec(ctx, insert, v...); err != nil {
+			return result{}, fmt.Errorf("insert: %w", err)
+		}
 	}
-	return result{name: "naive: one INSERT per event", records: len(events), took: time.Since(t0)}, nil
+	return result{name: "naive: one INSERT per event", records: len(values), took: time.Since(t0)}, nil
 }
 
 // peakRSS reads a process's peak resident set (VmHWM) in KiB.

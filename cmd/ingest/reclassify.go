@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/faultline-dev/faultline/reclassify"
+)
+
+type reclassifyCmd struct {
+	dbFlags
+	catalogFlags
+	windowFlags
+}
+
+func (cmd *reclassifyCmd) Run(ctx context.Context, log *slog.Logger) error {
+	from, to, err := cmd.window(time.Now())
+	if err != nil {
+		return err
+	}
+	cls, err := cmd.classifier(0)
+	if err != nil {
+		return err
+	}
+	st, err := cmd.dbFlags.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CheckSchema(ctx); err != nil {
+		return err
+	}
+	var days int64
+	for d := from; d.Before(to); d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, time.UTC) {
+		days++
+	}
+	var bar *progressbar.ProgressBar
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		bar = progressbar.Default(days, "reclassify")
+	}
+	total, err := reclassify.Run(ctx, st, cls, from, to, func(d reclassify.Day) {
+		if bar != nil {
+			_ = bar.Add(1)
+			return
+		}
+		log.Info("day reclassified", "day", d.From.Format("2006-01-02"), "events", d.Events, "changed", d.Changed)
+	})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s to %s: %s read, %d reclassified\n", from.Format(time.RFC3339), to.Format(time.RFC3339),
+		plural(total.Events, "error event", "error events"), total.Changed)
+	return nil
+}

@@ -1,0 +1,80 @@
+// Command report answers questions from what ingest stored. Its
+// subcommands: lookup (everything known about the events of an id, and
+// what to send to the provider's support), trends (what moved against the
+// previous period), weekly (the weekly error report) and alerts (evaluate
+// the alert rules, store and print alerts, post them to Alertmanager).
+// lookup, trends and weekly only read: every transaction is read-only.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+func main() { os.Exit(run()) }
+
+// cli is the whole command line of report; every flag lives here and in
+// the command structs beside it.
+type cli struct {
+	LogLevel string `name:"log-level" env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+
+	Lookup lookupCmd `cmd:"" help:"Print everything known about the events of one or more ids, and what to send to the provider's support. Exits 1 when an id matches nothing."`
+	Trends trendsCmd `cmd:"" help:"Compare every provider, category and code with the previous period of equal length, most significant change first; list codes never seen before."`
+	Weekly weeklyCmd `cmd:"" help:"The weekly error report of an ISO week (default: the last complete one)."`
+	Alerts alertsCmd `cmd:"" help:"Evaluate the alert rules over a window of minutes (default: the last 15), store and print the alerts, post them to Alertmanager."`
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("report"),
+		kong.Description("faultline report: what the stored provider errors say: escalation lookups, trends, the weekly error report, alerts."),
+		kong.UsageOnError(),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+	)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "report: %v\n", err)
+		return 2
+	}
+	kctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "report: %v\n", err)
+		return 2
+	}
+	kctx.Bind(newLogger(c.LogLevel))
+	if err := kctx.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "report: %v\n", err)
+		var usage usageError
+		if errors.As(err, &usage) {
+			return 2
+		}
+		return 1 // a failure, or a lookup that found nothing for some id (noMatchError)
+	}
+	return 0
+}
+
+// usageError is a bad flag or argument found after parsing; it exits 2 like
+// a parse error.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// noMatchError is a lookup that found nothing for some id: exit 1.
+type noMatchError struct{ error }
+
+func (e noMatchError) Unwrap() error { return e.error }
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/faultline-dev/faultline/report"
+)
+
+type weeklyCmd struct {
+	dbFlags
+	tzFlag
+	catalogFlags
+	outputFlag
+	Week   string `name:"week" help:"ISO week, like 2026-W46 (default: the last complete week in --tz)."`
+	Format string `name:"format" default:"md" enum:"md,html,json,csv" help:"Output format (${enum}): md pastes into chat, html is one self-contained file with charts."`
+	Top    int    `name:"top" default:"10" help:"Top codes listed per provider."`
+}
+
+func (cmd *weeklyCmd) Run(ctx context.Context, log *slog.Logger) error {
+	loc, err := cmd.location()
+	if err != nil {
+		return err
+	}
+	week := report.LastCompleteWeek(time.Now(), loc)
+	if cmd.Week != "" {
+		if week, err = report.ParseWeek(cmd.Week); err != nil {
+			return usageError{err}
+		}
+	}
+	if cmd.Top <= 0 {
+		return usageError{fmt.Errorf("--top must be positive, got %d", cmd.Top)}
+	}
+	cats, err := cmd.catalogs()
+	if err != nil {
+		return err
+	}
+	st, err := cmd.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := report.BuildWeekly(ctx, st, report.WeeklyOptions{Week: week, Location: loc, TopCodes: cmd.Top, Catalogs: cats, Alerts: st})
+	if err != nil {
+		return err
+	}
+	return cmd.write(func(w io.Writer) error {
+		switch cmd.Format {
+		case "html":
+			return rep.WriteHTML(w)
+		case "json":
+			return rep.WriteJSON(w)
+		case "csv":
+			return rep.WriteCSV(w)
+		}
+		return rep.WriteMarkdown(w)
+	})
+}

@@ -1,0 +1,191 @@
+package detect
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/faultline-dev/faultline/classify"
+)
+
+// traffic simulates one provider's per-minute rollups: requests from a
+// seasonal curve, each an error of a key with that key's probability.
+type traffic struct {
+	provider string
+	// perMinute is the mean requests per minute at t.
+	perMinute func(t time.Time) float64
+	// errs are the error keys and their probability at t.
+	errs []errorRate
+}
+
+type errorRate struct {
+	category      classify.Category
+	code, subcode string
+	p             func(t time.Time) float64
+}
+
+func constant(p float64) func(time.Time) float64 { return func(time.Time) float64 { return p } }
+
+// during returns base, plus extra in [from, from+d).
+func during(base, extra float64, from time.Time, d time.Duration) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		if !t.Before(from) && t.Before(from.Add(d)) {
+			return base + extra
+		}
+		return base
+	}
+}
+
+// seasonal is a daily curve (low at 03:00, high at 15:00 UTC) with
+// weekends at half, peaking at peak requests per minute.
+func seasonal(peak float64) func(time.Time) float64 {
+	return func(t time.Time) float64 {
+		h := float64(t.Hour()) + float64(t.Minute())/60
+		daily := 0.15 + 0.85*(0.5-0.5*math.Cos(2*math.Pi*(h-3)/24))
+		if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
+			daily *= 0.5
+		}
+		return peak * daily
+	}
+}
+
+// minuteRow is one provider's minute.
+type minuteRow struct {
+	t        time.Time
+	provider string
+	requests int64
+	errs     map[key]int64
+}
+
+// simulate draws the minutes of [from, to) for every provider.
+func simulate(seed uint64, from, to time.Time, providers ...traffic) []minuteRow {
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	var out []minuteRow
+	for t := from; t.Before(to); t = t.Add(time.Minute) {
+		for _, p := range providers {
+			n := poisson(rng, p.perMinute(t))
+			row := minuteRow{t: t, provider: p.provider, requests: n, errs: map[key]int64{}}
+			ps := make([]float64, len(p.errs))
+			for i, e := range p.errs {
+				ps[i] = e.p(t)
+			}
+			for range n {
+				u := rng.Float64()
+				for i, e := range p.errs {
+					if u < ps[i] {
+						row.errs[key{p.provider, e.category, e.code, e.subcode}]++
+						break
+					}
+					u -= ps[i]
+				}
+			}
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+func poisson(rng *rand.Rand, mean float64) int64 {
+	if mean <= 0 {
+		return 0
+	}
+	if mean > 50 {
+		return max(0, int64(math.Round(mean+math.Sqrt(mean)*rng.NormFloat64())))
+	}
+	l, k, p := math.Exp(-mean), int64(0), 1.0
+	for {
+		p *= rng.Float64()
+		if p <= l {
+			return k
+		}
+		k++
+	}
+}
+
+// feed fills Counts as the store would for the plan: minutes of
+// p.Minutes as they are, hours of p.Hours summed, with codes only for the
+// detailed categories and only the monitored ones.
+func feed(c *Counts, p Plan, rows []minuteRow) {
+	inHours := func(t time.Time) bool {
+		for _, h := range p.Hours {
+			if !t.Before(h.From) && t.Before(h.To) {
+				return true
+			}
+		}
+		return false
+	}
+	type hk struct {
+		hour time.Time
+		key
+	}
+	hourReq := map[hk]int64{}
+	hourErr := map[hk]int64{}
+	for _, r := range rows {
+		switch {
+		case !r.t.Before(p.Minutes.From) && r.t.Before(p.Minutes.To):
+			c.AddRequests(r.t, r.provider, r.requests)
+			for k, n := range r.errs {
+				c.AddErrors(r.t, k.provider, k.category, k.code, k.subcode, n)
+			}
+		case inHours(r.t):
+			h := r.t.Truncate(time.Hour)
+			hourReq[hk{h, key{provider: r.provider}}] += r.requests
+			for k, n := range r.errs {
+				if !contains(p.Categories, string(k.category)) {
+					continue
+				}
+				if !contains(p.Detailed, string(k.category)) {
+					k.code, k.subcode = "", ""
+				}
+				hourErr[hk{h, k}] += n
+			}
+		}
+	}
+	for k, n := range hourReq {
+		c.AddHourlyRequests(k.hour, k.provider, n)
+	}
+	for k, n := range hourErr {
+		c.AddHourlyErrors(k.hour, k.provider, k.category, k.code, k.subcode, n)
+	}
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// evaluate evaluates [from, to) over the simulated rows with st.
+func evaluate(t *testing.T, cfg *Config, rows []minuteRow, from, to time.Time, st State) []Incident {
+	t.Helper()
+	p, err := cfg.Plan(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCounts(p)
+	feed(c, p, rows)
+	if st.HistoryStart.IsZero() && len(rows) > 0 {
+		st.HistoryStart = rows[0].t
+	}
+	return Evaluate(cfg, p, c, st)
+}
+
+// firstSeen lists when each code of rows was first seen.
+func firstSeen(rows []minuteRow) []CodeSeen {
+	seen := map[[2]string]time.Time{}
+	var out []CodeSeen
+	for _, r := range rows {
+		for k, n := range r.errs {
+			id := [2]string{k.provider, k.code}
+			if _, ok := seen[id]; !ok && n > 0 {
+				seen[id] = r.t
+				out = append(out, CodeSeen{Provider: k.provider, Code: k.code, FirstSeen: r.t})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,717 @@
+package redact
+
+import (
+	"slices"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Text removes secrets from free text: card numbers, SINs and phone
+// numbers in any digits and with any separators; e-mail addresses (also
+// written with %40 or &#64;, or with a non-ASCII domain); bearer and basic
+// credentials and JWTs; userinfo in URLs; the value after a sensitive key
+// ("password=…", "access_token=…", "Authorization: …", "Cookie: …",
+// "'pin': '…'"); short codes after CVV, CVC or PIN; numbers after a phone
+// word; and dates after a birth keyword. Each removed value is replaced by
+// [Redacted]. It returns s itself (no allocation) when nothing matched.
+func Text(s string) string {
+	c, cleaned := clean(s)
+	out, changed := appendText(nil, c)
+	if changed {
+		out = untilFixed(out, func(dst []byte, s string) ([]byte, bool) { return appendText(dst, s) })
+	}
+	switch {
+	case changed:
+		return string(out)
+	case cleaned:
+		return string([]byte(c)) // c views a scratch buffer
+	}
+	return s
+}
+
+// maxPasses bounds how many times redacted text is scanned again.
+const maxPasses = 4
+
+// untilFixed redacts out again until nothing changes: removing one secret
+// can shape text that another detector takes for one (a card glued to a
+// domain label; "1 [REDACTED]" after a number), and what is stored must
+// be what redacting it again would give.
+func untilFixed(out []byte, pass func(dst []byte, s string) ([]byte, bool)) []byte {
+	for i := 1; i < maxPasses; i++ {
+		again, changed := pass(nil, b2s(out))
+		if !changed {
+			break
+		}
+		out = again
+	}
+	return out
+}
+
+// appendText scans s (clean text) once. While nothing matches it only
+// reads; at the first match it appends to dst everything up to the match
+// and goes on appending. changed reports whether anything was redacted;
+// when it is false dst is returned untouched.
+func appendText(dst []byte, s string) (out []byte, changed bool) {
+	var sc textScanner
+	sc.s = s
+	n := len(s)
+	for i := 0; i < n; {
+		c := s[i]
+		if !trigger[c] {
+			i++
+			continue
+		}
+		if isAlpha(c) && i+1 < n && i != sc.last {
+			// A letter starts nothing unless it is the 'e' of a JWT or
+			// starts a word whose first two letters a keyword has.
+			d := s[i+1] | 0x20
+			jwt := c == 'e' && s[i+1] == 'y'
+			word := keywordStart[c|0x20][d&0x7f] && (!isAlnum(s[i-boolIndex(i > 0)]) || i == 0 || isLower(s[i-1]) && isUpper(c))
+			if !jwt && !word {
+				i++
+				continue
+			}
+		}
+		start, end, next := sc.at(i)
+		if start < 0 {
+			i = next
+			continue
+		}
+		if !changed {
+			dst = slices.Grow(dst, n+len(Redacted))
+			changed = true
+		}
+		dst = append(dst, s[sc.last:start]...)
+		dst = append(dst, Redacted...)
+		sc.last, i = end, end
+	}
+	if changed {
+		dst = append(dst, s[sc.last:]...)
+	}
+	return dst, changed
+}
+
+// trigger marks the bytes at which a detector can start: digits and the
+// signs that open a number, the forms of the at-sign, ':' and '=' of
+// key-value pairs and URLs, quotes after a key word, the first letters of the keywords matchWord
+// knows (bearer, basic, birth, born, cvv, cell, dob, d.o.b., fax, mobile,
+// phone, pin, tel), 'e' of a JWT, and the lead bytes of non-ASCII
+// characters (digits of other scripts, the full-width at-sign).
+var trigger = func() (t [256]bool) {
+	for _, c := range []byte("0123456789+(@%&:='\"ebBcCdDfFmMpPtT") {
+		t[c] = true
+	}
+	for c := 0xC0; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// keywordStart marks the first two letters (lower case) of the keywords
+// matchWord knows: bearer, basic, birth…, born, dob, dateofbirth, d.o.b.,
+// cvv, cvc, cvn, cvd, csc, cid, pin, pincode, tel, telephone, fax, cell,
+// cellphone, phone…, mobile….
+var keywordStart = func() (t [128][128]bool) {
+	for _, p := range []string{"be", "ba", "bi", "bo", "do", "da", "d.", "cv", "cs", "ci", "pi", "te", "fa", "ce", "ph", "mo"} {
+		t[p[0]][p[1]] = true
+	}
+	return t
+}()
+
+func boolIndex(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// textScanner holds the position up to which text was emitted: a match
+// never starts before it.
+type textScanner struct {
+	s           string
+	last        int
+	noJWTBefore int // no JWT starts before this position
+	afterAt     int // past the last at-sign seen: no local part reaches before it
+}
+
+// at tries the detectors that can start at s[i]. It returns the span to
+// replace, or -1 and the position to go on from.
+//
+// Right after a match (i == sc.last) the text before i is [Redacted] in the
+// output: i is then at a boundary, as it will be when the output is
+// redacted again.
+func (sc *textScanner) at(i int) (start, end, next int) {
+	s := sc.s
+	c := s[i]
+	afterMatch := i == sc.last
+	switch {
+	case isDigit(c), (c == '+' || c == '(') && i+1 < len(s) && startsDigit(s, i+1):
+		if !afterMatch && prevIsDigit(s, i) {
+			return -1, -1, i + 1
+		}
+		// "+" starts a number of its own even after a word (AU+1416…).
+		if start, end = matchNumber(s, i, !afterMatch && c != '+' && prevIsWord(s, i), modeFree); start >= 0 {
+			return start, end, end
+		}
+		return -1, -1, i + 1
+	case c == '\'' || c == '"':
+		if start, end = matchQuotedAfterKey(s, i, sc.last); start >= 0 {
+			return start, end, end
+		}
+	case c == '@':
+		return sc.email(i, 1)
+	case c == '%':
+		if hasPrefixFold(s, i, "%40") {
+			return sc.email(i, 3)
+		}
+	case c == '&':
+		if hasPrefixFold(s, i, "&#64;") {
+			return sc.email(i, 5)
+		}
+		if hasPrefixFold(s, i, "&#x40;") {
+			return sc.email(i, 6)
+		}
+	case c == ':' || c == '=':
+		if c == ':' && i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
+			return matchUserinfo(s, i+3)
+		}
+		if start, end = matchAssignment(s, i, sc.last); start >= 0 {
+			return start, end, end
+		}
+	case c == 'e':
+		if i+2 < len(s) && s[i+1] == 'y' && s[i+2] == 'J' && i >= sc.noJWTBefore {
+			start, end, next = matchJWT(s, i)
+			if start >= 0 {
+				return start, end, end
+			}
+			// Every JWT starting before next would fail the same way.
+			sc.noJWTBefore = next
+		}
+		fallthrough
+	case isAlpha(c):
+		if afterMatch || !isAlnum(s[i-1]) || (isLower(s[i-1]) && isUpper(c)) {
+			if start, end = matchWord(s, i); start >= 0 {
+				return start, end, end
+			}
+		}
+	case c >= 0xC0: // the first byte of a non-ASCII character
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case unicode.IsDigit(r):
+			if !afterMatch && prevIsDigit(s, i) {
+				return -1, -1, i + size
+			}
+			if start, end = matchNumber(s, i, !afterMatch && prevIsWord(s, i), modeFree); start >= 0 {
+				return start, end, end
+			}
+		case r == '＠':
+			return sc.email(i, size)
+		}
+		return -1, -1, i + size
+	}
+	return -1, -1, i + 1
+}
+
+func startsDigit(s string, i int) bool {
+	v, _ := digitAt(s, i)
+	return v >= 0
+}
+
+// prevIsDigit reports whether the character before s[i] is a digit.
+func prevIsDigit(s string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	if c := s[i-1]; c < utf8.RuneSelf {
+		return isDigit(c)
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsDigit(r)
+}
+
+// prevIsWord reports whether the character before s[i] is a letter or '_'.
+func prevIsWord(s string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	if c := s[i-1]; c < utf8.RuneSelf {
+		return isAlpha(c) || c == '_'
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsLetter(r)
+}
+
+// ---- e-mail ----
+
+// email is called at an at-sign of size atLen ("@", "%40", "&#64;", "＠").
+func (sc *textScanner) email(at, atLen int) (start, end, next int) {
+	from := max(sc.last, sc.afterAt)
+	sc.afterAt = at + atLen
+	if start, end = matchEmail(sc.s, at, atLen, from); start >= 0 {
+		return start, end, end
+	}
+	return -1, -1, at + atLen
+}
+
+// matchEmail: the local part is found by scanning back, never before from
+// (what was already emitted, or the previous at-sign: "%40" is made of
+// local-part characters); the domain needs two labels or more and a
+// top-level label of letters (any script).
+func matchEmail(s string, at, atLen, from int) (int, int) {
+	start := at
+	for start > from && isEmailLocal(s[start-1]) {
+		start--
+	}
+	if start == at {
+		return -1, -1
+	}
+	n := len(s)
+	p := at + atLen
+	labels, end := 0, -1
+	for {
+		ls := p
+		for p < n && (isAlnum(s[p]) || s[p] == '-' || s[p] >= utf8.RuneSelf) {
+			p++
+		}
+		if p == ls {
+			break
+		}
+		labels++
+		if labels >= 2 && p-ls >= 2 && allLetters(s[ls:p]) {
+			end = p
+		}
+		if p+1 < n && s[p] == '.' && (isAlnum(s[p+1]) || s[p+1] >= utf8.RuneSelf) {
+			p++
+			continue
+		}
+		break
+	}
+	if end < 0 {
+		return -1, -1
+	}
+	return start, end
+}
+
+func isEmailLocal(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c >= utf8.RuneSelf
+}
+
+func allLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// ---- words: credentials, birth dates, card codes, phones ----
+
+// matchWord looks at the word starting at s[i] (a letter after a word
+// boundary) for a keyword that introduces a secret.
+func matchWord(s string, i int) (int, int) {
+	n := len(s)
+	e := i
+	for e < n && e-i <= 16 && isAlpha(s[e]) {
+		e++
+	}
+	if e-i > 16 {
+		return -1, -1
+	}
+	var buf [17]byte
+	for j := i; j < e; j++ {
+		buf[j-i] = s[j] | 0x20
+	}
+	w := string(buf[:e-i])
+	switch {
+	case w == "bearer" || w == "basic":
+		return matchCredential(s, e)
+	case w == "dob", w == "born", w == "dateofbirth", len(w) >= 5 && w[:5] == "birth":
+		return matchBirthDate(s, e)
+	case w == "d" && hasPrefixFold(s, e, ".o.b"):
+		e += 4
+		if e < n && s[e] == '.' {
+			e++
+		}
+		return matchBirthDate(s, e)
+	case w == "cvv", w == "cvc", w == "cvn", w == "cvd", w == "csc", w == "cid":
+		if e < n && s[e] == '2' {
+			e++
+		}
+		return matchCode(s, e, 3, 4)
+	case w == "pin", w == "pincode":
+		return matchCode(s, e, 4, 12)
+	case w == "tel", w == "telephone", w == "fax", w == "cell", w == "cellphone",
+		len(w) >= 5 && (w[:5] == "phone" || w == "mobile" || w == "mobilephone"):
+		p := skipFiller(s, e)
+		if p < n && (startsDigit(s, p) || s[p] == '+' || s[p] == '(') {
+			return matchNumber(s, p, false, modePhoneWord)
+		}
+	}
+	return -1, -1
+}
+
+// skipFiller moves past what may separate a keyword from its value:
+// blanks and ":=#\"'", and a filler word such as "number" or "is".
+func skipFiller(s string, p int) int {
+	n := len(s)
+	limit := min(n, p+24)
+	words := 0
+	for p < limit {
+		switch c := s[p]; {
+		case c == ' ' || c == '\t' || c == ':' || c == '=' || c == '#' || c == '"' || c == '\'' || c == '.' || c == '-' || c == '_':
+			p++
+		case isAlpha(c) && words == 0:
+			for _, f := range [...]string{"number", "code", "no", "is", "was", "nr"} {
+				if hasPrefixFold(s, p, f) && (p+len(f) >= n || !isAlnum(s[p+len(f)])) {
+					p += len(f)
+					words++
+					goto next
+				}
+			}
+			return p
+		default:
+			return p
+		}
+	next:
+	}
+	return p
+}
+
+// matchCode: after CVV or PIN, a run of minDigits to maxDigits digits.
+func matchCode(s string, p, minDigits, maxDigits int) (int, int) {
+	p = skipFiller(s, p)
+	start, digits := p, 0
+	for p < len(s) && digits <= maxDigits {
+		v, size := digitAt(s, p)
+		if v < 0 {
+			break
+		}
+		digits++
+		p += size
+	}
+	if digits < minDigits || digits > maxDigits || (p < len(s) && isAlnum(s[p])) {
+		return -1, -1
+	}
+	return start, p
+}
+
+// matchCredential: after "Bearer" or "Basic", a colon or blanks, then a
+// token68. Only the token is removed. Whatever follows is taken for a
+// credential unless it is a prose word ("bearer token", "Basic auth") or an
+// auth-param of a WWW-Authenticate challenge (`Basic realm="api"`).
+func matchCredential(s string, p int) (int, int) {
+	n := len(s)
+	q := p
+	if q < n && (s[q] == ':' || s[q] == '=') {
+		q++
+	}
+	for q < n && (s[q] == ' ' || s[q] == '\t') {
+		q++
+	}
+	if q == p {
+		return -1, -1
+	}
+	t := q
+	for q < n && isCredByte(s[q]) {
+		q++
+	}
+	end := q
+	for end > t && (s[end-1] == '.' || s[end-1] == ',') {
+		end-- // sentence punctuation
+	}
+	if end == t || credentialProse(s, t, end) {
+		return -1, -1
+	}
+	return t, end
+}
+
+// credentialProse reports whether s[from:to], the word after Bearer or
+// Basic, is prose or an auth-param name rather than a credential.
+func credentialProse(s string, from, to int) bool {
+	w := from
+	for w < to && (isAlpha(s[w]) || s[w] == '_') {
+		w++
+	}
+	if w == from {
+		return false
+	}
+	if w < to {
+		// name=value where name is a lowercase auth-param: realm=,
+		// error=, scope=. Base64 has '=' only as trailing padding.
+		if s[w] != '=' || w+1 == to && (to >= len(s) || s[to] != '"') {
+			return false
+		}
+		for j := from; j < w; j++ {
+			if isUpper(s[j]) {
+				return false
+			}
+		}
+		return true
+	}
+	if w-from > 16 {
+		return false
+	}
+	var buf [16]byte
+	for j := from; j < w; j++ {
+		buf[j-from] = s[j] | 0x20
+	}
+	switch string(buf[:w-from]) {
+	case "token", "tokens", "auth", "authentication", "authorization", "authorisation",
+		"header", "scheme", "credential", "credentials", "realm", "error",
+		"required", "missing", "invalid", "expired", "revoked", "malformed",
+		"is", "was", "not", "or", "and", "the", "a", "an", "of", "for", "in",
+		"with", "must", "only", "value", "format", "type", "access", "prefix":
+		return true
+	}
+	return false
+}
+
+// matchQuotedAfterKey is called at a quote: when the words before it name
+// a secret ("password 'hunter2'", "security answer is \"Rex\"", "PIW
+// 'bluebird'"), the quoted text is removed.
+func matchQuotedAfterKey(s string, q, last int) (int, int) {
+	if q == 0 || (s[q-1] != ' ' && s[q-1] != '\t') {
+		return -1, -1 // the closing quote of a word, or a quote after '=' or ':'
+	}
+	j := q
+	for words := 0; words < 2; words++ {
+		for j > last && q-j < 24 && (s[j-1] == ' ' || s[j-1] == '\t') {
+			j--
+		}
+		k := j
+		for k > last && j-k <= 32 && isAlpha(s[k-1]) {
+			k--
+		}
+		if k == j || j-k > 32 {
+			return -1, -1
+		}
+		w := s[k:j]
+		if hasPrefixFold(w, 0, "is") && len(w) == 2 || hasPrefixFold(w, 0, "was") && len(w) == 3 {
+			j = k
+			continue // a filler word: look at the one before
+		}
+		if !SensitiveKey(w) {
+			return -1, -1
+		}
+		end := closingQuote(s, q+1, s[q], false)
+		if end <= q+1 {
+			return -1, -1
+		}
+		return q + 1, end
+	}
+	return -1, -1
+}
+
+// ---- JWT ----
+
+// matchJWT: header.payload.signature in base64url, the header starting
+// with eyJ ({"). A JWT glued to a word is found too. On failure next is
+// where a JWT could start at the earliest.
+func matchJWT(s string, i int) (start, end, next int) {
+	n := len(s)
+	q := i
+	for q < n && isB64URL(s[q]) {
+		q++
+	}
+	if q-i < 4 || q >= n || s[q] != '.' {
+		return -1, -1, q
+	}
+	q++
+	p := q
+	for q < n && isB64URL(s[q]) {
+		q++
+	}
+	if q == p || q >= n || s[q] != '.' {
+		return -1, -1, q
+	}
+	q++
+	for q < n && isB64URL(s[q]) {
+		q++
+	}
+	return i, q, q
+}
+
+// ---- URLs ----
+
+// matchUserinfo is called past "://": the user and password before an
+// '@' in the authority (http://u:pw@proxy:3128) are removed. The scan stops
+// at the first delimiter, so scans from two "://" never overlap.
+func matchUserinfo(s string, p int) (start, end, next int) {
+	for q := p; q < len(s); q++ {
+		switch c := s[q]; {
+		case c == '@':
+			if q > p {
+				return p, q, q
+			}
+			return -1, -1, p
+		case c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' || c == '>' ||
+			c == '\\' || c <= ' ':
+			return -1, -1, p
+		}
+	}
+	return -1, -1, p
+}
+
+// ---- key=value, Key: value ----
+
+const maxKeyLen = 128
+
+// matchAssignment is called at '=' or ':'. When the key before it is
+// sensitive, it returns the span of the value after it: a quoted value
+// without its quotes, a bracketed structure whole, a header that holds a
+// credential to the end of its line, or else up to a delimiter.
+func matchAssignment(s string, i, last int) (int, int) {
+	key, ok := keyBefore(s, i, last)
+	if !ok {
+		return -1, -1
+	}
+	var k keyName
+	k.parse(key)
+	if !k.sensitive() {
+		return -1, -1
+	}
+	n := len(s)
+	p := i + 1
+	for p < n && p-i <= 16 && (s[p] == ' ' || s[p] == '\t') {
+		p++
+	}
+	if p >= n {
+		return -1, -1
+	}
+	var start, end int
+	switch c := s[p]; {
+	case c == '"' || c == '\'' || c == '`':
+		start, end = p+1, closingQuote(s, p+1, c, false)
+	case c == '\\' && p+1 < n && s[p+1] == '"': // \"…\" in escaped JSON
+		start, end = p+2, closingQuote(s, p+2, '"', true)
+	case c == '{' || c == '[':
+		start, end = p, skipBalanced(s, p)
+	case s[i] == ':' && k.is("cookie", "setcookie", "authorization", "proxyauthorization"):
+		start, end = p, p
+		for end < n && s[end] != '\n' && s[end] != '\r' && s[end] != '"' {
+			end++
+		}
+		for end > start && (s[end-1] == ' ' || s[end-1] == '\t') {
+			end--
+		}
+	default:
+		start, end = p, p
+		for end < n && !valueDelimiter(s[end]) {
+			end++
+		}
+		if startsDigit(s, p) || c == '+' || c == '(' {
+			// A number written in groups: sin=046 454 286.
+			var nb number
+			parseNumber(s, p, &nb)
+			if nb.n > 0 {
+				end = max(end, nb.gs[nb.n-1].stop)
+			}
+		}
+	}
+	if end <= start || (k.is("authorization") && providerID(s[start:end])) {
+		return -1, -1
+	}
+	return start, end
+}
+
+func valueDelimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '&', ';', ',', '"', '\'', '<', '>', ')', ']', '}', '\\':
+		return true
+	}
+	return false
+}
+
+// keyBefore returns the key that ends just before s[i] (blanks allowed in
+// between): a quoted key, or a run of letters, digits, '_', '-' and '.'.
+func keyBefore(s string, i, last int) (string, bool) {
+	j := i
+	for j > last && i-j < 4 && (s[j-1] == ' ' || s[j-1] == '\t') {
+		j--
+	}
+	if j <= last {
+		return "", false
+	}
+	if q := s[j-1]; q == '"' || q == '\'' {
+		end := j - 1
+		if end > last && s[end-1] == '\\' {
+			end-- // \"key\"
+		}
+		for k := end - 1; k >= last && end-k <= maxKeyLen; k-- {
+			if s[k] == q {
+				return s[k+1 : end], k+1 < end
+			}
+			if s[k] == '\n' {
+				break
+			}
+		}
+		return "", false
+	}
+	k := j
+	for k > last && j-k <= maxKeyLen && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '.') {
+		k--
+	}
+	if k == j || j-k > maxKeyLen {
+		return "", false
+	}
+	return s[k:j], true
+}
+
+// closingQuote returns the index of the quote q that closes a string
+// starting at p (escaped: written \q), or the end of the line.
+func closingQuote(s string, p int, q byte, escaped bool) int {
+	for k := p; k < len(s); k++ {
+		switch c := s[k]; {
+		case c == '\n':
+			return k
+		case c == '\\':
+			if escaped && k+1 < len(s) && s[k+1] == q {
+				return k
+			}
+			k++
+		case c == q && !escaped:
+			return k
+		}
+	}
+	return len(s)
+}
+
+// skipBalanced returns the index past the bracketed structure at p, or the
+// end of s when it is not closed. Quoted strings inside are skipped.
+func skipBalanced(s string, p int) int {
+	depth := 0
+	for k := p; k < len(s); k++ {
+		switch s[k] {
+		case '"':
+			for k++; k < len(s) && s[k] != '"'; k++ {
+				if s[k] == '\\' {
+					k++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return k + 1
+			}
+		}
+	}
+	return len(s)
+}
+
+// providerID reports whether v is a provider's resource id such as a Finix
+// Authorization id (AU…) kept under an "authorization" key: two capitals
+// and 16 to 32 letters and digits.
+func providerID(v string) bool {
+	if len(v) < 18 || len(v) > 34 || !isUpper(v[0]) || !isUpper(v[1]) {
+		return false
+	}
+	for i := 2; i < len(v); i++ {
+		if !isAlnum(v[i]) {
+			return false
+		}
+	}
+	return true
+}
