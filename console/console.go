@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -131,6 +132,10 @@ func (c *Console) routes() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if info, err := fs.Stat(static, strings.TrimPrefix(r.URL.Path, "/static/")); err != nil || info.IsDir() {
+			c.fail(w, r, http.StatusNotFound, "There is no page at this address.")
+			return
+		}
 		// Static files hold no data: they may be cached.
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
