@@ -67,9 +67,15 @@ const (
 	maxVerified = 4096
 )
 
+// fileStamp tells a file's versions apart: a file replaced (renamed over,
+// as htpasswd and editors do) or written in place.
 type fileStamp struct {
-	mod  time.Time
-	size int64
+	info os.FileInfo
+}
+
+func (a fileStamp) same(b fileStamp) bool {
+	return a.info != nil && b.info != nil && os.SameFile(a.info, b.info) &&
+		a.info.ModTime().Equal(b.info.ModTime()) && a.info.Size() == b.info.Size()
 }
 
 // LoadHtpasswd reads the htpasswd file at path. log (nil: discarded)
@@ -114,7 +120,7 @@ func (h *Htpasswd) load() error {
 		return fmt.Errorf("htpasswd: %w", err)
 	}
 	h.users, h.dummy = users, dummy
-	h.stamp = fileStamp{mod: info.ModTime(), size: info.Size()}
+	h.stamp = fileStamp{info: info}
 	h.verified = map[[32]byte]time.Time{}
 	return nil
 }
@@ -191,7 +197,7 @@ func (h *Htpasswd) Verify(user, password string) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.stamp != stamp { // the file changed meanwhile: the next request checks again
+	if !h.stamp.same(stamp) { // the file changed meanwhile: the next request checks again
 		return nil
 	}
 	if len(h.verified) >= maxVerified {
@@ -217,7 +223,7 @@ func (h *Htpasswd) reloadIfChanged(now time.Time) {
 	}
 	h.checked = now
 	info, err := os.Stat(h.path)
-	if err == nil && (fileStamp{mod: info.ModTime(), size: info.Size()}) == h.stamp && h.reloadErr == nil {
+	if err == nil && h.stamp.same(fileStamp{info: info}) && h.reloadErr == nil {
 		return
 	}
 	if err == nil {
