@@ -394,7 +394,7 @@ func TestProviderPage(t *testing.T) {
 		require.Contains(t, body, `decline</td><td class="n">1</td><td class="n">100.00%</td>`)
 		require.Contains(t, body, `<td><code>DECLINED</code></td><td><code>INSUFFICIENT_FUNDS</code></td><td>decline</td><td class="n">1</td>`)
 		require.Contains(t, body, `<svg class="chart" id="chart-requests"`)
-		require.Contains(t, body, `<title>2026-11-11 10:00 UTC: 3 requests, 1 errors</title>`, "a bar per 15 minutes")
+		require.Contains(t, body, `<title>2026-11-11 10:00 UTC: 3 requests, 1 errors</title>`, "a bar per hour")
 		require.Contains(t, body, `<title>2026-11-11 10:00 UTC: error rate 33.33% (1 of 3)</title>`)
 		require.NotContains(t, body, "style=", "no inline style: the CSP forbids it")
 	})
