@@ -70,6 +70,7 @@ type Console struct {
 	providers []string
 	handler   http.Handler
 	limits    *userLimits
+	weeklies  *renderCache
 }
 
 //go:embed templates/*.html
@@ -112,7 +113,8 @@ func New(o Options) (*Console, error) {
 		}
 	}
 	c := &Console{o: o, cats: cats, providers: append(cats.Providers(), "other"),
-		limits: &userLimits{limit: o.LookupRate, burst: o.LookupBurst, users: map[string]*rate.Limiter{}}}
+		limits:   &userLimits{limit: o.LookupRate, burst: o.LookupBurst, users: map[string]*rate.Limiter{}},
+		weeklies: newRenderCache(weeklyCacheTTL)}
 	c.handler = c.routes()
 	return c, nil
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -272,7 +273,7 @@ func (c *Console) alert(w http.ResponseWriter, r *http.Request) {
 // weekly serves the weekly report of ?week= (default: the last complete
 // week) as the one self-contained document `report weekly --format html`
 // writes, with the console's navigation (previous and next week) at its
-// top.
+// top. Rendered reports are kept for weeklyCacheTTL.
 func (c *Console) weekly(w http.ResponseWriter, r *http.Request) {
 	week := report.LastCompleteWeek(c.o.Now(), c.o.Location)
 	if s := r.URL.Query().Get("week"); s != "" {
@@ -282,15 +283,24 @@ func (c *Console) weekly(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rep, err := report.BuildWeekly(r.Context(), c.o.Store, report.WeeklyOptions{
-		Week: week, Location: c.o.Location, Catalogs: c.cats, Alerts: c.o.Store,
+	html, err := c.weeklies.get(week.String(), c.o.Now(), func() ([]byte, error) {
+		// Not cancelled with the request that happens to render it: others
+		// may be waiting for it.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 30*time.Second)
+		defer cancel()
+		rep, err := report.BuildWeekly(ctx, c.o.Store, report.WeeklyOptions{
+			Week: week, Location: c.o.Location, Catalogs: c.cats, Alerts: c.o.Store,
+		})
+		if err != nil {
+			return nil, err
+		}
+		var doc bytes.Buffer
+		if err := rep.WriteHTML(&doc); err != nil {
+			return nil, err
+		}
+		return doc.Bytes(), nil
 	})
 	if err != nil {
-		c.failStore(w, r, err)
-		return
-	}
-	var doc bytes.Buffer
-	if err := rep.WriteHTML(&doc); err != nil {
 		c.failStore(w, r, err)
 		return
 	}
@@ -302,7 +312,6 @@ func (c *Console) weekly(w http.ResponseWriter, r *http.Request) {
 		c.failStore(w, r, err)
 		return
 	}
-	html := doc.Bytes()
 	at := bytes.Index(html, []byte("<body>"))
 	if at < 0 {
 		c.failStore(w, r, errors.New("weekly report without <body>"))
