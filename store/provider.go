@@ -62,38 +62,36 @@ type CategoryCodeCount struct {
 	Count    int64
 }
 
-// The provider's traffic per minute or hour and its errors per category
-// and code: the hourly rollups over the hour spans ($2, $3), the
-// per-minute rollups over the minute spans ($4, $5). A key may come from
-// both parts: add them up.
+// The provider's ($1) traffic per hour and its errors per category and
+// code: the hourly rollups of the whole hours [$2, $3), the per-minute
+// rollups of the cut hours at the window's edges [$4, $5) and [$6, $7)
+// (empty ranges when none). Plain ranges rather than arrays of spans: the
+// planner then sees how many rows each part reads.
 const (
 	providerTrafficSQL = `
-	SELECT h.hour, sum(h.requests)::bigint, sum(h.errors)::bigint
-	FROM unnest($2::timestamptz[], $3::timestamptz[]) AS s(lo, hi)
-	JOIN rollup_requests_hourly h ON h.hour >= s.lo AND h.hour < s.hi AND h.provider = $1
+	SELECT hour, sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests_hourly
+	WHERE provider = $1 AND hour >= $2 AND hour < $3
 	GROUP BY 1
 	UNION ALL
-	SELECT date_trunc('hour', m.minute, 'UTC'), sum(m.requests)::bigint, sum(m.errors)::bigint
-	FROM unnest($4::timestamptz[], $5::timestamptz[]) AS s(lo, hi)
-	JOIN rollup_requests m ON m.minute >= s.lo AND m.minute < s.hi AND m.provider = $1
+	SELECT date_trunc('hour', minute, 'UTC'), sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests
+	WHERE provider = $1 AND (minute >= $4 AND minute < $5 OR minute >= $6 AND minute < $7)
 	GROUP BY 1`
+
+	providerErrorsSQL = `
+	SELECT category, code, subcode, sum(n)::bigint FROM (
+		SELECT category, code, subcode, count AS n FROM rollup_errors_hourly
+		WHERE provider = $1 AND hour >= $2 AND hour < $3
+		UNION ALL
+		SELECT category, code, subcode, count FROM rollup_errors
+		WHERE provider = $1 AND (minute >= $4 AND minute < $5 OR minute >= $6 AND minute < $7)
+	) AS e
+	GROUP BY 1, 2, 3`
 
 	// providerMinutesSQL is the provider's traffic per minute of [$2, $3).
 	providerMinutesSQL = `
 	SELECT minute, sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests
-	WHERE minute >= $2 AND minute < $3 AND provider = $1
+	WHERE provider = $1 AND minute >= $2 AND minute < $3
 	GROUP BY 1`
-
-	providerErrorsSQL = `
-	SELECT h.category, h.code, h.subcode, sum(h.count)::bigint
-	FROM unnest($2::timestamptz[], $3::timestamptz[]) AS s(lo, hi)
-	JOIN rollup_errors_hourly h ON h.hour >= s.lo AND h.hour < s.hi AND h.provider = $1
-	GROUP BY 1, 2, 3
-	UNION ALL
-	SELECT m.category, m.code, m.subcode, sum(m.count)::bigint
-	FROM unnest($4::timestamptz[], $5::timestamptz[]) AS s(lo, hi)
-	JOIN rollup_errors m ON m.minute >= s.lo AND m.minute < s.hi AND m.provider = $1
-	GROUP BY 1, 2, 3`
 )
 
 // ReadProviderWindow reads q.Provider's requests, errors, errors per
@@ -109,30 +107,39 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	topN := cmp.Or(q.TopN, 10)
 	out := &ProviderWindow{Provider: q.Provider, From: from, To: to, ByCategory: map[string]int64{},
 		TopCodes: []CategoryCodeCount{}, Minutely: to.Sub(from) <= MinuteWindowLimit}
-	var hours, minutes []TimeRange
+	// The window's whole UTC hours, and the cut hours at its edges (at
+	// most two spans); a short window is all minutes.
+	hours := TimeRange{from, from}
+	edges := [2]TimeRange{{from, from}, {from, from}}
 	if out.Minutely {
-		minutes = []TimeRange{{from, to}}
+		edges[0] = TimeRange{from, to}
 	} else {
-		hours, minutes = splitPeriod(from, to, time.UTC)
+		hs, ms := splitPeriod(from, to, time.UTC)
+		if len(hs) > 1 || len(ms) > 2 {
+			return nil, fmt.Errorf("store: provider window: %d hour spans and %d minute spans", len(hs), len(ms))
+		}
+		if len(hs) == 1 {
+			hours = hs[0]
+		}
+		copy(edges[:], ms)
 	}
-	hlo, hhi := bounds(hours)
-	mlo, mhi := bounds(minutes)
 
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, wrap(ctx, "store: provider window", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	// As for reports: the planner overestimates joins on spans, and JIT
-	// compilation would cost more than the query.
-	if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+	// The ranges decide the plan (an hour's rows or 90 days'): plan them
+	// for their values every time, never with a generic plan of a prepared
+	// statement. JIT compilation would cost more than the query.
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
 		return nil, wrap(ctx, "store: provider window", err)
 	}
 	var rows pgx.Rows
 	if out.Minutely {
 		rows, err = tx.Query(ctx, providerMinutesSQL, q.Provider, from, to)
 	} else {
-		rows, err = tx.Query(ctx, providerTrafficSQL, q.Provider, hlo, hhi, mlo, mhi)
+		rows, err = tx.Query(ctx, providerTrafficSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
 	}
 	if err != nil {
 		return nil, wrap(ctx, "store: provider window: traffic", err)
@@ -158,7 +165,7 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	}
 	slices.SortFunc(out.Series, func(a, b TrafficPoint) int { return a.Start.Compare(b.Start) })
 
-	rows, err = tx.Query(ctx, providerErrorsSQL, q.Provider, hlo, hhi, mlo, mhi)
+	rows, err = tx.Query(ctx, providerErrorsSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
 	if err != nil {
 		return nil, wrap(ctx, "store: provider window: errors", err)
 	}
