@@ -5,85 +5,74 @@ import (
 	"time"
 )
 
-// weeklyCacheTTL is how long a rendered weekly report is served again: a
-// report reads two weeks of rollups (about 100 ms over 10 million events),
-// and everyone who opens last week's report at once should not each pay
-// for it. The week under way is a minute behind at most.
-const weeklyCacheTTL = time.Minute
-
-// maxCachedWeeks bounds the reports kept.
-const maxCachedWeeks = 64
-
-// renderCache keeps rendered documents for a while. Requests for a key
-// that is being rendered wait for that rendering instead of starting
-// their own; a failed rendering is not kept.
-type renderCache struct {
+// ttlCache keeps values for a while. Requests for a key whose value is
+// being made wait for it instead of making their own; a failure is not
+// kept. It holds at most max values.
+type ttlCache[K comparable, V any] struct {
 	ttl     time.Duration
+	max     int
 	mu      sync.Mutex
-	entries map[string]*renderEntry
+	entries map[K]*cacheEntry[V]
 }
 
-type renderEntry struct {
+type cacheEntry[V any] struct {
 	done  chan struct{}
-	doc   []byte
+	value V
 	err   error
-	built time.Time
+	made  time.Time
 }
 
-func newRenderCache(ttl time.Duration) *renderCache {
-	return &renderCache{ttl: ttl, entries: map[string]*renderEntry{}}
+func newTTLCache[K comparable, V any](ttl time.Duration, max int) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, max: max, entries: map[K]*cacheEntry[V]{}}
 }
 
-// get returns the document of key, rendering it with render when there is
-// none younger than the cache's ttl.
-func (c *renderCache) get(key string, now time.Time, render func() ([]byte, error)) ([]byte, error) {
+// get returns the value of key, made with fill when there is none younger
+// than the cache's ttl at now.
+func (c *ttlCache[K, V]) get(key K, now time.Time, fill func() (V, error)) (V, error) {
 	c.mu.Lock()
 	e := c.entries[key]
-	if e != nil {
-		select {
-		case <-e.done:
-			if now.Sub(e.built) >= c.ttl {
-				e = nil // stale: render again
-			}
-		default: // being rendered: wait for it
-		}
+	if e != nil && e.finished() && now.Sub(e.made) >= c.ttl {
+		e = nil // stale: make it again
 	}
-	if e == nil {
-		if len(c.entries) >= maxCachedWeeks {
-			c.evict(now)
-		}
-		e = &renderEntry{done: make(chan struct{})}
-		c.entries[key] = e
+	if e != nil { // fresh, or being made: wait for it
 		c.mu.Unlock()
-		e.doc, e.err = render()
-		e.built = now
+		<-e.done
+		return e.value, e.err
+	}
+	if len(c.entries) >= c.max {
+		c.evict(now)
+	}
+	e = &cacheEntry[V]{done: make(chan struct{})}
+	c.entries[key] = e
+	c.mu.Unlock()
+	e.value, e.err = fill()
+	e.made = now
+	if e.err != nil {
 		c.mu.Lock()
-		if e.err != nil && c.entries[key] == e {
+		if c.entries[key] == e {
 			delete(c.entries, key)
 		}
 		c.mu.Unlock()
-		close(e.done)
-		return e.doc, e.err
 	}
-	c.mu.Unlock()
-	<-e.done
-	return e.doc, e.err
+	close(e.done)
+	return e.value, e.err
 }
 
-// evict drops the stale entries, or all finished ones if none is stale.
-// Called with c.mu held.
-func (c *renderCache) evict(now time.Time) {
-	finished := func(e *renderEntry) bool {
-		select {
-		case <-e.done:
-			return true
-		default:
-			return false
-		}
+func (e *cacheEntry[V]) finished() bool {
+	select {
+	case <-e.done:
+		return true
+	default:
+		return false
 	}
+}
+
+// evict drops the stale values, or every finished one if none is stale.
+// Called with c.mu held.
+func (c *ttlCache[K, V]) evict(now time.Time) {
 	n := len(c.entries)
 	for k, e := range c.entries {
-		if finished(e) && now.Sub(e.built) >= c.ttl {
+		if e.finished() && now.Sub(e.made) >= c.ttl {
 			delete(c.entries, k)
 		}
 	}
@@ -91,8 +80,17 @@ func (c *renderCache) evict(now time.Time) {
 		return
 	}
 	for k, e := range c.entries {
-		if finished(e) {
+		if e.finished() {
 			delete(c.entries, k)
 		}
 	}
 }
+
+// The weekly report: a report reads two weeks of rollups (about 100 ms
+// over 10 million events), and everyone who opens last week's report at
+// once should not each pay for it. The week under way is a minute behind
+// at most.
+const (
+	weeklyCacheTTL = time.Minute
+	maxCachedWeeks = 64
+)

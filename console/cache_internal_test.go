@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestRenderCache(t *testing.T) {
-	c := newRenderCache(time.Minute)
+func TestTTLCache(t *testing.T) {
+	c := newTTLCache[string, []byte](time.Minute, maxCachedWeeks)
 	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 	var renders atomic.Int32
 	rendering, release := make(chan struct{}), make(chan struct{})

@@ -29,6 +29,7 @@ type Store interface {
 	report.RollupReader
 	GetAlert(ctx context.Context, id int64) (store.Alert, error)
 	ReadProviderWindow(ctx context.Context, q store.ProviderWindowQuery) (*store.ProviderWindow, error)
+	ReadProviderDays(ctx context.Context, provider string, from, to time.Time) ([]store.ProviderDay, error)
 }
 
 // Options configure a Console.
@@ -70,7 +71,8 @@ type Console struct {
 	providers []string
 	handler   http.Handler
 	limits    *userLimits
-	weeklies  *renderCache
+	weeklies  *ttlCache[string, []byte]
+	days      *ttlCache[providerDayKey, store.ProviderDay]
 }
 
 //go:embed templates/*.html
@@ -114,7 +116,8 @@ func New(o Options) (*Console, error) {
 	}
 	c := &Console{o: o, cats: cats, providers: append(cats.Providers(), "other"),
 		limits:   &userLimits{limit: o.LookupRate, burst: o.LookupBurst, users: map[string]*rate.Limiter{}},
-		weeklies: newRenderCache(weeklyCacheTTL)}
+		weeklies: newTTLCache[string, []byte](weeklyCacheTTL, maxCachedWeeks),
+		days:     newTTLCache[providerDayKey, store.ProviderDay](dayCacheTTL, maxCachedDays)}
 	c.handler = c.routes()
 	return c, nil
 }

@@ -401,7 +401,7 @@ func (c *Console) provider(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusBadRequest, "The window is longer than 90 days.")
 		return
 	}
-	pw, err := c.o.Store.ReadProviderWindow(r.Context(), store.ProviderWindowQuery{Provider: name, From: from, To: to, TopN: 10})
+	pw, err := c.providerWindow(r.Context(), name, from, to)
 	if err != nil {
 		c.failStore(w, r, err)
 		return

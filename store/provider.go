@@ -23,7 +23,7 @@ const MinuteWindowLimit = 6 * time.Hour
 type ProviderWindowQuery struct {
 	Provider string
 	From, To time.Time
-	// TopN bounds TopCodes (default 10).
+	// TopN bounds TopCodes (0: 10; negative: every code).
 	TopN int
 }
 
@@ -187,10 +187,79 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	slices.SortFunc(out.TopCodes, func(a, b CategoryCodeCount) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Subcode, b.Subcode), cmp.Compare(a.Category, b.Category))
 	})
-	if len(out.TopCodes) > topN {
+	if topN > 0 && len(out.TopCodes) > topN {
 		out.TopCodes = out.TopCodes[:topN]
 	}
 	return out, nil
+}
+
+// ProviderDay is a provider's traffic of one UTC day, from the hourly
+// rollups.
+type ProviderDay struct {
+	Day time.Time
+	// Hours are the hours that had traffic, in time order.
+	Hours []TrafficPoint
+	// Codes count every code and subcode of the day's errors.
+	Codes []CategoryCodeCount
+}
+
+// ReadProviderDays reads provider's traffic of each UTC day of [from, to)
+// (whole days) from the hourly rollups, in one read-only snapshot: one
+// ProviderDay per day, traffic or not.
+func (s *Store) ReadProviderDays(ctx context.Context, provider string, from, to time.Time) ([]ProviderDay, error) {
+	from, to = from.UTC(), to.UTC()
+	if !from.Before(to) || !from.Equal(from.Truncate(24*time.Hour)) || !to.Equal(to.Truncate(24*time.Hour)) {
+		return nil, fmt.Errorf("store: provider days: %s to %s are not whole UTC days", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	var days []ProviderDay
+	index := map[time.Time]int{}
+	for d := from; d.Before(to); d = d.Add(24 * time.Hour) {
+		index[d] = len(days)
+		days = append(days, ProviderDay{Day: d, Hours: []TrafficPoint{}, Codes: []CategoryCodeCount{}})
+	}
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, wrap(ctx, "store: provider days", err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
+		return nil, wrap(ctx, "store: provider days", err)
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT hour, sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests_hourly
+		WHERE provider = $1 AND hour >= $2 AND hour < $3
+		GROUP BY 1 ORDER BY 1`, provider, from, to)
+	if err != nil {
+		return nil, wrap(ctx, "store: provider days: traffic", err)
+	}
+	var p TrafficPoint
+	if _, err := pgx.ForEachRow(rows, []any{&p.Start, &p.Requests, &p.Errors}, func() error {
+		p.Start = p.Start.UTC()
+		d := &days[index[p.Start.Truncate(24*time.Hour)]]
+		d.Hours = append(d.Hours, p)
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: provider days: traffic", err)
+	}
+	rows, err = tx.Query(ctx, `
+		SELECT date_trunc('day', hour, 'UTC'), category, code, subcode, sum(count)::bigint FROM rollup_errors_hourly
+		WHERE provider = $1 AND hour >= $2 AND hour < $3
+		GROUP BY 1, 2, 3, 4`, provider, from, to)
+	if err != nil {
+		return nil, wrap(ctx, "store: provider days: errors", err)
+	}
+	var (
+		day time.Time
+		c   CategoryCodeCount
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&day, &c.Category, &c.Code, &c.Subcode, &c.Count}, func() error {
+		d := &days[index[day.UTC()]]
+		d.Codes = append(d.Codes, c)
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: provider days: errors", err)
+	}
+	return days, nil
 }
 
 // GetAlert returns the stored alert of id, or an error wrapping ErrNoAlert.
