@@ -119,15 +119,16 @@ func (c *Console) settledDays(ctx context.Context, provider string, first, last,
 // mergeWindow adds up parts of a window and its days, per hour.
 func mergeWindow(provider string, from, to time.Time, parts []*store.ProviderWindow, days []store.ProviderDay) *store.ProviderWindow {
 	out := &store.ProviderWindow{Provider: provider, From: from, To: to, ByCategory: map[string]int64{}, TopCodes: []store.CategoryCodeCount{}}
-	hours := map[time.Time]*store.TrafficPoint{}
+	// The window's hours, in order: a point per hour that had traffic.
+	first := from.Truncate(time.Hour)
+	hours := make([]store.TrafficPoint, int(to.Sub(first)/time.Hour)+1)
 	addPoint := func(p store.TrafficPoint) {
-		h := p.Start.Truncate(time.Hour)
-		if have := hours[h]; have != nil {
-			have.Requests += p.Requests
-			have.Errors += p.Errors
-		} else {
-			hours[h] = &store.TrafficPoint{Start: h, Requests: p.Requests, Errors: p.Errors}
+		i := int(p.Start.Sub(first) / time.Hour)
+		if i < 0 || i >= len(hours) {
+			return // not in the window: none are
 		}
+		hours[i].Requests += p.Requests
+		hours[i].Errors += p.Errors
 		out.Requests += p.Requests
 		out.Errors += p.Errors
 	}
@@ -153,10 +154,12 @@ func mergeWindow(provider string, from, to time.Time, parts []*store.ProviderWin
 			addCode(c)
 		}
 	}
-	for _, p := range hours {
-		out.Series = append(out.Series, *p)
+	for i, p := range hours {
+		if p.Requests != 0 || p.Errors != 0 {
+			p.Start = first.Add(time.Duration(i) * time.Hour)
+			out.Series = append(out.Series, p)
+		}
 	}
-	slices.SortFunc(out.Series, func(a, b store.TrafficPoint) int { return a.Start.Compare(b.Start) })
 	for k, n := range codes {
 		out.TopCodes = append(out.TopCodes, store.CategoryCodeCount{Category: k.category, Code: k.code, Subcode: k.subcode, Count: n})
 	}

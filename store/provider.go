@@ -132,15 +132,24 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	// The ranges decide the plan (an hour's rows or 90 days'): plan them
 	// for their values every time, never with a generic plan of a prepared
 	// statement. JIT compilation would cost more than the query.
-	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
-		return nil, wrap(ctx, "store: provider window", err)
-	}
-	var rows pgx.Rows
+	// One round trip: the settings and both reads.
+	var b pgx.Batch
+	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+	b.Queue("SET LOCAL jit = off")
 	if out.Minutely {
-		rows, err = tx.Query(ctx, providerMinutesSQL, q.Provider, from, to)
+		b.Queue(providerMinutesSQL, q.Provider, from, to)
 	} else {
-		rows, err = tx.Query(ctx, providerTrafficSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
+		b.Queue(providerTrafficSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
 	}
+	b.Queue(providerErrorsSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
+	br := tx.SendBatch(ctx, &b)
+	defer func() { _ = br.Close() }()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return nil, wrap(ctx, "store: provider window", err)
+		}
+	}
+	rows, err := br.Query()
 	if err != nil {
 		return nil, wrap(ctx, "store: provider window: traffic", err)
 	}
@@ -165,7 +174,7 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	}
 	slices.SortFunc(out.Series, func(a, b TrafficPoint) int { return a.Start.Compare(b.Start) })
 
-	rows, err = tx.Query(ctx, providerErrorsSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
+	rows, err = br.Query()
 	if err != nil {
 		return nil, wrap(ctx, "store: provider window: errors", err)
 	}

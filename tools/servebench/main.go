@@ -204,7 +204,9 @@ func percentile(d []time.Duration, p float64) time.Duration {
 	return d[min(max(i, 0), len(d)-1)]
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+}
 
 func (c *cli) print(targets []target, results map[string]*pageResult) {
 	fmt.Printf("\n%d clients, %s measured after %s of warm-up; latencies in ms (client: request to last byte; server: Server-Timing)\n\n", c.Clients, c.Duration, c.Warmup)
