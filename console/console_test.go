@@ -310,7 +310,7 @@ func TestAlertPages(t *testing.T) {
 	require.Contains(t, body[firing:recent], fmt.Sprintf(`<a href="/alerts/%d">expired_token_storm</a>`, f.firing.ID))
 	require.Contains(t, body[firing:recent], "since 2026-11-20 11:00 UTC (firing)")
 	require.Contains(t, body[recent:], fmt.Sprintf(`<a href="/alerts/%d">decline_spike</a>`, f.resolved.ID))
-	require.Contains(t, body[recent:], "2026-11-14 13:08 to 13:48 UTC (40m0s)")
+	require.Contains(t, body[recent:], "2026-11-14 13:08 to 13:48 UTC (40 min)")
 
 	resp, body = get(t, srv, fmt.Sprintf("/alerts/%d", f.resolved.ID), "support", supportPassword)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
