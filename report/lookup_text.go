@@ -172,3 +172,15 @@ func (x *Escalation) writeText(ew *errWriter) {
 	}
 	ew.printf("%s\n", wrapText(x.Provider+" asks: "+x.Instructions, Width, "  "))
 }
+
+// Text is the escalation block as WriteText prints it: what support pastes
+// to the provider, as plain text.
+func (x *Escalation) Text() string {
+	var b strings.Builder
+	x.writeText(&errWriter{w: &b})
+	return b.String()
+}
+
+// PrettyBody is the stored body for people: JSON indented, anything else
+// as printable text; "" when there is none.
+func (e *LookupEvent) PrettyBody() string { return prettyBody(e.Body) }

@@ -169,3 +169,7 @@ func categoriesChart(id string, p *ProviderWeek) chart {
 	}
 	return c
 }
+
+// CategoryColor is the color charts give a category, the same in every
+// report.
+func CategoryColor(c string) string { return categoryColor(c) }

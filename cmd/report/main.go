@@ -1,9 +1,10 @@
 // Command report answers questions from what ingest stored. Its
 // subcommands: lookup (everything known about the events of an id, and
 // what to send to the provider's support), trends (what moved against the
-// previous period), weekly (the weekly error report) and alerts (evaluate
-// the alert rules, store and print alerts, post them to Alertmanager).
-// lookup, trends and weekly only read: every transaction is read-only.
+// previous period), weekly (the weekly error report), alerts (evaluate
+// the alert rules, store and print alerts, post them to Alertmanager) and
+// serve (the web console of package console). lookup, trends, weekly and
+// serve only read: every transaction is read-only.
 package main
 
 import (
@@ -29,6 +30,7 @@ type cli struct {
 	Trends trendsCmd `cmd:"" help:"Compare every provider, category and code with the previous period of equal length, most significant change first; list codes never seen before."`
 	Weekly weeklyCmd `cmd:"" help:"The weekly error report of an ISO week (default: the last complete one)."`
 	Alerts alertsCmd `cmd:"" help:"Evaluate the alert rules over a window of minutes (default: the last 15), store and print the alerts, post them to Alertmanager."`
+	Serve  serveCmd  `cmd:"" help:"Serve the read-only web console (lookup, alerts, weekly reports, providers) until SIGINT/SIGTERM."`
 }
 
 func run() int {
