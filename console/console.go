@@ -9,6 +9,8 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,6 +64,12 @@ const (
 	MaxIDs = 50
 	// lookupLimit is the most events a lookup lists.
 	lookupLimit = 100
+	// A client address may fail to sign in failedSignInBurst times, then
+	// once more every 6 s; beyond that its sign-ins are refused (429)
+	// without checking the password: guessing passwords costs the console a
+	// bcrypt comparison each, on purpose, and must cost the guesser time.
+	failedSignInBurst = 10
+	failedSignInRate  = rate.Limit(1.0 / 6)
 )
 
 // Console is the web console: an http.Handler.
@@ -70,7 +78,8 @@ type Console struct {
 	cats      *classify.Catalogs
 	providers []string
 	handler   http.Handler
-	limits    *userLimits
+	limits    *keyedLimits // lookups by user
+	signIns   *keyedLimits // failed sign-ins by client address
 	weeklies  *ttlCache[string, []byte]
 	days      *ttlCache[providerDayKey, store.ProviderDay]
 }
@@ -115,7 +124,8 @@ func New(o Options) (*Console, error) {
 		}
 	}
 	c := &Console{o: o, cats: cats, providers: append(cats.Providers(), "other"),
-		limits:   &userLimits{limit: o.LookupRate, burst: o.LookupBurst, users: map[string]*rate.Limiter{}},
+		limits:   newKeyedLimits(o.LookupRate, o.LookupBurst),
+		signIns:  newKeyedLimits(failedSignInRate, failedSignInBurst),
 		weeklies: newTTLCache[string, []byte](weeklyCacheTTL, maxCachedWeeks),
 		days:     newTTLCache[providerDayKey, store.ProviderDay](dayCacheTTL, maxCachedDays)}
 	c.handler = c.routes()
@@ -240,11 +250,23 @@ func (c *Console) accessLog(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate answers 401 or 403 unless the request is from a user.
+// authenticate answers 401 or 403 unless the request is from a user, and
+// 429 to a client address that failed to sign in too often.
 func (c *Console) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := clientAddress(r)
+		now := c.o.Now()
+		if blocked, wait := c.signIns.exhausted(client, now); blocked {
+			secs := int(math.Ceil(wait.Seconds()))
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			c.fail(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from this address: try again in %d s.", secs))
+			return
+		}
 		user, err := c.o.Auth.Authenticate(r)
 		if err != nil {
+			if r.Header.Get("Authorization") != "" { // a wrong password, not a browser's first request
+				c.signIns.allow(client, now)
+			}
 			if errors.Is(err, ErrForbidden) {
 				c.o.Log.Warn("request refused", "err", err)
 				c.fail(w, r, http.StatusForbidden, "This console cannot be reached this way.")
@@ -259,6 +281,14 @@ func (c *Console) authenticate(next http.Handler) http.Handler {
 		info(r).user = user
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientAddress is the request's TCP peer without its port.
+func clientAddress(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
 }
 
 // page is what every page template gets.
@@ -310,32 +340,42 @@ func (c *Console) failStore(w http.ResponseWriter, r *http.Request, err error) {
 	c.fail(w, r, http.StatusInternalServerError, "Something went wrong reading the database; it is in the server's log.")
 }
 
-// userLimits rate-limits lookups per user.
-type userLimits struct {
+// keyedLimits are token buckets by key: lookups by user, failed sign-ins by
+// client address.
+type keyedLimits struct {
 	limit rate.Limit
 	burst int
 	mu    sync.Mutex
-	users map[string]*rate.Limiter
+	keys  map[string]*rate.Limiter
 }
 
-// allow takes one lookup from user's allowance; when there is none left it
-// returns how long until there is.
-func (l *userLimits) allow(user string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	u := l.users[user]
+func newKeyedLimits(limit rate.Limit, burst int) *keyedLimits {
+	return &keyedLimits{limit: limit, burst: burst, keys: map[string]*rate.Limiter{}}
+}
+
+// limiter returns key's bucket, made full when new. Called with l.mu held.
+func (l *keyedLimits) limiter(key string, now time.Time) *rate.Limiter {
+	u := l.keys[key]
 	if u == nil {
-		if len(l.users) >= 10000 { // forget users idle long enough to have a full allowance again
-			for name, v := range l.users {
+		if len(l.keys) >= 10000 { // forget keys idle long enough to have a full allowance again
+			for k, v := range l.keys {
 				if v.TokensAt(now) >= float64(l.burst) {
-					delete(l.users, name)
+					delete(l.keys, k)
 				}
 			}
 		}
 		u = rate.NewLimiter(l.limit, l.burst)
-		l.users[user] = u
+		l.keys[key] = u
 	}
-	res := u.ReserveN(now, 1)
+	return u
+}
+
+// allow takes one token from key's allowance; when there is none left it
+// returns how long until there is.
+func (l *keyedLimits) allow(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	res := l.limiter(key, now).ReserveN(now, 1)
 	if !res.OK() {
 		return false, time.Second
 	}
@@ -344,4 +384,19 @@ func (l *userLimits) allow(user string, now time.Time) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
+}
+
+// exhausted reports whether key has no token left, without taking one,
+// and how long until it has.
+func (l *keyedLimits) exhausted(key string, now time.Time) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.keys[key]
+	if !ok {
+		return false, 0
+	}
+	if tokens := u.TokensAt(now); tokens < 1 {
+		return true, time.Duration((1 - tokens) / float64(l.limit) * float64(time.Second))
+	}
+	return false, 0
 }

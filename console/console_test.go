@@ -299,6 +299,46 @@ func TestLookupRateLimitPerUser(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, "other pages are not limited")
 }
 
+func TestFailedSignInsAreThrottledPerAddress(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(t)
+	clock := now
+	o.Now = func() time.Time { return clock }
+	c, err := console.New(o)
+	require.NoError(t, err)
+	ask := func(addr, user, password string) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(testCtx(t), http.MethodGet, "/", nil)
+		req.RemoteAddr = addr + ":40000"
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+		rec := httptest.NewRecorder()
+		c.ServeHTTP(rec, req)
+		return rec
+	}
+	const guesser, colleague = "192.0.2.7", "192.0.2.8"
+	for range 15 {
+		require.Equal(t, http.StatusUnauthorized, ask(guesser, "", "").Code, "a request without credentials is not a failed sign-in")
+	}
+	for i := range 10 {
+		require.Equal(t, http.StatusUnauthorized, ask(guesser, "support", fmt.Sprint("guess ", i)).Code, "failed sign-in %d", i+1)
+	}
+	rec := ask(guesser, "support", supportPassword)
+	require.Equal(t, http.StatusTooManyRequests, rec.Code, "the 11th try is refused, even with the right password")
+	require.Equal(t, "6", rec.Header().Get("Retry-After"))
+	require.Contains(t, rec.Body.String(), "Too many failed sign-ins from this address")
+	require.Equal(t, cspPages, rec.Header().Get("Content-Security-Policy"))
+	require.Equal(t, http.StatusOK, ask(colleague, "support", supportPassword).Code, "another address is not held up")
+
+	clock = clock.Add(6 * time.Second)
+	require.Equal(t, http.StatusOK, ask(guesser, "support", supportPassword).Code, "one more try every 6 s")
+	require.Equal(t, http.StatusUnauthorized, ask(guesser, "support", "guess again").Code, "a success takes no try")
+	require.Equal(t, http.StatusTooManyRequests, ask(guesser, "support", supportPassword).Code, "the failure took it")
+	clock = clock.Add(6 * time.Second)
+	require.Equal(t, http.StatusUnauthorized, ask(guesser, "support", "guess again").Code)
+	require.Equal(t, http.StatusTooManyRequests, ask(guesser, "support", supportPassword).Code)
+}
+
 func TestAlertPages(t *testing.T) {
 	f := newFixture(t)
 	srv := f.server(t, f.options(t))
