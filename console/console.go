@@ -155,7 +155,8 @@ func (c *Console) routes() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		files.ServeHTTP(w, r)
 	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	// GET only: any other method at any path is 405 Method Not Allowed.
+	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusNotFound, "There is no page at this address.")
 	})
 

@@ -178,6 +178,21 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			}
 		})
 	}
+	// The console is read-only: other methods are not allowed, anywhere.
+	for _, path := range []string{"/lookup", "/alerts", "/nowhere", "/static/console.css"} {
+		t.Run("POST "+path, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, srv.URL+path, strings.NewReader("id=req_01j2abc"))
+			require.NoError(t, err)
+			req.SetBasicAuth("support", supportPassword)
+			resp, err := srv.Client().Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
+			require.Contains(t, resp.Header.Get("Allow"), "GET")
+			require.Equal(t, cspPages, resp.Header.Get("Content-Security-Policy"))
+			require.Equal(t, "DENY", resp.Header.Get("X-Frame-Options"))
+		})
+	}
 }
 
 func TestLookupPage(t *testing.T) {
