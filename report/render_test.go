@@ -123,3 +123,30 @@ func TestWeeklyEscapesProviderText(t *testing.T) {
 		}
 	}
 }
+
+// A week after one without traffic has no earlier error rate to compare
+// with: "was 0%, +20.00 pts" would be made up.
+func TestWeeklyAfterAWeekWithoutTraffic(t *testing.T) {
+	rep := hostileWeek() // acme: 10 requests, 2 errors; the week before, none
+	var md, html bytes.Buffer
+	require.NoError(t, rep.WriteMarkdown(&md))
+	require.NoError(t, rep.WriteHTML(&html))
+	for name, out := range map[string]string{"markdown": md.String(), "html": html.String()} {
+		require.NotContains(t, out, "+20.00 pts", name)
+		require.NotContains(t, out, "was 0%", name)
+		require.Contains(t, out, "no traffic before", name)
+		require.Contains(t, out, "no traffic the week before", name)
+	}
+	require.Contains(t, md.String(), "error rate **20.00%** (no traffic the week before)")
+	require.Contains(t, md.String(), "| acme | 10 | 2 | 20.00% | no traffic before |")
+
+	// With traffic the week before, the change is in points.
+	rep.Providers[0].PreviousRequests, rep.Providers[0].PreviousErrors, rep.Providers[0].PreviousErrorRate = 20, 2, 0.1
+	rep.Providers[0].ErrorRateChange = 0.1
+	rep.Totals = rep.Providers[0].Totals
+	md.Reset()
+	require.NoError(t, rep.WriteMarkdown(&md))
+	require.Contains(t, md.String(), "error rate **20.00%** (2026-W45: 10.00%, +10.00 pts)")
+	require.Contains(t, md.String(), "error rate 20.00% (was 10.00%, +10.00 pts)")
+	require.NotContains(t, md.String(), "no traffic")
+}

@@ -13,15 +13,18 @@ var templates embed.FS
 var weeklyHTML = template.Must(template.New("weekly.html").Funcs(template.FuncMap{
 	"group":        group,
 	"percent":      percent,
-	"points":       points,
+	"comparison":   comparison,
+	"rateChange":   rateChange,
 	"countChange":  countChange,
 	"codeText":     codeText,
 	"dayLabel":     dayLabel,
 	"alertSpan":    alertSpan,
 	"alertSubject": alertSubject,
 	"color":        func(c string) template.CSS { return template.CSS(categoryColor(c)) },
-	"trend": func(d float64) string {
-		switch {
+	"trend": func(t Totals) string {
+		switch d := t.ErrorRateChange; {
+		case t.PreviousRequests == 0:
+			return ""
 		case d > 0:
 			return "up"
 		case d < 0:

@@ -25,11 +25,11 @@ func (rep *Weekly) WriteMarkdown(w io.Writer) error {
 		return ew.err
 	}
 	t := rep.Totals
-	ew.printf("All providers: %s requests, %s errors, error rate **%s** (%s: %s, %s).\n\n",
-		group(t.Requests), group(t.Errors), percent(t.ErrorRate), rep.PreviousWeek, percent(t.PreviousErrorRate), points(t.ErrorRateChange))
+	ew.printf("All providers: %s requests, %s errors, error rate **%s** (%s).\n\n",
+		group(t.Requests), group(t.Errors), percent(t.ErrorRate), comparison(t, rep.PreviousWeek+": "))
 	ew.printf("| provider | requests | errors | error rate | vs %s |\n|---|---:|---:|---:|---:|\n", rep.PreviousWeek)
 	for _, p := range rep.Providers {
-		ew.printf("| %s | %s | %s | %s | %s |\n", mdText(p.Provider), group(p.Requests), group(p.Errors), percent(p.ErrorRate), points(p.ErrorRateChange))
+		ew.printf("| %s | %s | %s | %s | %s |\n", mdText(p.Provider), group(p.Requests), group(p.Errors), percent(p.ErrorRate), rateChange(p.Totals))
 	}
 	rep.writeMarkdownAlerts(ew)
 	for i := range rep.Providers {
@@ -72,9 +72,9 @@ func alertSpan(a WeekAlert) string {
 
 func (p *ProviderWeek) writeMarkdown(ew *errWriter, rep *Weekly) {
 	ew.printf("\n## %s\n\n", mdText(p.Provider))
-	ew.printf("%s requests (%s), %s errors (%s), error rate %s (was %s, %s).\n\n",
+	ew.printf("%s requests (%s), %s errors (%s), error rate %s (%s).\n\n",
 		group(p.Requests), countChange(p.Requests, p.PreviousRequests), group(p.Errors), countChange(p.Errors, p.PreviousErrors),
-		percent(p.ErrorRate), percent(p.PreviousErrorRate), points(p.ErrorRateChange))
+		percent(p.ErrorRate), comparison(p.Totals, "was "))
 	requests, rates := make([]float64, len(p.Daily)), make([]float64, len(p.Daily))
 	for i, d := range p.Daily {
 		requests[i], rates[i] = float64(d.Requests), d.ErrorRate
@@ -153,6 +153,24 @@ func dayLabel(date string) string {
 		return date
 	}
 	return d.Format("Mon 02")
+}
+
+// comparison compares a week's error rate with the previous week's (after
+// prefix: "2026-W45: 3.10%, +0.40 pts"), or says that the previous week had
+// no traffic: "0%, +4.97 pts" would be made up.
+func comparison(t Totals, prefix string) string {
+	if t.PreviousRequests == 0 {
+		return "no traffic the week before"
+	}
+	return prefix + percent(t.PreviousErrorRate) + ", " + points(t.ErrorRateChange)
+}
+
+// rateChange is the change of the error rate against the previous week.
+func rateChange(t Totals) string {
+	if t.PreviousRequests == 0 {
+		return "no traffic before"
+	}
+	return points(t.ErrorRateChange)
 }
 
 // points is a change of rate in percentage points.

@@ -236,7 +236,7 @@ func TestWeeklyCommand(t *testing.T) {
 		code, out, stderr := runReport(t, "weekly", "--database-url", db, "--week", "2026-W46")
 		require.Equal(t, 0, code, stderr)
 		require.Contains(t, out, "# Weekly error report 2026-W46\n")
-		require.Contains(t, out, "| finterra | 2 | 1 | 50.00% | +50.00 pts |")
+		require.Contains(t, out, "| finterra | 2 | 1 | 50.00% | no traffic before |")
 		require.Contains(t, out, "| `DECLINED/INSUFFICIENT_FUNDS` | decline | 1 | new |")
 		require.Contains(t, out, "**Alerts this week (1):**\n\n- info new_code finix `DECLINED`: finix: a code never seen before (Wed 11 10:00, still firing)\n")
 		require.NotContains(t, out, "\x1b")
