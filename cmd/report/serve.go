@@ -40,6 +40,9 @@ func (cmd *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if cmd.Htpasswd != "" && !useTLS && console.CheckAddr(cmd.Addr, false) != nil {
+		log.Warn("basic auth without TLS on an address other machines can reach: passwords cross the network in clear text; serve TLS (--tls-cert, --tls-key) or only behind a TLS-terminating proxy", "addr", cmd.Addr)
+	}
 	if cmd.LookupRate <= 0 || cmd.LookupBurst <= 0 {
 		return usageError{fmt.Errorf("--lookup-rate (%v) and --lookup-burst (%d) must be positive", cmd.LookupRate, cmd.LookupBurst)}
 	}

@@ -51,6 +51,17 @@ func TestServeUsageErrors(t *testing.T) {
 	require.Contains(t, out, "Usage: report serve")
 }
 
+func TestServeWarnsOfPasswordsInClearText(t *testing.T) {
+	const warning = "passwords cross the network in clear text"
+	db := "postgres://postgres@127.0.0.1:1/x?sslmode=disable" // unreachable: the warning comes first
+	_, _, stderr := runReport(t, "serve", "--database-url", db, "--htpasswd", htpasswd, "--addr", "0.0.0.0:0", "--allow-non-loopback")
+	require.Contains(t, stderr, warning)
+	_, _, stderr = runReport(t, "serve", "--database-url", db, "--htpasswd", htpasswd, "--addr", "127.0.0.1:0")
+	require.NotContains(t, stderr, warning, "loopback does not cross the network")
+	_, _, stderr = runReport(t, "serve", "--database-url", db, "--trusted-header", "X-User", "--trusted-proxy", "10.0.0.1", "--addr", "0.0.0.0:0", "--allow-non-loopback")
+	require.NotContains(t, stderr, warning, "no password reaches the console behind a proxy")
+}
+
 // TestServe runs report serve as users do, looks an id up through it, and
 // stops it with SIGTERM.
 func TestServe(t *testing.T) {
