@@ -3,69 +3,27 @@ package console_test
 import (
 	"context"
 	"encoding/base64"
-	"flag"
 	"fmt"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-dev/faultline/browsertest"
 )
 
 // browser is a headless Chromium tab signed in to a console.
 type browser struct {
 	ctx  context.Context
 	base string
-	log  *browserLog
-}
-
-// browserLog collects what pages fetched and what went wrong.
-type browserLog struct {
-	mu       sync.Mutex
-	requests []string
-	failures []string
-}
-
-func (b *browserLog) add(ev any) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	switch ev := ev.(type) {
-	case *network.EventRequestWillBeSent:
-		b.requests = append(b.requests, ev.Request.URL)
-	case *network.EventLoadingFailed:
-		b.failures = append(b.failures, fmt.Sprintf("loading failed (%s): %s", ev.Type, ev.ErrorText))
-	case *network.EventResponseReceived:
-		if ev.Response.Status >= 400 {
-			b.failures = append(b.failures, fmt.Sprintf("%s: status %d", ev.Response.URL, ev.Response.Status))
-		}
-	case *runtime.EventExceptionThrown:
-		b.failures = append(b.failures, "exception: "+ev.ExceptionDetails.Text)
-	case *runtime.EventConsoleAPICalled:
-		if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
-			b.failures = append(b.failures, "console "+string(ev.Type))
-		}
-	case *cdplog.EventEntryAdded:
-		if ev.Entry.Level == cdplog.EntryLevelError || ev.Entry.Level == cdplog.EntryLevelWarning {
-			b.failures = append(b.failures, fmt.Sprintf("log %s (%s): %s", ev.Entry.Level, ev.Entry.Source, ev.Entry.Text))
-		}
-	}
-}
-
-func (b *browserLog) snapshot() (requests, failures []string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.requests...), append([]string(nil), b.failures...)
+	log  *browsertest.Log
 }
 
 // cspWatch records, in every document, the Content Security Policy
@@ -77,27 +35,10 @@ document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.vi
 // it) with a tab that sends user's basic credentials to srv.
 func newBrowser(t *testing.T, srv *httptest.Server, user, password string) *browser {
 	t.Helper()
-	chromium, err := exec.LookPath("chromium")
-	require.NoError(t, err, "headless Chromium is needed: apt-get install chromium")
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1000, 1000),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	b := &browser{ctx: ctx, base: srv.URL, log: &browserLog{}}
-	require.NoError(t, chromedp.Listen(ctx, b.log.add)) // starts the browser and the tab
-	_, err = chromedp.Call(ctx, network.Enable, network.EnableParams{})
-	require.NoError(t, err)
-	_, err = chromedp.Call(ctx, runtime.Enable, cdp.Empty{})
-	require.NoError(t, err)
-	_, err = chromedp.Call(ctx, cdplog.Enable, cdp.Empty{})
-	require.NoError(t, err)
-	_, err = chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch})
+	tab := browsertest.Start(t, 1000, 1000)
+	ctx := tab.Ctx
+	b := &browser{ctx: ctx, base: srv.URL, log: tab.Log}
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspWatch})
 	require.NoError(t, err)
 	// Signing in: the tab sends the credentials with every request, as a
 	// browser does once its user typed them in the basic-auth prompt.
@@ -144,7 +85,7 @@ func (b *browser) location(t *testing.T) string {
 func (b *browser) clean(t *testing.T) {
 	t.Helper()
 	require.Equal(t, "[]", b.eval(t, `JSON.stringify(window.__csp)`), "no Content Security Policy violation")
-	requests, failures := b.log.snapshot()
+	requests, failures := b.log.Snapshot()
 	require.Empty(t, failures)
 	for _, r := range requests {
 		require.True(t, strings.HasPrefix(r, b.base+"/"), "a request elsewhere: %s", r)
@@ -156,11 +97,7 @@ func (b *browser) clean(t *testing.T) {
 // $TMPDIR/faultline-console/ (written over by each run).
 func (b *browser) screenshot(t *testing.T, name string) {
 	t.Helper()
-	dir := filepath.Join(os.TempDir(), "faultline-console")
-	if f := flag.Lookup("test.artifacts"); f != nil && f.Value.String() == "true" {
-		dir = t.ArtifactDir()
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
+	dir := browsertest.ScreenshotDir(t, "faultline-console")
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	require.NoError(t, err)
 	path := filepath.Join(dir, name+".png")
