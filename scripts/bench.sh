@@ -2,10 +2,14 @@
 # Benchmarks faultline and prints ratios against references measured in the
 # same run. Numbers are for this machine, now: compare ratios, not seconds.
 #
-# BENCH=classify|ingest|alerts|report runs one part (default: all).
-# The report part loads REPORTBENCH_EVENTS (default 10,000,000) events into
-# the database REPORTBENCH_DATABASE_URL (default faultline_reportbench on
-# 127.0.0.1:5432) once; later runs reuse it.
+# BENCH=classify|ingest|alerts|report|serve runs one part (default: all).
+# The report and serve parts load REPORTBENCH_EVENTS (default 10,000,000)
+# events into the database REPORTBENCH_DATABASE_URL (default
+# faultline_reportbench on 127.0.0.1:5432) once; later runs reuse it. The
+# serve part adds two days of traffic with five incidents to it once (for
+# the alert pages), starts bin/report serve on loopback and loads it with
+# SERVEBENCH_CLIENTS (default 8) clients of tools/servebench, a second
+# process, for SERVEBENCH_DURATION (default 60s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 part="${BENCH:-all}"
@@ -46,4 +50,45 @@ if run report; then
 echo "== report: weekly, trends and lookups over ${REPORTBENCH_EVENTS:-10000000} stored error events =="
 go run ./tools/reportbench load --events "${REPORTBENCH_EVENTS:-10000000}"
 go run ./tools/reportbench measure --bin bin
+echo
+fi
+
+if run serve; then
+echo "== serve: the web console under ${SERVEBENCH_CLIENTS:-8} concurrent clients, over the report database =="
+command -v htpasswd >/dev/null || { echo "htpasswd is required (apt-get install apache2-utils)"; exit 1; }
+db="${REPORTBENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/faultline_reportbench?sslmode=disable}"
+go run ./tools/reportbench load --events "${REPORTBENCH_EVENTS:-10000000}" --database-url "$db"
+if [ "$(psql "$db" -Atc 'select count(*) from alerts')" = 0 ]; then
+  echo "adding two days of traffic with five incidents, for the alert pages"
+  incidents=$(mktemp)
+  bin/loggen --start 2026-11-19T00:00:00Z --duration 48h --rate 800 \
+    --incident kind=decline_spike,provider=finix,start=+10h,length=40m,strength=0.6 \
+    --incident kind=expired_token_storm,provider=finterra,start=+20h,length=30m,strength=0.5 \
+    --incident kind=provider_outage,provider=paylera,start=+30h,length=25m,strength=0.6 \
+    --incident kind=new_code,provider=flexiti,start=+40h,length=30m,strength=0.4,code=FX_NEW_HOLD \
+    --incident kind=rate_limit_storm,provider=finterra,start=+44h,length=20m,strength=0.6 > "$incidents"
+  bin/ingest replay --database-url "$db" "$incidents"
+  rm -f "$incidents"
+  bin/report alerts --database-url "$db" --from 2026-11-18T00:00:00Z --to 2026-11-21T12:00:00Z | grep -c '^RESOLVED\|^FIRING' | sed 's/^/  alerts: /'
+fi
+work=$(mktemp -d)
+serve_pid=
+trap '[ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$work"' EXIT
+password=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+htpasswd -cbB "$work/htpasswd" bench "$password" 2>/dev/null
+# One user sends hundreds of lookups a second: the per-user limit is lifted.
+# Its log (one line a request) stays in the temporary directory.
+bin/report serve --database-url "$db" --htpasswd "$work/htpasswd" --addr 127.0.0.1:0 \
+  --lookup-rate 1000000 --lookup-burst 1000000 2> "$work/serve.log" &
+serve_pid=$!
+addr=
+for _ in $(seq 1 100); do
+  addr=$(grep -o '"msg":"console listening".*"addr":"[^"]*"' "$work/serve.log" | sed 's/.*"addr":"\([^"]*\)"/\1/' || true)
+  [ -n "$addr" ] && break
+  kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.log"; exit 1; }
+  sleep 0.1
+done
+[ -n "$addr" ] || { echo "report serve did not start"; cat "$work/serve.log"; exit 1; }
+SERVEBENCH_PASSWORD="$password" go run ./tools/servebench --url "http://$addr" --user bench --database-url "$db" \
+  --clients "${SERVEBENCH_CLIENTS:-8}" --duration "${SERVEBENCH_DURATION:-60s}"
 fi

@@ -132,6 +132,10 @@ feed:
 	if loopErr != nil {
 		return loopErr
 	}
+	if stored.Load() == 0 {
+		fmt.Println("loaded already: nothing to store")
+		return summarise(ctx, c.DatabaseURL)
+	}
 	fmt.Printf("stored %d events in %s (%.0f events/s); vacuum and analyze…\n",
 		stored.Load(), time.Since(start).Round(time.Second), float64(stored.Load())/time.Since(start).Seconds())
 	vstart := time.Now()
@@ -287,6 +291,8 @@ func vacuum(ctx context.Context, url string) error {
 		"VACUUM (ANALYZE) event_ids",
 		"VACUUM (ANALYZE) rollup_errors",
 		"VACUUM (ANALYZE) rollup_requests",
+		"VACUUM (ANALYZE) rollup_errors_hourly",
+		"VACUUM (ANALYZE) rollup_requests_hourly",
 		"VACUUM (ANALYZE) error_groups",
 		"ANALYZE events",
 	} {
