@@ -16,10 +16,13 @@ var runtimeEnv = map[string]bool{"GOMEMLIMIT": true, "GOMAXPROCS": true, "GOGC":
 // it: the command is one the image holds, its subcommand and every flag
 // exist (the command itself parses the line), and every environment
 // variable given is one the command reads, or one the line refers to as
-// $(NAME) (Kubernetes expands those in arguments).
-func checkInvocation(t *testing.T, argv []string, env []string) {
+// $(NAME) (Kubernetes expands those in arguments). files maps paths that
+// exist only in the container (mounted secrets) to stand-ins on this
+// machine, so that flags that want an existing file can be parsed.
+func checkInvocation(t *testing.T, argv []string, env []string, files map[string]string) {
 	t.Helper()
 	require.NotEmpty(t, argv)
+	argv = hostArgs(argv, files)
 	if _, err := os.Stat(bin(argv[0])); err != nil {
 		if _, err := os.Stat(repo("cmd", argv[0])); os.IsNotExist(err) {
 			// cmd/report is written on another branch: the lines that use
@@ -44,4 +47,23 @@ func checkInvocation(t *testing.T, argv []string, env []string) {
 		}
 		require.Contains(t, h, "($"+e+")", "%q does not read %s", words, e)
 	}
+}
+
+// hostArgs is argv with the container paths of files (as arguments or as
+// --flag=path) replaced by their stand-ins on this machine.
+func hostArgs(argv []string, files map[string]string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = a
+		if host, ok := files[a]; ok {
+			out[i] = host
+			continue
+		}
+		if flag, path, ok := strings.Cut(a, "="); ok && strings.HasPrefix(flag, "-") {
+			if host, ok := files[path]; ok {
+				out[i] = flag + "=" + host
+			}
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -88,9 +89,15 @@ func TestCompose(t *testing.T) {
 	passwords := map[string]string{
 		"faultline":        *svc("postgres").Environment["POSTGRES_PASSWORD"],
 		"faultline_ingest": *svc("db-users").Environment["INGEST_DB_PASSWORD"],
+		"faultline_report": *svc("db-users").Environment["REPORT_DB_PASSWORD"],
 		"faultline_alerts": *svc("db-users").Environment["ALERTS_DB_PASSWORD"],
 	}
-	users := map[string]string{"migrate": "faultline", "ingest": "faultline_ingest", "alerts": "faultline_alerts"}
+	users := map[string]string{"migrate": "faultline", "ingest": "faultline_ingest", "alerts": "faultline_alerts", "console": "faultline_report"}
+	for user := range passwords {
+		if user != "faultline" {
+			require.Contains(t, strings.Join(svc("db-users").Command, " "), "="+user+" ", "db-users creates %s", user)
+		}
+	}
 	var ours []string
 	for name, s := range p.Services {
 		if s.Build == nil {
@@ -111,15 +118,45 @@ func TestCompose(t *testing.T) {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		t.Run("command of "+name, func(t *testing.T) { checkInvocation(t, s.Command, names) })
+		t.Run("command of "+name, func(t *testing.T) { checkInvocation(t, s.Command, names, composeSecretFiles(t, p, s)) })
 	}
 	sort.Strings(ours)
-	require.Equal(t, []string{"alerts", "ingest", "loggen", "migrate"}, ours)
-	// Only ingest serves HTTP: the image's health check is off elsewhere.
+	require.Equal(t, []string{"alerts", "console", "ingest", "loggen", "migrate"}, ours)
+	// Ingest and the console serve HTTP: ingest keeps the image's health
+	// check, the console has its own on its port; it is off elsewhere.
 	require.Nil(t, ingest.HealthCheck, "ingest keeps the image's HEALTHCHECK")
 	for _, name := range []string{"alerts", "loggen", "migrate"} {
 		require.True(t, svc(name).HealthCheck.Disable, "%s has no HTTP listener: its health check is disabled", name)
 	}
+
+	// The console: the read-only report user once it exists, restarted
+	// like the other long-running services, its users in a secret file
+	// that git ignores, published on loopback on the port it listens on,
+	// and a health check on /healthz with the image's healthcheck command.
+	console := svc("console")
+	require.Equal(t, []string{"report", "serve"}, []string(console.Command[:2]))
+	require.Equal(t, types.ServiceConditionCompletedSuccessfully, console.DependsOn["db-users"].Condition)
+	require.Equal(t, ingest.Restart, console.Restart)
+	require.Len(t, console.Secrets, 1)
+	secret, ok := p.Secrets[console.Secrets[0].Source]
+	require.True(t, ok, "secret %s is defined", console.Secrets[0].Source)
+	require.NotEmpty(t, secret.File, "the secret is a file the operator creates")
+	rel, err := filepath.Rel(root, secret.File)
+	require.NoError(t, err)
+	out, err := exec.Command("git", "-C", root, "check-ignore", "--no-index", "-q", rel).CombinedOutput()
+	require.NoError(t, err, "%s holds the console's users: .gitignore must keep it out of git (%s)", rel, out)
+	require.Contains(t, console.Command, composeSecretTarget(console.Secrets[0]), "--htpasswd is the mounted secret")
+	require.Len(t, console.Ports, 1)
+	require.Equal(t, addrPort(t, console.Command), strconv.Itoa(int(console.Ports[0].Target)), "the published port is the one of --addr")
+	require.NotNil(t, console.HealthCheck)
+	require.False(t, console.HealthCheck.Disable)
+	hc := []string(console.HealthCheck.Test)
+	require.Len(t, hc, 3)
+	require.Equal(t, []string{"CMD", "healthcheck"}, hc[:2], "the image has no shell: its healthcheck command")
+	require.Equal(t, "/healthz", strings.TrimPrefix(hc[2], "http://127.0.0.1:"+addrPort(t, console.Command)))
+	t.Run("console runs as deployed", func(t *testing.T) {
+		checkConsoleRuns(t, console.Command, composeSecretFiles(t, p, console), hc[1:])
+	})
 
 	// Only loopback ports are published.
 	for name, s := range p.Services {
@@ -188,6 +225,30 @@ func TestCompose(t *testing.T) {
 	}
 	require.Equal(t, "http://prometheus:9090", prometheusURL)
 	require.Contains(t, strings.Join(svc("prometheus").Command, " "), "--config.file=/etc/prometheus/prometheus.yml")
+}
+
+// composeSecretTarget is where a service sees a secret.
+func composeSecretTarget(s types.ServiceSecretConfig) string {
+	switch {
+	case s.Target == "":
+		return "/run/secrets/" + s.Source
+	case filepath.IsAbs(s.Target):
+		return s.Target
+	}
+	return "/run/secrets/" + s.Target
+}
+
+// composeSecretFiles maps where a service sees each of its secrets to a
+// stand-in on this machine (the real files are the operator's).
+func composeSecretFiles(t *testing.T, p *types.Project, s types.ServiceConfig) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	for _, sec := range s.Secrets {
+		_, ok := p.Secrets[sec.Source]
+		require.True(t, ok, "%s: secret %s is not defined", s.Name, sec.Source)
+		files[composeSecretTarget(sec)] = secretStandIn(t, sec.Source)
+	}
+	return files
 }
 
 type datasources struct {

@@ -39,6 +39,7 @@ func strictDecoder(t *testing.T) runtime.Decoder {
 type manifests struct {
 	objects     []runtime.Object
 	deployments map[string]*appsv1.Deployment
+	services    map[string]*corev1.Service
 	configMaps  map[string]*corev1.ConfigMap
 	secret      *corev1.Secret // secret.example.yaml
 	kust        types.Kustomization
@@ -50,7 +51,7 @@ func loadManifests(t *testing.T) manifests {
 	rendered, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	require.NoError(t, err, "kustomize build deploy/k8s")
 	dec := strictDecoder(t)
-	m := manifests{deployments: map[string]*appsv1.Deployment{}, configMaps: map[string]*corev1.ConfigMap{}}
+	m := manifests{deployments: map[string]*appsv1.Deployment{}, services: map[string]*corev1.Service{}, configMaps: map[string]*corev1.ConfigMap{}}
 	for _, r := range rendered.Resources() {
 		y, err := r.AsYAML()
 		require.NoError(t, err)
@@ -62,6 +63,8 @@ func loadManifests(t *testing.T) manifests {
 			m.deployments[o.Name] = o
 		case *corev1.ConfigMap:
 			m.configMaps[o.Name] = o
+		case *corev1.Service:
+			m.services[o.Name] = o
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "secret.example.yaml"))
@@ -118,6 +121,7 @@ func TestKubernetes(t *testing.T) {
 		"*v1.Namespace/faultline", "*v1.ServiceAccount/faultline", "*v1.ConfigMap/faultline-config",
 		"*v1.Job/faultline-migrate", "*v1.Deployment/faultline-ingest", "*v1.Service/faultline-ingest",
 		"*v1.PodDisruptionBudget/faultline-ingest", "*v1.Deployment/faultline-alerts", "*v1.CronJob/faultline-weekly-report",
+		"*v1.Deployment/faultline-console", "*v1.Service/faultline-console",
 	}, kinds)
 
 	uid := imageUID(t)
@@ -151,7 +155,7 @@ func TestKubernetes(t *testing.T) {
 			require.Equal(t, batchv1.ForbidConcurrent, w.Spec.ConcurrencyPolicy)
 		}
 	}
-	require.Len(t, pods, 4)
+	require.Len(t, pods, 5)
 	for name, p := range pods {
 		t.Run(name, func(t *testing.T) {
 			s := p.Spec
@@ -208,7 +212,7 @@ func TestKubernetes(t *testing.T) {
 					require.False(t, q.IsZero(), "%s: %s is not set", e.Name, ref.Resource)
 				}
 			}
-			t.Run("command", func(t *testing.T) { checkInvocation(t, c.Command, env) })
+			t.Run("command", func(t *testing.T) { checkInvocation(t, c.Command, env, secretFiles(t, m, s, c)) })
 		})
 	}
 
@@ -238,11 +242,31 @@ func TestKubernetes(t *testing.T) {
 	require.Greater(t, *ingest.Spec.Replicas, int32(1), "several replicas share the partitions")
 	drain := int64(15) // ingest run's default --drain-timeout
 	require.Greater(t, *ingest.Spec.Template.Spec.TerminationGracePeriodSeconds, drain)
+	// Every Service selects the pods of one Deployment and targets a port
+	// its container names.
+	for _, o := range m.objects {
+		w, ok := o.(*corev1.Service)
+		if !ok {
+			continue
+		}
+		var selected []string
+		for _, d := range m.deployments {
+			if labels.SelectorFromSet(w.Spec.Selector).Matches(labels.Set(d.Spec.Template.Labels)) {
+				selected = append(selected, d.Name)
+			}
+		}
+		require.Equal(t, []string{w.Name}, selected, "Service %s selects the Deployment of its name", w.Name)
+		var named []string
+		for _, p := range m.deployments[w.Name].Spec.Template.Spec.Containers[0].Ports {
+			named = append(named, p.Name)
+		}
+		for _, p := range w.Spec.Ports {
+			require.Contains(t, named, p.TargetPort.String(), "Service %s: target port", w.Name)
+		}
+	}
+	require.Equal(t, port.Name, m.services["faultline-ingest"].Spec.Ports[0].TargetPort.String())
 	for _, o := range m.objects {
 		switch w := o.(type) {
-		case *corev1.Service:
-			require.True(t, labels.SelectorFromSet(w.Spec.Selector).Matches(labels.Set(ingest.Spec.Template.Labels)))
-			require.Equal(t, port.Name, w.Spec.Ports[0].TargetPort.String())
 		case *policyv1.PodDisruptionBudget:
 			sel, err := metaSelector(w.Spec.Selector)
 			require.NoError(t, err)
@@ -256,6 +280,90 @@ func TestKubernetes(t *testing.T) {
 	require.Equal(t, int32(1), *alerts.Spec.Replicas)
 	require.Equal(t, appsv1.RecreateDeploymentStrategyType, alerts.Spec.Strategy.Type)
 	require.Equal(t, []string{"report", "alerts", "--watch"}, alerts.Spec.Template.Spec.Containers[0].Command[:3])
+
+	// The console: one or two stateless replicas as the read-only report
+	// user, listening on the port its probes (/healthz) and its ClusterIP
+	// Service use, its users in a file of the Secret that follows changes,
+	// and no Ingress.
+	console := m.deployments["faultline-console"]
+	require.NotNil(t, console)
+	require.True(t, *console.Spec.Replicas >= 1 && *console.Spec.Replicas <= 2, "1 or 2 replicas")
+	cs := console.Spec.Template.Spec
+	cc := cs.Containers[0]
+	require.Equal(t, []string{"report", "serve"}, cc.Command[:2])
+	for _, e := range cc.Env {
+		if e.Name == "DATABASE_URL" {
+			require.Equal(t, weeklyDatabaseKey(t, m), e.ValueFrom.SecretKeyRef.Key, "the read-only report login of the weekly report")
+		}
+	}
+	require.Len(t, cc.Ports, 1)
+	cport := cc.Ports[0]
+	require.Equal(t, addrPort(t, cc.Command), strconv.Itoa(int(cport.ContainerPort)), "the port of --addr")
+	for _, probe := range []*corev1.Probe{cc.LivenessProbe, cc.ReadinessProbe} {
+		require.NotNil(t, probe)
+		require.NotNil(t, probe.HTTPGet)
+		require.Equal(t, "/healthz", probe.HTTPGet.Path)
+		require.Equal(t, cport.Name, probe.HTTPGet.Port.String())
+	}
+	svc := m.services["faultline-console"]
+	require.NotNil(t, svc)
+	require.Contains(t, []corev1.ServiceType{"", corev1.ServiceTypeClusterIP}, svc.Spec.Type, "inside the cluster only")
+	require.Len(t, svc.Spec.Ports, 1)
+	require.Equal(t, cport.ContainerPort, svc.Spec.Ports[0].Port)
+	mounted := secretFiles(t, m, cs, cc)
+	require.Len(t, mounted, 1, "the htpasswd file")
+	for path := range mounted {
+		require.Contains(t, cc.Command, path, "--htpasswd is the mounted file")
+	}
+	for _, vm := range cc.VolumeMounts {
+		require.True(t, vm.ReadOnly, vm.Name)
+		require.Empty(t, vm.SubPath, "%s: a subPath mount never sees the Secret change", vm.Name)
+	}
+	t.Run("console runs as deployed", func(t *testing.T) {
+		checkConsoleRuns(t, cc.Command, mounted, []string{"healthcheck", "http://127.0.0.1:" + strconv.Itoa(int(cport.ContainerPort)) + cc.LivenessProbe.HTTPGet.Path})
+	})
+}
+
+// weeklyDatabaseKey is the key of the Secret that the weekly report reads
+// its database URL from.
+func weeklyDatabaseKey(t *testing.T, m manifests) string {
+	t.Helper()
+	for _, o := range m.objects {
+		if cj, ok := o.(*batchv1.CronJob); ok && cj.Name == "faultline-weekly-report" {
+			for _, e := range cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Env {
+				if e.Name == "DATABASE_URL" {
+					return e.ValueFrom.SecretKeyRef.Key
+				}
+			}
+		}
+	}
+	t.Fatal("the weekly report reads no DATABASE_URL")
+	return ""
+}
+
+// secretFiles maps the paths at which container c sees keys of the Secret
+// (secret volumes, mounted whole directories) to stand-ins on this
+// machine, checking that each volume's Secret and keys are those of
+// secret.example.yaml and that every volume it mounts is one of the pod's.
+func secretFiles(t *testing.T, m manifests, s corev1.PodSpec, c corev1.Container) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	volumes := map[string]corev1.Volume{}
+	for _, v := range s.Volumes {
+		volumes[v.Name] = v
+	}
+	for _, vm := range c.VolumeMounts {
+		v, ok := volumes[vm.Name]
+		require.True(t, ok, "%s mounts %s, which is not a volume of its pod", c.Name, vm.Name)
+		require.NotNil(t, v.Secret, "%s: only Secrets are mounted", vm.Name)
+		require.Equal(t, m.secret.Name, v.Secret.SecretName, vm.Name)
+		require.NotEmpty(t, v.Secret.Items, "%s: name the keys, so that the database URLs stay out of the filesystem", vm.Name)
+		for _, it := range v.Secret.Items {
+			require.Contains(t, m.secret.StringData, it.Key, "%s: key %s is not in secret.example.yaml", vm.Name, it.Key)
+			files[filepath.Join(vm.MountPath, it.Path)] = secretStandIn(t, it.Key)
+		}
+	}
+	return files
 }
 
 // imageUID is the numeric user of deploy/Dockerfile's final stage.
