@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -149,6 +150,44 @@ func TestBrowserLookup(t *testing.T) {
 	require.Contains(t, b.text(t, "#unmatched"), "nope")
 	b.screenshot(t, "lookup-several")
 	b.clean(t)
+}
+
+// The console works without JavaScript: a lookup is a form submitted by
+// the browser, the escalation block a read-only text box to select, and
+// the copy button (the one script) stays hidden.
+func TestBrowserWithoutJavaScript(t *testing.T) {
+	f := newFixture(t)
+	srv := f.server(t, f.options(t))
+	b := newBrowser(t, srv, "oncall", oncallPassword)
+	_, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	require.NoError(t, err)
+
+	b.do(t, chromedp.Navigate(srv.URL+"/lookup"), chromedp.WaitVisible("#ids"))
+	b.do(t,
+		chromedp.SendKeys("#ids", "req_01j2abc"),
+		chromedp.Click(`form.lookup button[type="submit"]`),
+		chromedp.WaitVisible("#event-1"),
+	)
+	require.Equal(t, "/lookup?ids=req_01j2abc&from=&to=", b.location(t), "the form as the browser submits it")
+	require.Contains(t, b.text(t, "#event-1"), "Re-mint a token.")
+	block, err := chromedp.Run(b.ctx, chromedp.Value("#escalation-1"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(block, "escalation: paste to finterra support\n  request_id: req_01j2abc\n"), block)
+	hidden, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector('button[data-copy="escalation-1"]').hidden`))
+	require.NoError(t, err)
+	require.True(t, hidden, "no script ran: the copy button stays hidden")
+
+	// Alert to its sample's lookup, by links alone.
+	b.do(t, chromedp.Navigate(srv.URL+"/alerts"), chromedp.WaitVisible("table.alerts"))
+	b.do(t, chromedp.Click(fmt.Sprintf(`a[href="/alerts/%d"]`, f.resolved.ID)), chromedp.WaitVisible("#sample"))
+	b.do(t, chromedp.Click("#sample"), chromedp.WaitVisible("#event-1"))
+	require.Equal(t, "/lookup?id=d4ee0b6cdb67686f0c1ec0780e5b4296", b.location(t))
+	b.screenshot(t, "lookup-without-javascript")
+	requests, failures := b.log.Snapshot()
+	require.Empty(t, failures)
+	for _, r := range requests {
+		require.True(t, strings.HasPrefix(r, srv.URL+"/"), "a request elsewhere: %s", r)
+	}
 }
 
 func TestBrowserAlertToLookup(t *testing.T) {
