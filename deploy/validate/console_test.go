@@ -37,7 +37,7 @@ const (
 func secretStandIn(t *testing.T, name string) string {
 	t.Helper()
 	switch name {
-	case "console-htpasswd":
+	case "console-htpasswd", "htpasswd": // compose's secret, the Kubernetes Secret's key
 		if _, err := exec.LookPath("htpasswd"); err != nil {
 			t.Fatalf("htpasswd not found: install apache2-utils (CI: .ci/run does)")
 		}

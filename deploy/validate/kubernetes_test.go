@@ -41,7 +41,7 @@ type manifests struct {
 	deployments map[string]*appsv1.Deployment
 	services    map[string]*corev1.Service
 	configMaps  map[string]*corev1.ConfigMap
-	secret      *corev1.Secret // secret.example.yaml
+	secrets     map[string]*corev1.Secret // secret.example.yaml, by name
 	kust        types.Kustomization
 }
 
@@ -69,11 +69,14 @@ func loadManifests(t *testing.T) manifests {
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "secret.example.yaml"))
 	require.NoError(t, err)
-	obj, _, err := dec.Decode(b, nil, nil)
-	require.NoError(t, err, "secret.example.yaml")
-	secret, ok := obj.(*corev1.Secret)
-	require.True(t, ok, "secret.example.yaml holds a Secret")
-	m.secret = secret
+	m.secrets = map[string]*corev1.Secret{}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		obj, _, err := dec.Decode([]byte(doc), nil, nil)
+		require.NoError(t, err, "secret.example.yaml")
+		secret, ok := obj.(*corev1.Secret)
+		require.True(t, ok, "secret.example.yaml holds Secrets only")
+		m.secrets[secret.Name] = secret
+	}
 	b, err = os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	require.NoError(t, err)
 	require.NoError(t, yaml.UnmarshalStrict(b, &m.kust))
@@ -199,8 +202,9 @@ func TestKubernetes(t *testing.T) {
 					continue
 				}
 				if ref := e.ValueFrom.SecretKeyRef; ref != nil {
-					require.Equal(t, m.secret.Name, ref.Name, e.Name)
-					require.Contains(t, m.secret.StringData, ref.Key, "%s: key %s is not in secret.example.yaml", e.Name, ref.Key)
+					secret, ok := m.secrets[ref.Name]
+					require.True(t, ok, "%s: Secret %s is not in secret.example.yaml", e.Name, ref.Name)
+					require.Contains(t, secret.StringData, ref.Key, "%s: key %s of %s is not in secret.example.yaml", e.Name, ref.Key, ref.Name)
 				}
 				if ref := e.ValueFrom.ConfigMapKeyRef; ref != nil {
 					cm, ok := m.configMaps[ref.Name]
@@ -356,10 +360,12 @@ func secretFiles(t *testing.T, m manifests, s corev1.PodSpec, c corev1.Container
 		v, ok := volumes[vm.Name]
 		require.True(t, ok, "%s mounts %s, which is not a volume of its pod", c.Name, vm.Name)
 		require.NotNil(t, v.Secret, "%s: only Secrets are mounted", vm.Name)
-		require.Equal(t, m.secret.Name, v.Secret.SecretName, vm.Name)
-		require.NotEmpty(t, v.Secret.Items, "%s: name the keys, so that the database URLs stay out of the filesystem", vm.Name)
+		secret, ok := m.secrets[v.Secret.SecretName]
+		require.True(t, ok, "%s: Secret %s is not in secret.example.yaml", vm.Name, v.Secret.SecretName)
+		require.NotEqual(t, "faultline-db", v.Secret.SecretName, "%s: the database URLs are never mounted as files", vm.Name)
+		require.NotEmpty(t, v.Secret.Items, "%s: name the keys", vm.Name)
 		for _, it := range v.Secret.Items {
-			require.Contains(t, m.secret.StringData, it.Key, "%s: key %s is not in secret.example.yaml", vm.Name, it.Key)
+			require.Contains(t, secret.StringData, it.Key, "%s: key %s of %s is not in secret.example.yaml", vm.Name, it.Key, secret.Name)
 			files[filepath.Join(vm.MountPath, it.Path)] = secretStandIn(t, it.Key)
 		}
 	}
