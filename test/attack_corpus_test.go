@@ -264,7 +264,8 @@ func normalize(s string) string {
 }
 
 // containsSecret reports whether normalised text holds a normalised secret
-// (a digits-only secret must not be part of a longer run of digits).
+// (a digits-only secret must not be part of a longer run of digits, nor of
+// a hash).
 func containsSecret(text, secret string) bool {
 	if strings.Trim(secret, "0123456789") == "" {
 		return countBounded(text, secret) > 0
@@ -273,7 +274,9 @@ func containsSecret(text, secret string) bool {
 }
 
 // countBounded counts the occurrences of digits in text that are not part of
-// a longer run of digits.
+// a longer run of digits, nor of a run of 16 or more hex digits with a
+// letter in it: the replay source "file:<sha256>:<size>" or a fingerprint
+// holds any three digits now and then ("…a903f…"), and that is not a CVV.
 func countBounded(text, digits string) int {
 	n := 0
 	for i := 0; ; {
@@ -283,14 +286,53 @@ func countBounded(text, digits string) int {
 		}
 		at := i + j
 		end := at + len(digits)
-		if (at == 0 || !isDigit(text[at-1])) && (end == len(text) || !isDigit(text[end])) {
+		if (at == 0 || !isDigit(text[at-1])) && (end == len(text) || !isDigit(text[end])) && !inHash(text, at, end) {
 			n++
 		}
 		i = at + 1
 	}
 }
 
+// inHash reports whether text[at:end] lies in a run of 16 or more
+// lowercase hex digits that holds a letter.
+func inHash(text string, at, end int) bool {
+	from, to := at, end
+	for from > 0 && isHex(text[from-1]) {
+		from--
+	}
+	for to < len(text) && isHex(text[to]) {
+		to++
+	}
+	run := text[from:to]
+	return len(run) >= 16 && strings.Trim(run, "0123456789") != ""
+}
+
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+func isHex(b byte) bool { return isDigit(b) || b >= 'a' && b <= 'f' }
+
+// TestContainsSecret pins down when a short digits-only secret counts as
+// found.
+func TestContainsSecret(t *testing.T) {
+	for _, tc := range []struct {
+		text, secret string
+		want         bool
+	}{
+		{`"card_security_code":"903"`, "903", true},
+		{"cvv903 ok", "903", true},
+		{"pin:903.", "903", true},
+		{"19030", "903", false},
+		{"file:5c0e2b7ad903f1aa64c9e1d0b2c3f4a5e6d7c8b9a0f1e2d3c4b5a6978695a4b3:48213", "903", false},
+		{"fingerprint 0a903b", "903", true}, // too short for a hash: it counts
+		{"00000000000000009030", "903", false},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			if got := containsSecret(tc.text, tc.secret); got != tc.want {
+				t.Errorf("containsSecret(%q, %q) = %v, want %v", tc.text, tc.secret, got, tc.want)
+			}
+		})
+	}
+}
 
 // TestNormalize pins down the disguises the leak search sees through.
 func TestNormalize(t *testing.T) {
