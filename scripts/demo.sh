@@ -61,10 +61,12 @@ trap 'echo; echo "demo: interrupted; stopping what it started"; exit 130' INT TE
 say "building"
 go build -o "$bin/" ./cmd/ingest ./cmd/report ./cmd/loggen ./cmd/fakekafka
 
-# free_port prints a loopback TCP port nothing listens on.
+# free_port prints a loopback TCP port nothing listens on, below Linux's
+# ephemeral range (32768 and up), whose ports this machine's own outgoing
+# connections take: a server cannot bind one of those while it is in use.
 free_port() {
   local p
-  for p in $(shuf -i 20000-60000 -n 50); do
+  for p in $(shuf -i 20000-32767 -n 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
   die "no free port on 127.0.0.1"
@@ -73,7 +75,6 @@ free_port() {
 if [ -n "$pgbin" ]; then
   say "starting a throwaway PostgreSQL in $work"
   pgdata=$work/pgdata
-  port=$(free_port)
   if [ "$(id -u)" = 0 ]; then # initdb refuses root: run the server as postgres
     id postgres >/dev/null 2>&1 || die "running as root needs a postgres user for initdb; or set DATABASE_URL"
     as_pg=(runuser -u postgres --)
@@ -81,9 +82,17 @@ if [ -n "$pgbin" ]; then
   fi
   "${as_pg[@]}" "$pgbin/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 --no-sync >"$work/initdb.log" 2>&1 ||
     { cat "$work/initdb.log" >&2; die "initdb failed"; }
-  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdata" -l "$work/postgres.log" -w \
-    -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null ||
-    { cat "$work/postgres.log" >&2; die "the PostgreSQL server did not start"; }
+  started=
+  for _ in 1 2 3; do # a port taken between the check and the bind: another one
+    port=$(free_port)
+    if "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdata" -l "$work/postgres.log" -w \
+      -o "-p $port -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" start >/dev/null; then
+      started=1
+      break
+    fi
+    grep -q 'could not bind' "$work/postgres.log" || break
+  done
+  [ -n "$started" ] || { cat "$work/postgres.log" >&2; die "the PostgreSQL server did not start"; }
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 fi
 

@@ -66,7 +66,7 @@ func TestDemoInterruptedLeavesNothingRunning(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, work, "the demo started its own server:\n%s", log.String())
-	require.DirExists(t, work)
+	require.DirExists(t, work, "the demo runs on:\n%s", log.String())
 	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT), "Ctrl-C")
 	for sc.Scan() {
 		log.WriteString(sc.Text() + "\n")
