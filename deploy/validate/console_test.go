@@ -2,11 +2,7 @@ package validate
 
 import (
 	"bufio"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,9 +16,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/faultline-dev/faultline/pgtest"
-	"github.com/faultline-dev/faultline/store"
 )
 
 // The console's user in the stand-in htpasswd file of the tests.
@@ -56,37 +49,7 @@ func secretStandIn(t *testing.T, name string) string {
 // the console.
 func reportLogin(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("psql"); err != nil {
-		t.Fatalf("psql not found: install postgresql-client (CI: .ci/run does)")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dbURL := pgtest.New(t)
-	st, err := store.Open(ctx, dbURL)
-	require.NoError(t, err)
-	_, err = st.Migrate(ctx)
-	st.Close()
-	require.NoError(t, err)
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	suffix := hex.EncodeToString(b)
-	users := map[string]string{"ingest": "fl_ingest_" + suffix, "report": "fl_report_" + suffix, "alerts": "fl_alerts_" + suffix}
-	args := []string{"-v", "ON_ERROR_STOP=1"}
-	for k, u := range users {
-		args = append(args, "-v", k+"_user="+u, "-v", k+"_password="+u+"-pw")
-	}
-	args = append(args, "-f", repo("deploy", "postgres", "login-roles.sql"), dbURL)
-	out, err := exec.Command("psql", args...).CombinedOutput()
-	require.NoError(t, err, "login-roles.sql: %s", out)
-	t.Cleanup(func() {
-		for _, u := range users {
-			_ = exec.Command("psql", "-c", fmt.Sprintf(`DROP OWNED BY %q`, u), "-c", fmt.Sprintf(`DROP ROLE %q`, u), dbURL).Run()
-		}
-	})
-	u, err := url.Parse(dbURL)
-	require.NoError(t, err)
-	u.User = url.UserPassword(users["report"], users["report"]+"-pw")
-	return u.String()
+	return loginRoles(t, 1)("report")
 }
 
 // addrPort is the port of the --addr of a `report serve` command line.

@@ -20,7 +20,13 @@ import (
 // Kubernetes docs run it) twice on a migrated database, then connects as
 // each user: ingest's may write offsets and not drop a table, report's
 // reads and writes nothing, alerts' stores an alert.
-func TestLoginRoles(t *testing.T) {
+// loginRoles migrates a fresh database and runs
+// deploy/postgres/login-roles.sql on it (as compose and the Kubernetes docs
+// run it) times times, with users of their own, dropped when the test
+// ends. It returns the URL of the database logged in as who ("ingest",
+// "report" or "alerts").
+func loginRoles(t *testing.T, times int) (login func(who string) string) {
+	t.Helper()
 	if _, err := exec.LookPath("psql"); err != nil {
 		t.Fatalf("psql not found: install postgresql-client (CI: .ci/run does)")
 	}
@@ -42,7 +48,7 @@ func TestLoginRoles(t *testing.T) {
 		args = append(args, "-v", k+"_user="+u, "-v", k+"_password="+u+"-pw")
 	}
 	args = append(args, "-f", repo("deploy", "postgres", "login-roles.sql"), dbURL)
-	for range 2 { // idempotent
+	for range times {
 		out, err := exec.Command("psql", args...).CombinedOutput()
 		require.NoError(t, err, "login-roles.sql: %s", out)
 	}
@@ -51,13 +57,25 @@ func TestLoginRoles(t *testing.T) {
 			_ = exec.Command("psql", "-c", fmt.Sprintf(`DROP OWNED BY %q`, u), "-c", fmt.Sprintf(`DROP ROLE %q`, u), dbURL).Run()
 		}
 	})
-	// run runs sql with psql, logged in as who's user, and returns what
-	// psql said and whether it succeeded.
-	run := func(who, sql string) (string, bool) {
+	return func(who string) string {
 		u, err := url.Parse(dbURL)
 		require.NoError(t, err)
 		u.User = url.UserPassword(users[who], users[who]+"-pw")
-		out, err := exec.CommandContext(ctx, "psql", "-v", "ON_ERROR_STOP=1", "-c", sql, u.String()).CombinedOutput()
+		return u.String()
+	}
+}
+
+// TestLoginRoles runs deploy/postgres/login-roles.sql twice on a migrated
+// database, then connects as each user: ingest's may write offsets and not
+// drop a table, report's reads and writes nothing, alerts' stores an alert.
+func TestLoginRoles(t *testing.T) {
+	login := loginRoles(t, 2) // idempotent
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// run runs sql with psql, logged in as who's user, and returns what
+	// psql said and whether it succeeded.
+	run := func(who, sql string) (string, bool) {
+		out, err := exec.CommandContext(ctx, "psql", "-v", "ON_ERROR_STOP=1", "-c", sql, login(who)).CombinedOutput()
 		return string(out), err == nil
 	}
 	ok := func(who, sql string) {
