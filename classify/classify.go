@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +34,10 @@ const (
 // must not become an unbounded set of names.
 const OtherProvider = "other"
 
+// UnknownProvider names, in events, the provider of a call to a URL host
+// that no catalog or --host rule knows, when nothing else names it.
+const UnknownProvider = "unknown"
+
 // Options tune a Classifier. The zero value is usable.
 type Options struct {
 	// Hosts maps extra URL hosts (or parent domains) to provider names, on
@@ -45,6 +48,9 @@ type Options struct {
 	// MaxBodyBytes bounds the response body an Event keeps, once redacted
 	// (default 8 KiB).
 	MaxBodyBytes int
+	// InputMap, when set, reads the records it matches (see InputMap)
+	// before the shapes faultline recognises by itself.
+	InputMap *InputMap
 }
 
 // Classifier decodes and classifies integration log records. It is safe for
@@ -57,6 +63,7 @@ type Classifier struct {
 	maxBody    int
 	states     sync.Pool
 	dialects   map[Dialect][]*Catalog
+	inputMap   *InputMap
 }
 
 type hostRule struct {
@@ -68,7 +75,10 @@ type hostRule struct {
 // an intern table for low-cardinality strings.
 type state struct {
 	sc       scanner
-	body     fastjson.Parser
+	body     fastjson.Parser // error bodies
+	outer    fastjson.Parser // records the general reader takes
+	inner    fastjson.Parser // records held in an envelope or an OpenTelemetry body
+	otlp     []byte          // an OpenTelemetry log record written as JSON
 	scratch  []byte
 	fold     []byte
 	key      []byte
@@ -91,6 +101,7 @@ func New(cats *Catalogs, opts Options) (*Classifier, error) {
 		maxRec:     cmpOr(opts.MaxRecordBytes, DefaultMaxRecordBytes),
 		maxBody:    cmpOr(opts.MaxBodyBytes, DefaultMaxBodyBytes),
 		dialects:   map[Dialect][]*Catalog{},
+		inputMap:   opts.InputMap,
 	}
 	for _, name := range cats.Providers() {
 		cat := cats.Provider(name)
@@ -123,182 +134,6 @@ func cmpOr(v, def int) int {
 // Catalogs returns the catalogs the classifier uses.
 func (c *Classifier) Catalogs() *Catalogs { return c.cats }
 
-// Classify decodes one record and classifies it. An unusable record gives a
-// *RecordError naming the Reason. No record can make it panic: should
-// decoding, classifying or redacting fail that way (a bug), the record is
-// unusable with ReasonInternal, and the error holds the stack.
-func (c *Classifier) Classify(line []byte) (ev Event, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			ev = Event{}
-			err = &RecordError{Reason: ReasonInternal, Detail: redact.Text(fmt.Sprint(p)), Stack: debug.Stack()}
-		}
-	}()
-	if len(line) > c.maxRec {
-		return Event{}, recordError(ReasonOversized, "record of %d bytes exceeds %d", len(line), c.maxRec)
-	}
-	st := c.states.Get().(*state)
-	defer c.states.Put(st)
-	var r raw
-	if err = st.scanRecord(line, &r); err != nil {
-		return Event{}, err
-	}
-	if len(r.ts) == 0 {
-		return Event{}, recordError(ReasonNoTimestamp, "record has no ts or @timestamp")
-	}
-	ts, err := parseTime(r.ts)
-	if err != nil {
-		return Event{}, recordError(ReasonBadTime, "ts %q is neither RFC 3339 nor Unix epoch seconds or milliseconds", quoted(r.ts, 64))
-	}
-	c.classifyRecord(st, &r, ts, &ev)
-	return ev, nil
-}
-
-// raw holds the fields of a record as views into the record (or, for
-// strings with escapes, into fresh memory). respHeaders and body are raw
-// JSON spans, decoded only for errors.
-type raw struct {
-	ts, provider, service, env, tenant, method, url, transportErr, traceID []byte
-	status                                                                 int
-	duration                                                               float64
-	respHeaders, body                                                      []byte
-}
-
-// scanRecord decodes the top level of a record into r. A UTF-8 byte-order
-// mark before it is allowed.
-func (st *state) scanRecord(line []byte, r *raw) error {
-	sc := &st.sc
-	sc.b, sc.i, sc.err = trimBOM(line), 0, nil
-	if sc.peek() == 0 {
-		return recordError(ReasonEmpty, "empty record")
-	}
-	if sc.peek() != '{' {
-		if sc.peek() == '[' || sc.peek() == '"' || (sc.peek() >= '0' && sc.peek() <= '9') || sc.peek() == 't' || sc.peek() == 'f' || sc.peek() == 'n' || sc.peek() == '-' {
-			sc.skip(1)
-			if sc.err == nil && sc.peek() == 0 {
-				return recordError(ReasonNotObject, "record is JSON but not an object")
-			}
-		}
-		return recordError(ReasonNotJSON, "record is not a JSON object")
-	}
-	var bad error
-	sc.object(func(key []byte) {
-		switch string(key) {
-		case "ts":
-			r.ts = sc.timestamp()
-		case "@timestamp":
-			if ts := sc.timestamp(); r.ts == nil {
-				r.ts = ts
-			}
-		case "provider":
-			r.provider = sc.stringOrSkip()
-		case "service":
-			r.service = sc.stringOrSkip()
-		case "env":
-			r.env = sc.stringOrSkip()
-		case "tenant":
-			r.tenant = sc.stringOrSkip()
-		case "method":
-			r.method = sc.stringOrSkip()
-		case "url":
-			r.url = sc.stringOrSkip()
-		case "error":
-			r.transportErr = sc.stringOrSkip()
-		case "trace_id":
-			r.traceID = sc.stringOrSkip()
-		case "duration_ms":
-			if sc.peek() == '-' || (sc.peek() >= '0' && sc.peek() <= '9') {
-				if f, err := strconv.ParseFloat(b2s(sc.number()), 64); err == nil && f >= 0 {
-					r.duration = f
-				}
-			} else {
-				sc.skip(1)
-			}
-		case "status":
-			r.status, bad = sc.status()
-		case "response_headers":
-			if c := sc.peek(); c == '{' || c == '[' {
-				r.respHeaders = sc.span()
-			} else {
-				sc.skip(1)
-			}
-		case "response_body":
-			r.body = sc.span()
-		default:
-			sc.skip(1)
-		}
-	})
-	if sc.err == nil && sc.peek() != 0 {
-		sc.fail("unexpected data after the record")
-	}
-	if sc.err != nil {
-		// Checked only for records the scanner refused (it stops at a NUL
-		// byte or invalid UTF-8 inside strings, and anywhere else they are
-		// a syntax error).
-		if bytes.IndexByte(line, 0) >= 0 {
-			return recordError(ReasonNULByte, "record contains a NUL byte")
-		}
-		if !utf8.Valid(line) {
-			return recordError(ReasonInvalidUTF8, "record is not valid UTF-8")
-		}
-		return recordError(ReasonNotJSON, "%s", sc.err.Error())
-	}
-	return bad
-}
-
-// trimBOM removes the UTF-8 byte-order mark some writers put before a
-// document.
-func trimBOM(b []byte) []byte {
-	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
-		return b[3:]
-	}
-	return b
-}
-
-// timestamp returns the text of a timestamp: a string (RFC 3339, or digits
-// of a Unix epoch), or a number (a Unix epoch). Other types are skipped.
-func (s *scanner) timestamp() []byte {
-	if c := s.peek(); c == '-' || (c >= '0' && c <= '9') {
-		return s.number()
-	}
-	return s.stringOrSkip()
-}
-
-// stringOrSkip returns the string at s.i, or skips a value of another type
-// and returns nil.
-func (s *scanner) stringOrSkip() []byte {
-	if s.peek() == '"' {
-		return s.str()
-	}
-	s.skip(1)
-	return nil
-}
-
-// status decodes the HTTP status: a number, a numeric string or null.
-func (s *scanner) status() (int, error) {
-	var text []byte
-	switch c := s.peek(); {
-	case c == 'n':
-		s.literal("null")
-		return 0, nil
-	case c == '"':
-		text = s.str()
-	case c == '-' || (c >= '0' && c <= '9'):
-		text = s.number()
-	default:
-		s.skip(1)
-		return 0, recordError(ReasonBadStatus, "status is not a number")
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(b2s(text)))
-	if err != nil {
-		return 0, recordError(ReasonBadStatus, "status %q is not an integer", quoted(text, 32))
-	}
-	if n != 0 && (n < 100 || n > 599) {
-		return 0, recordError(ReasonBadStatus, "status %s out of range", quoted(text, 32))
-	}
-	return n, nil
-}
-
 // classifyRecord fills ev from a decoded record.
 func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) {
 	*ev = Event{
@@ -327,13 +162,11 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) 
 			cat = c.cats.Provider(p)
 		}
 	}
-	if !ev.IsError {
-		if ev.Provider == "" {
-			ev.Provider = "unknown"
-		}
-		return
+	if ev.IsError {
+		c.classifyError(st, ev, r, cat)
+	} else if ev.Provider == "" && ev.Host != "" {
+		ev.Provider = UnknownProvider
 	}
-	c.classifyError(st, ev, r, cat)
 }
 
 // provider returns the provider a record names: a catalog's or a
@@ -371,8 +204,10 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 			extractAny(body, &x)
 		}
 	}
-	if ev.Provider == "" {
-		ev.Provider = "unknown"
+	if ev.Provider == "" && ev.Host != "" {
+		// A call to a host no catalog or --host rule knows: its provider
+		// is unknown, the call is one.
+		ev.Provider = UnknownProvider
 	}
 	if x.correlation == nil && r.respHeaders != nil {
 		x.correlation = st.headerCorrelation(r.respHeaders)

@@ -24,6 +24,7 @@ type Event struct {
 	Status     int    // 0 when no response arrived
 	DurationMS float64
 	IsError    bool
+	Shape      Shape // the form the record arrived in
 
 	// The fields below are set for errors only.
 	Category      Category
@@ -55,6 +56,17 @@ const (
 	ReasonNULByte     Reason = "nul_byte"
 	ReasonInvalidUTF8 Reason = "invalid_utf8"
 	ReasonEmpty       Reason = "empty"
+	// ReasonNotACall marks a record with nothing of a provider call: an
+	// application's log line about something else.
+	ReasonNotACall Reason = "not_a_call"
+	// ReasonNoOutcome marks a call that says neither its HTTP status nor
+	// a transport error: how it ended is unknown, and guessing would move
+	// error rates.
+	ReasonNoOutcome Reason = "no_outcome"
+	// ReasonNoProvider marks a call that nothing attributes to a
+	// provider: no provider named, a URL host no catalog or --host rule
+	// knows, no provider's error body.
+	ReasonNoProvider Reason = "no_provider"
 	// ReasonInternal marks a record that made faultline itself fail (a
 	// panic while decoding, classifying or redacting it): a bug to fix, and
 	// the record kept to reproduce it.
@@ -64,7 +76,8 @@ const (
 // Reasons lists every Reason, for pre-registering metric labels.
 var Reasons = []Reason{
 	ReasonNotJSON, ReasonNotObject, ReasonNoTimestamp, ReasonBadTime, ReasonBadStatus,
-	ReasonOversized, ReasonNULByte, ReasonInvalidUTF8, ReasonEmpty, ReasonInternal,
+	ReasonOversized, ReasonNULByte, ReasonInvalidUTF8, ReasonEmpty, ReasonNotACall,
+	ReasonNoOutcome, ReasonNoProvider, ReasonInternal,
 }
 
 // RecordError says why a record is unusable. Detail never holds a secret:

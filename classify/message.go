@@ -1,0 +1,117 @@
+package classify
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/faultline-dev/faultline/redact"
+)
+
+// A message (a Kafka message's value, or a line of a file) holds one
+// record, or, as OpenTelemetry exporters write them, many.
+
+// Result is the classification of one record of a message.
+type Result struct {
+	Event Event
+	// Err is why the record is unusable (a *RecordError), nil otherwise.
+	Err error
+	// Index is the record's place in its message, counted from 0; Many
+	// says the message is a container of records (OpenTelemetry), even of
+	// one.
+	Index int
+	Many  bool
+	// Raw is, for an unusable record of a container, the record written
+	// as JSON (not redacted); nil when the record is the message itself.
+	Raw []byte
+}
+
+// Classify decodes a message of one record and classifies it. An
+// unusable record gives a *RecordError naming the Reason. A message that
+// holds several records (OpenTelemetry) gives its first: the pipeline
+// reads messages with ClassifyAll. No record can make it panic: should
+// decoding, classifying or redacting fail that way (a bug), the record is
+// unusable with ReasonInternal, and the error holds the stack.
+func (c *Classifier) Classify(line []byte) (Event, error) {
+	var one [1]Result
+	rs := c.ClassifyAll(line, one[:0])
+	return rs[0].Event, rs[0].Err
+}
+
+// ClassifyAll classifies every record of msg, appending one Result per
+// record, in order, to out[:0]; there is always at least one. It
+// allocates nothing for a message in the contract's shape when out has
+// room.
+func (c *Classifier) ClassifyAll(msg []byte, out []Result) (rs []Result) {
+	out = out[:0]
+	defer func() {
+		if p := recover(); p != nil {
+			rs = append(out[:0], Result{Err: internalError(p)})
+		}
+	}()
+	if len(msg) > c.maxRec {
+		return append(out, Result{Err: recordError(ReasonOversized, "record of %d bytes exceeds %d", len(msg), c.maxRec)})
+	}
+	st := c.states.Get().(*state)
+	defer c.states.Put(st)
+	if isOTLPProto(msg) {
+		if rs, ok := c.classifyOTLP(st, msg, ShapeOTLPProto, out); ok {
+			return rs
+		}
+	}
+	out = append(out, Result{})
+	if c.classifyOne(st, msg, &out[0]) {
+		if rs, ok := c.classifyOTLP(st, msg, ShapeOTLPJSON, out[:0]); ok {
+			return rs
+		}
+	}
+	if out[0].Err != nil && len(msg) > 0 && msg[0] == protoResourceLogs {
+		// A protobuf message may begin with bytes that look like JSON
+		// ("\n{": resource logs 123 bytes long).
+		if rs, ok := c.classifyOTLP(st, msg, ShapeOTLPProto, out[:0]); ok {
+			return rs
+		}
+	}
+	return out
+}
+
+// classifyOne classifies a message of one record into res; it reports
+// whether the message is an OpenTelemetry JSON message instead (res is
+// then unset).
+func (c *Classifier) classifyOne(st *state, msg []byte, res *Result) (otlp bool) {
+	defer c.recoverInto(res)
+	var r raw
+	if err := st.scanRecord(msg, &r); err != nil {
+		res.Err = err
+		return false
+	}
+	if r.otlp {
+		return true
+	}
+	if c.inputMap == nil && r.fast() {
+		if err := c.decide(st, &r, r.shape(), &res.Event); err == nil {
+			return false
+		}
+	}
+	shape, err := c.readGeneral(st, msg, &r)
+	if err == nil {
+		err = c.decide(st, &r, shape, &res.Event)
+	}
+	if err != nil {
+		res.Event, res.Err = Event{}, err
+	}
+	return false
+}
+
+// recoverInto turns a panic while classifying a record into res's
+// ReasonInternal error.
+func (c *Classifier) recoverInto(res *Result) {
+	if p := recover(); p != nil {
+		res.Event, res.Err = Event{}, internalError(p)
+	}
+}
+
+// internalError is the error of a record that made classification panic
+// (p): what the panic said, redacted, and the stack.
+func internalError(p any) *RecordError {
+	return &RecordError{Reason: ReasonInternal, Detail: redact.Text(fmt.Sprint(p)), Stack: debug.Stack()}
+}
