@@ -177,13 +177,36 @@ func (st *state) provider(c *Classifier, name []byte) string {
 		return v
 	}
 	p := OtherProvider
-	if cat := c.cats.Provider(b2s(st.fold)); cat != nil {
-		p = cat.Provider
-	} else if c.configured[b2s(st.fold)] {
-		p = string(st.fold)
+	for _, cand := range providerCandidates(b2s(st.fold)) {
+		if cat := c.cats.Provider(cand); cat != nil {
+			p = cat.Provider
+			break
+		} else if c.configured[cand] {
+			p = cand
+			break
+		}
 	}
 	st.recent[recentProvider].put(string(st.fold), p)
 	return p
+}
+
+// providerCandidates are the provider names a record's provider field
+// (lower-cased) may mean, in order: itself, its first word, its words
+// joined ("Finix Payments" is finix, "Fin-Terra" finterra).
+func providerCandidates(name string) [3]string {
+	name = strings.TrimSpace(name)
+	word := func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }
+	first, _, _ := strings.Cut(strings.TrimLeftFunc(name, word), " ")
+	if i := strings.IndexFunc(first, word); i >= 0 {
+		first = first[:i]
+	}
+	joined := strings.Map(func(r rune) rune {
+		if word(r) {
+			return -1
+		}
+		return r
+	}, name)
+	return [3]string{name, first, joined}
 }
 
 // classifyError fills the error fields of ev.
@@ -413,7 +436,8 @@ func headerRank(name []byte) int {
 }
 
 // headerCorrelation finds the provider's request id in the response
-// headers, in the shapes loggers write them: an object of values
+// headers, in the shapes loggers write them: the raw header block as one
+// string ("X-Request-Id: abc\r\n…"), an object of values
 // ({"X-Request-Id": "abc"}), of arrays as Go's http.Header marshals
 // ({"X-Request-Id": ["abc"]}: the first value), a HAR-style list of
 // {"name", "value"} objects, or a list of [name, value] pairs.
@@ -426,6 +450,19 @@ func (st *state) headerCorrelation(span []byte) []byte {
 		}
 	}
 	switch sc.peek() {
+	case '"': // the raw header block: "Name: value\r\nName: value"
+		block := sc.str()
+		for len(block) > 0 {
+			line := block
+			if i := bytes.IndexByte(block, '\n'); i >= 0 {
+				line, block = block[:i], block[i+1:]
+			} else {
+				block = nil
+			}
+			if name, value, ok := bytes.Cut(line, []byte(":")); ok {
+				consider(headerRank(bytes.TrimSpace(name)), bytes.TrimSpace(value))
+			}
+		}
 	case '{':
 		sc.object(func(key []byte) {
 			if rank := headerRank(key); rank < bestRank {

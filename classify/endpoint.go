@@ -12,10 +12,15 @@ import (
 const maxEndpoint = 256
 
 // SplitURL returns the lower-case host (without port) and the path (without
-// query or fragment) of an absolute URL or a bare path. It does not allocate.
+// query or fragment) of an absolute URL, a URL without its scheme
+// (api.example.com:443/v1/x) or a bare path. It does not allocate.
 func SplitURL(u string) (host, path string) {
-	if i := schemeEnd(u); i > 0 {
-		u = u[i:]
+	i := schemeEnd(u)
+	if i == 0 && bareHost(u) {
+		i = -1 // an authority without a scheme: api.example.com:443/v1
+	}
+	if i != 0 {
+		u = u[max(i, 0):]
 		end, at, colon := 0, -1, -1
 		for ; end < len(u); end++ {
 			switch u[end] {
@@ -42,6 +47,33 @@ func SplitURL(u string) (host, path string) {
 		u = u[:i]
 	}
 	return host, u
+}
+
+// bareHost reports whether u begins with a host name or address rather
+// than a path: up to the first '/', '?' or '#', letters, digits, '-' and
+// '.' with at least one dot (or localhost), then an optional :port.
+func bareHost(u string) bool {
+	end := strings.IndexAny(u, "/?#")
+	if end < 0 {
+		end = len(u)
+	}
+	host := u[:end]
+	if h, port, ok := strings.Cut(host, ":"); ok {
+		if port == "" || strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		host = h
+	}
+	if host == "" || host[0] == '.' || host[0] == '-' || (!strings.Contains(host, ".") && host != "localhost") {
+		return false
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // schemeEnd returns the index after "scheme://" at the start of u, or 0.

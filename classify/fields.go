@@ -56,7 +56,7 @@ var fieldNames = [numFields]string{
 var knownPaths = [numFields][]string{
 	fieldTS:       {"ts", "@timestamp", "timestamp", "time", "date"},
 	fieldStatus:   {"status", "status_code", "http.response.status_code", "http.status_code", "http.status", "http.response.status", "response.status", "response.status_code", "resp.status", "res.status_code", "http_status", "response_status", "httpRequest.status"},
-	fieldError:    {"error", "err", "error.message", "error.type", "exception.message", "transport_error"},
+	fieldError:    {"error", "err", "error.message", "exception.message", "error.type", "transport_error"},
 	fieldProvider: {"provider", "provider.name", "labels.provider", "peer.service", "service.peer.name"},
 	fieldMethod:   {"method", "http.request.method", "http.method", "request.method", "req.method", "http_method", "httpRequest.requestMethod"},
 	fieldURL:      {"url", "url.full", "url.original", "http.url", "http.request.url", "request.url", "req.url", "uri", "request_uri", "httpRequest.requestUrl"},

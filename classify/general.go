@@ -120,7 +120,9 @@ func (st *state) unwrapContainer(v *fastjson.Value) *fastjson.Value {
 		}
 		switch inner.Type() {
 		case fastjson.TypeObject:
-			return inner
+			if k == "log_processed" { // ECS's "log" is an object of its own
+				return inner
+			}
 		case fastjson.TypeString:
 			s, _ := inner.StringBytes()
 			s = bytes.TrimSpace(trimBOM(s))
@@ -268,6 +270,9 @@ func statusOf(v *fastjson.Value) (int, error) {
 // "401 Unauthorized", "HTTP/1.1 401 Unauthorized", 401.0. 0 means no
 // response arrived.
 func parseStatus(b []byte) (int, error) {
+	if len(b) == 3 && b[0] >= '1' && b[0] <= '5' && b[1] >= '0' && b[1] <= '9' && b[2] >= '0' && b[2] <= '9' {
+		return int(b[0]-'0')*100 + int(b[1]-'0')*10 + int(b[2]-'0'), nil // the usual 200
+	}
 	s := strings.TrimSpace(b2s(b))
 	if strings.HasPrefix(s, "HTTP/") {
 		if i := strings.IndexByte(s, ' '); i > 0 {

@@ -31,10 +31,26 @@ type Result struct {
 // reads messages with ClassifyAll. No record can make it panic: should
 // decoding, classifying or redacting fail that way (a bug), the record is
 // unusable with ReasonInternal, and the error holds the stack.
-func (c *Classifier) Classify(line []byte) (Event, error) {
-	var one [1]Result
-	rs := c.ClassifyAll(line, one[:0])
-	return rs[0].Event, rs[0].Err
+func (c *Classifier) Classify(line []byte) (ev Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ev, err = Event{}, internalError(p)
+		}
+	}()
+	if len(line) > c.maxRec || isOTLPProto(line) {
+		var one [1]Result
+		rs := c.ClassifyAll(line, one[:0])
+		return rs[0].Event, rs[0].Err
+	}
+	st := c.states.Get().(*state)
+	defer c.states.Put(st)
+	otlp, err := c.classifyOne(st, line, &ev)
+	if otlp || (err != nil && line[0] == protoResourceLogs) {
+		var one [1]Result
+		rs := c.ClassifyAll(line, one[:0])
+		return rs[0].Event, rs[0].Err
+	}
+	return ev, err
 }
 
 // ClassifyAll classifies every record of msg, appending one Result per
@@ -59,47 +75,47 @@ func (c *Classifier) ClassifyAll(msg []byte, out []Result) (rs []Result) {
 		}
 	}
 	out = append(out, Result{})
-	if c.classifyOne(st, msg, &out[0]) {
+	otlp, err := c.classifyOne(st, msg, &out[0].Event)
+	if otlp {
 		if rs, ok := c.classifyOTLP(st, msg, ShapeOTLPJSON, out[:0]); ok {
 			return rs
 		}
 	}
-	if out[0].Err != nil && len(msg) > 0 && msg[0] == protoResourceLogs {
+	if err != nil && len(msg) > 0 && msg[0] == protoResourceLogs {
 		// A protobuf message may begin with bytes that look like JSON
 		// ("\n{": resource logs 123 bytes long).
 		if rs, ok := c.classifyOTLP(st, msg, ShapeOTLPProto, out[:0]); ok {
 			return rs
 		}
 	}
+	out[0].Err = err
 	return out
 }
 
-// classifyOne classifies a message of one record into res; it reports
-// whether the message is an OpenTelemetry JSON message instead (res is
-// then unset).
-func (c *Classifier) classifyOne(st *state, msg []byte, res *Result) (otlp bool) {
-	defer c.recoverInto(res)
+// classifyOne classifies a message of one record into ev, or says why it
+// is unusable; it reports whether the message is an OpenTelemetry JSON
+// message instead (ev is then unset). A panic is the caller's to recover.
+func (c *Classifier) classifyOne(st *state, msg []byte, ev *Event) (otlp bool, err error) {
 	var r raw
 	if err := st.scanRecord(msg, &r); err != nil {
-		res.Err = err
-		return false
+		return false, err
 	}
 	if r.otlp {
-		return true
+		return true, nil
 	}
 	if c.inputMap == nil && r.fast() {
-		if err := c.decide(st, &r, r.shape(), &res.Event); err == nil {
-			return false
+		if err := c.decide(st, &r, r.shape(), ev); err == nil {
+			return false, nil
 		}
 	}
 	shape, err := c.readGeneral(st, msg, &r)
 	if err == nil {
-		err = c.decide(st, &r, shape, &res.Event)
+		err = c.decide(st, &r, shape, ev)
 	}
 	if err != nil {
-		res.Event, res.Err = Event{}, err
+		*ev = Event{}
 	}
-	return false
+	return false, err
 }
 
 // recoverInto turns a panic while classifying a record into res's

@@ -113,13 +113,32 @@ func (c *Classifier) classifyLogRecord(st *state, res pcommon.Resource, lr plog.
 	var text [numFields][]byte
 	st.readLayers(&ls, &r, &f, &text)
 	r.fill(&text)
-	if r.body == nil && !bodyIsRecord && body != nil && body.Type() != fastjson.TypeNull {
+	if r.body == nil && !bodyIsRecord && providerBody(body) {
 		r.body = body.MarshalTo(nil)
 	}
 	if err := c.decide(st, &r, shape, &out.Event); err != nil {
 		out.Event, out.Err = Event{}, err
 		out.Raw = append([]byte(nil), st.otlp...)
 	}
+}
+
+// providerBody reports whether a log body that is not a record is the
+// provider's response body: JSON or markup. Plain text is the log's own
+// message ("provider call failed"), as logging bridges (otelslog, otelzap)
+// write it, not the provider's.
+func providerBody(v *fastjson.Value) bool {
+	if v == nil {
+		return false
+	}
+	switch v.Type() {
+	case fastjson.TypeObject, fastjson.TypeArray:
+		return true
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		t := strings.TrimSpace(b2s(s))
+		return t != "" && (t[0] == '<' || t[0] == '{' || t[0] == '[')
+	}
+	return false
 }
 
 var (

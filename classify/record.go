@@ -33,14 +33,16 @@ func (r *raw) outcome() bool {
 // callish reports whether the record has anything of a provider call: an
 // application's log line about something else has none of these.
 func (r *raw) callish() bool {
-	return r.status != 0 || r.badStatus != nil || len(r.provider) > 0 || len(r.url) > 0 ||
+	return r.status != 0 || len(r.provider) > 0 || len(r.url) > 0 ||
 		len(r.method) > 0 || len(r.body) > 0 || len(r.respHeaders) > 0
 }
 
 // fast reports whether the fast path's reading of the record may be
-// enough: a timestamp, an outcome and something that may attribute it.
+// enough: a timestamp, an outcome and the URL called, at the top level as
+// the contract has them. Anything less may be a shape whose facts are
+// nested (a logger's "http": {…}) and goes to the general reader.
 func (r *raw) fast() bool {
-	return len(r.ts) > 0 && r.outcome() && (len(r.provider) > 0 || len(r.url) > 0 || len(r.body) > 0)
+	return len(r.ts) > 0 && r.outcome() && len(r.url) > 0
 }
 
 // shape is the shape of a record the fast path read.

@@ -8,7 +8,8 @@ import (
 )
 
 // parseTime reads an RFC 3339 timestamp (a space instead of the 'T' is
-// accepted, as some loggers write it), or a Unix epoch (see parseEpoch),
+// accepted, as some loggers write it, and an offset without a colon), or
+// a Unix epoch (see parseEpoch),
 // and returns it in UTC. The common UTC form "2026-11-02T10:00:00.123Z"
 // takes a fast path; anything else goes through time.Parse.
 func parseTime(b []byte) (time.Time, error) {
@@ -24,10 +25,18 @@ func parseTime(b []byte) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}, err
+		// ISO 8601's offset without a colon (+0100), as zap's ISO 8601
+		// encoder and some ECS writers have it.
+		var err2 error
+		if t, err2 = time.Parse(isoNoColon, s); err2 != nil {
+			return time.Time{}, err
+		}
 	}
 	return t.UTC(), nil
 }
+
+// isoNoColon is RFC 3339 with the zone offset written without a colon.
+const isoNoColon = "2006-01-02T15:04:05.999999999Z0700"
 
 // parseEpoch reads a Unix epoch as loggers write it: seconds (possibly
 // with a fraction), milliseconds, microseconds or nanoseconds, told apart
