@@ -25,10 +25,11 @@ const (
 	maxDetailBytes     = 512
 )
 
-// Classifier is what the pipeline needs of classification: an Event whose
-// every string is redacted, or an error naming the Reason.
+// Classifier is what the pipeline needs of classification: for each
+// record of a message (one, or an OpenTelemetry message's many), an Event
+// whose every string is redacted, or an error naming the Reason.
 type Classifier interface {
-	Classify(line []byte) (classify.Event, error)
+	ClassifyAll(msg []byte, out []classify.Result) []classify.Result
 }
 
 // ReasonTimeRange marks a record whose timestamp is too far in the future
@@ -53,6 +54,9 @@ type Builder struct {
 	reqs         map[reqKey]int
 	errs         map[errKey]int
 	groups       map[string]int
+	shapes       map[classify.Shape]int64
+	results      []classify.Result  // of the message being added
+	dead         []store.DeadLetter // of the message being added
 }
 
 type reqKey struct {
@@ -89,6 +93,7 @@ func NewBuilder(c Classifier, source store.Source, expected int64, o BuilderOpti
 		reqs:     map[reqKey]int{},
 		errs:     map[errKey]int{},
 		groups:   map[string]int{},
+		shapes:   map[classify.Shape]int64{},
 	}
 	bb.b.Source = source
 	bb.b.ExpectedOffset = expected
@@ -101,11 +106,14 @@ func (bb *Builder) Len() int { return bb.records }
 // Started is when the first record of the current batch was added.
 func (bb *Builder) Started() time.Time { return bb.first }
 
-// Add classifies one record and adds it to the batch. It reports whether the
-// record was usable (false: it became a dead letter) and the event. No
-// record can make it panic: a record that makes classification or
-// redaction fail that way is a dead letter with ReasonInternal.
-func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64) (ev classify.Event, ok bool) {
+// Add classifies the records of one message and adds them to the batch:
+// one record, or an OpenTelemetry message's many, all stored with the
+// message's coordinates (the batch's offsets make the whole message stored
+// exactly once). It returns how many records were usable and how many
+// became dead letters. No record can make it panic: a message that makes
+// classification or redaction fail that way is a dead letter with
+// ReasonInternal.
+func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64) (usable, unusable int) {
 	bb.count()
 	defer func() {
 		if p := recover(); p != nil {
@@ -117,17 +125,45 @@ func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64
 				Reason: classify.ReasonInternal, Detail: redact.Bound(err.Error(), maxDetailBytes),
 				Topic: topic, Partition: partition, Offset: offset,
 			})
-			ev, ok = classify.Event{}, false
+			usable, unusable = 0, 1
 		}
 	}()
-	ev, err := bb.c.Classify(value)
-	if err == nil && (ev.TS.After(bb.maxTS) || ev.TS.Before(bb.minTS)) {
-		err = &classify.RecordError{Reason: ReasonTimeRange, Detail: "ts " + ev.TS.Format(time.RFC3339) + " is outside the stored range"}
+	bb.results = bb.c.ClassifyAll(value, bb.results[:0])
+	bb.dead = bb.dead[:0]
+	for i := range bb.results {
+		r := &bb.results[i]
+		err := r.Err
+		if err == nil && (r.Event.TS.After(bb.maxTS) || r.Event.TS.Before(bb.minTS)) {
+			err = &classify.RecordError{Reason: ReasonTimeRange, Detail: "ts " + r.Event.TS.Format(time.RFC3339) + " is outside the stored range"}
+		}
+		if err == nil {
+			continue
+		}
+		r.Err = err
+		raw := value
+		if r.Raw != nil {
+			raw = r.Raw
+		}
+		if r.Many {
+			err = &classify.RecordError{Reason: classify.ReasonOf(err), Detail: fmt.Sprintf("log record %d of the message: %v", r.Index, err)}
+		}
+		bb.dead = append(bb.dead, bb.deadLetter(err, raw, topic, partition, offset))
 	}
-	if err != nil {
-		bb.addDeadLetter(err, value, topic, partition, offset)
-		return classify.Event{}, false
+	// Only now is the batch changed.
+	for i := range bb.results {
+		if r := &bb.results[i]; r.Err == nil {
+			bb.addEvent(&r.Event, topic, partition, offset)
+			usable++
+		}
 	}
+	bb.b.DeadLetters = append(bb.b.DeadLetters, bb.dead...)
+	return usable, len(bb.dead)
+}
+
+// addEvent adds a usable record's counts, and the event itself when it is
+// an error.
+func (bb *Builder) addEvent(ev *classify.Event, topic string, partition int32, offset int64) {
+	bb.shapes[ev.Shape]++
 	minute := ev.TS.Truncate(time.Minute).Unix()
 	rk := reqKey{minute, ev.Provider, ev.Endpoint}
 	i, ok := bb.reqs[rk]
@@ -138,11 +174,10 @@ func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64
 	}
 	bb.b.Requests[i].Requests++
 	if !ev.IsError {
-		return ev, true
+		return
 	}
 	bb.b.Requests[i].Errors++
-	bb.addError(&ev, minute, topic, partition, offset)
-	return ev, true
+	bb.addError(ev, minute, topic, partition, offset)
 }
 
 // AddUnusable adds a record that could not even be read (err says why) as
@@ -167,13 +202,18 @@ func (bb *Builder) count() {
 	bb.records++
 }
 
-// addDeadLetter keeps an unusable record, redacted as a document (key-aware
-// whatever shape it has), then bounded.
+// addDeadLetter keeps an unusable record.
 func (bb *Builder) addDeadLetter(err error, raw []byte, topic string, partition int32, offset int64) {
+	bb.b.DeadLetters = append(bb.b.DeadLetters, bb.deadLetter(err, raw, topic, partition, offset))
+}
+
+// deadLetter is an unusable record as it is kept: redacted as a document
+// (key-aware whatever shape it has), then bounded.
+func (bb *Builder) deadLetter(err error, raw []byte, topic string, partition int32, offset int64) store.DeadLetter {
 	if re, ok := err.(*classify.RecordError); ok && re.Reason == classify.ReasonInternal {
 		bb.reportInternal(re, topic, partition, offset)
 	}
-	d := store.DeadLetter{
+	return store.DeadLetter{
 		Reason:    classify.ReasonOf(err),
 		Detail:    redact.Bound(redact.Document(err.Error()), maxDetailBytes),
 		Raw:       redact.Body(raw, maxDeadLetterBytes),
@@ -181,7 +221,6 @@ func (bb *Builder) addDeadLetter(err error, raw []byte, topic string, partition 
 		Partition: partition,
 		Offset:    offset,
 	}
-	bb.b.DeadLetters = append(bb.b.DeadLetters, d)
 }
 
 func (bb *Builder) reportInternal(err *classify.RecordError, topic string, partition int32, offset int64) {
@@ -232,6 +271,12 @@ func (bb *Builder) addError(ev *classify.Event, minute int64, topic string, part
 func (bb *Builder) Take(next int64) *store.Batch {
 	b := bb.b
 	b.NextOffset = next
+	minute := bb.first.UTC().Truncate(time.Minute)
+	for _, sh := range classify.Shapes {
+		if n := bb.shapes[sh]; n > 0 {
+			b.Shapes = append(b.Shapes, store.ShapeCount{Minute: minute, Shape: sh, Records: n})
+		}
+	}
 	bb.Reset(next)
 	return &b
 }
@@ -243,4 +288,5 @@ func (bb *Builder) Reset(expected int64) {
 	clear(bb.reqs)
 	clear(bb.errs)
 	clear(bb.groups)
+	clear(bb.shapes)
 }

@@ -91,13 +91,12 @@ func TestBuilderCountsEveryUsableRecordOnce(t *testing.T) {
 	bb := NewBuilder(c, store.Source{Group: "g", Topic: "t"}, store.NoOffset, BuilderOptions{})
 	var errs, n int64 = 0, 5000
 	for i := int64(0); i < n; i++ {
-		ev, ok := bb.Add(g.Next(nil), "t", 0, i)
-		require.True(t, ok)
-		if ev.IsError {
-			errs++
-		}
+		usable, unusable := bb.Add(g.Next(nil), "t", 0, i)
+		require.Equal(t, 1, usable)
+		require.Zero(t, unusable)
 	}
 	b := bb.Take(n)
+	errs = int64(len(b.Events))
 	var reqs, rerrs, ecount, gcount int64
 	for _, r := range b.Requests {
 		reqs += r.Requests
@@ -136,8 +135,8 @@ func TestBuilderSampleEventIsTheLatest(t *testing.T) {
 		rec("02", "INSUFFICIENT_FUNDS", "I4"),
 	}
 	for i, r := range recs {
-		_, ok := bb.Add(r, "t", 0, int64(i))
-		require.True(t, ok)
+		usable, _ := bb.Add(r, "t", 0, int64(i))
+		require.Equal(t, 1, usable)
 	}
 	b := bb.Take(int64(len(recs)))
 	require.Len(t, b.Events, len(recs))
@@ -147,8 +146,8 @@ func TestBuilderSampleEventIsTheLatest(t *testing.T) {
 	requireSamplesAreLatest(t, b)
 
 	// A new batch indexes its own events.
-	_, ok := bb.Add(recs[4], "t", 0, 7)
-	require.True(t, ok)
+	usable, _ := bb.Add(recs[4], "t", 0, 7)
+	require.Equal(t, 1, usable)
 	b = bb.Take(8)
 	require.Len(t, b.Groups, 1)
 	require.Zero(t, b.Groups[0].SampleEvent)

@@ -16,13 +16,13 @@ import (
 // records holding "BOOM" (and, with redactToo, so does redacting them).
 type panicky struct{ c *classify.Classifier }
 
-func (p panicky) Classify(line []byte) (classify.Event, error) {
-	if bytes.Contains(line, []byte("BOOM")) {
+func (p panicky) ClassifyAll(msg []byte, out []classify.Result) []classify.Result {
+	if bytes.Contains(msg, []byte("BOOM")) {
 		var m map[string]int
 		//lint:ignore SA5000 a nil map write is the bug this test needs
 		m["boom"]++ // a nil map write: a bug's panic
 	}
-	return p.c.Classify(line)
+	return p.c.ClassifyAll(msg, out)
 }
 
 // TestBuilderSurvivesAPanic: a record that makes classification panic is a
@@ -43,12 +43,13 @@ func TestBuilderSurvivesAPanic(t *testing.T) {
 		},
 	})
 	now := "2026-11-22T10:00:00Z"
-	_, ok := bb.Add([]byte(`{"ts":"`+now+`","provider":"finix","status":500}`), "t", 2, 10)
-	require.True(t, ok)
-	_, ok = bb.Add([]byte(`{"ts":"`+now+`","provider":"finix","status":500,"tenant":"BOOM 4111111111111111"}`), "t", 2, 11)
-	require.False(t, ok)
-	_, ok = bb.Add([]byte(`{"ts":"`+now+`","provider":"finix","status":502}`), "t", 2, 12)
-	require.True(t, ok)
+	usable, _ := bb.Add([]byte(`{"ts":"`+now+`","provider":"finix","status":500}`), "t", 2, 10)
+	require.Equal(t, 1, usable)
+	usable, unusable := bb.Add([]byte(`{"ts":"`+now+`","provider":"finix","status":500,"tenant":"BOOM 4111111111111111"}`), "t", 2, 11)
+	require.Equal(t, 0, usable)
+	require.Equal(t, 1, unusable)
+	usable, _ = bb.Add([]byte(`{"ts":"`+now+`","provider":"finix","status":502}`), "t", 2, 12)
+	require.Equal(t, 1, usable)
 
 	b := bb.Take(13)
 	require.Len(t, b.Events, 2)

@@ -28,6 +28,9 @@ type Metrics struct {
 	Unwritable   prometheus.Counter
 	Errors       *prometheus.CounterVec // by provider and category
 	Requests     *prometheus.CounterVec // by provider: the denominator of error rates
+	// Shapes counts the usable records committed by the shape they arrived
+	// in (classify.Shapes): which logging stacks feed faultline.
+	Shapes *prometheus.CounterVec
 	// InternalErrors counts records that made faultline fail (a panic while
 	// decoding, classifying or redacting them: a bug). Each is a dead
 	// letter with reason internal_error.
@@ -78,6 +81,9 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "faultline_provider_requests_total", Help: "Provider calls (successes and errors) committed, by provider: the denominator of error rates.",
 		}, []string{"provider"}),
+		Shapes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "faultline_records_by_shape_total", Help: "Usable records committed, by the shape they arrived in (contract, otlp_json, otlp_proto, ecs, container, logger, mapped).",
+		}, []string{"shape"}),
 		InternalErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "faultline_internal_errors_total", Help: "Records that made faultline fail while decoding, classifying or redacting them (a bug); each becomes a dead letter with reason internal_error.",
 		}),
@@ -91,12 +97,15 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 	for _, r := range append(append([]classify.Reason(nil), classify.Reasons...), ReasonTimeRange, ReasonStoreRejected, ndjson.ReasonBareCR) {
 		m.DeadLetters.WithLabelValues(string(r))
 	}
+	for _, sh := range classify.Shapes {
+		m.Shapes.WithLabelValues(string(sh))
+	}
 	for _, d := range []string{"postgres", "kafka"} {
 		m.Retries.WithLabelValues(d)
 	}
 	if reg != nil {
 		reg.MustRegister(m.Consumed, m.Stored, m.EventsStored, m.DeadLetters, m.BatchSize, m.BatchLatency,
-			m.Lag, m.Retries, m.Fenced, m.Unwritable, m.Errors, m.Requests, m.InternalErrors)
+			m.Lag, m.Retries, m.Fenced, m.Unwritable, m.Errors, m.Requests, m.Shapes, m.InternalErrors)
 	}
 	return m
 }
@@ -126,6 +135,9 @@ func (m *Metrics) batchWritten(b *store.Batch, took time.Duration) {
 	}
 	for _, e := range b.Errors {
 		m.Errors.WithLabelValues(m.provider(e.Provider), string(e.Category)).Add(float64(e.Count))
+	}
+	for _, sh := range b.Shapes {
+		m.Shapes.WithLabelValues(string(sh.Shape)).Add(float64(sh.Records))
 	}
 }
 

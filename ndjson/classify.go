@@ -17,7 +17,10 @@ import (
 // record: the classification fields of TAXONOMY.md plus is_error and
 // endpoint. Error fields are omitted for a success.
 type Classification struct {
-	Line          int               `json:"line"`
+	Line int `json:"line"`
+	// Index is the record's place in a message of many (OpenTelemetry).
+	Index         *int              `json:"index,omitempty"`
+	Shape         classify.Shape    `json:"shape"`
 	TS            time.Time         `json:"ts"`
 	Provider      string            `json:"provider"`
 	Service       string            `json:"service,omitempty"`
@@ -41,6 +44,7 @@ type Classification struct {
 // LineError is the JSON line written for an unusable record.
 type LineError struct {
 	Line   int    `json:"line"`
+	Index  *int   `json:"index,omitempty"`
 	Error  string `json:"error"`
 	Reason string `json:"reason"`
 }
@@ -49,7 +53,7 @@ type LineError struct {
 // strings the classifier redacted, exactly as they are stored).
 func NewClassification(line int, ev *classify.Event) Classification {
 	out := Classification{
-		Line: line, TS: ev.TS, Provider: ev.Provider, Service: ev.Service, Method: ev.Method,
+		Line: line, Shape: ev.Shape, TS: ev.TS, Provider: ev.Provider, Service: ev.Service, Method: ev.Method,
 		Host: ev.Host, Endpoint: ev.Endpoint, Status: ev.Status, IsError: ev.IsError,
 	}
 	if !ev.IsError {
@@ -68,22 +72,26 @@ type Stats struct {
 	Lines, Errors, Unusable int
 }
 
-// Classifier is what Classify needs of classification.
+// Classifier is what Classify needs of classification: the records of a
+// line (one, or an OpenTelemetry message's many).
 type Classifier interface {
-	Classify(line []byte) (classify.Event, error)
+	ClassifyAll(msg []byte, out []classify.Result) []classify.Result
 }
 
 // Classify reads NDJSON records from r and writes exactly one JSON line per
-// input line to w, in order. Each classified event is also handed to visit
-// when it is not nil. It touches no database; memory stays bounded by
-// maxLine whatever the input. A line that makes classification fail
-// (internal_error) gets an error line like any unusable line.
+// record to w, in order: one per input line, or, for a line holding an
+// OpenTelemetry message, one per log record with its index. Each
+// classified event is also handed to visit when it is not nil. It touches
+// no database; memory stays bounded by maxLine whatever the input. A line
+// that makes classification fail (internal_error) gets an error line like
+// any unusable line.
 func Classify(ctx context.Context, r io.Reader, w io.Writer, c Classifier, maxLine int, visit func(*classify.Event)) (Stats, error) {
 	var st Stats
 	rd := NewReader(r, maxLine)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
+	var results []classify.Result
 	for {
 		if err := canceled(ctx); err != nil {
 			return st, err
@@ -96,22 +104,31 @@ func Classify(ctx context.Context, r io.Reader, w io.Writer, c Classifier, maxLi
 			return st, err
 		}
 		st.Lines++
-		var out any
-		ev, cerr := classifyLine(c, line, err)
-		if cerr != nil {
-			st.Unusable++
-			out = LineError{Line: n, Error: cerr.Error(), Reason: string(classify.ReasonOf(cerr))}
-		} else {
-			if ev.IsError {
-				st.Errors++
+		results = classifyLine(c, line, err, results[:0])
+		for i := range results {
+			res := &results[i]
+			var index *int
+			if res.Many {
+				index = &res.Index
 			}
-			if visit != nil {
-				visit(&ev)
+			var out any
+			if res.Err != nil {
+				st.Unusable++
+				out = LineError{Line: n, Index: index, Error: res.Err.Error(), Reason: string(classify.ReasonOf(res.Err))}
+			} else {
+				if res.Event.IsError {
+					st.Errors++
+				}
+				if visit != nil {
+					visit(&res.Event)
+				}
+				cl := NewClassification(n, &res.Event)
+				cl.Index = index
+				out = cl
 			}
-			out = NewClassification(n, &ev)
-		}
-		if err := enc.Encode(out); err != nil {
-			return st, fmt.Errorf("write line %d: %w", n, err)
+			if err := enc.Encode(out); err != nil {
+				return st, fmt.Errorf("write line %d: %w", n, err)
+			}
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -120,18 +137,19 @@ func Classify(ctx context.Context, r io.Reader, w io.Writer, c Classifier, maxLi
 	return st, nil
 }
 
-// classifyLine classifies one line, or reports why it is unusable; readErr
-// is the reader's error for the line (ErrLineTooLong, ErrBareCR).
-func classifyLine(c Classifier, line []byte, readErr error) (ev classify.Event, err error) {
+// classifyLine classifies the records of one line into out, or says why
+// the line is unusable; readErr is the reader's error for the line
+// (ErrLineTooLong, ErrBareCR).
+func classifyLine(c Classifier, line []byte, readErr error, out []classify.Result) (rs []classify.Result) {
 	if readErr != nil {
-		return classify.Event{}, ReadError(readErr)
+		return append(out, classify.Result{Err: ReadError(readErr)})
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			ev, err = classify.Event{}, &classify.RecordError{Reason: classify.ReasonInternal, Detail: redact.Text(fmt.Sprint(p))}
+			rs = append(out[:0], classify.Result{Err: &classify.RecordError{Reason: classify.ReasonInternal, Detail: redact.Text(fmt.Sprint(p))}})
 		}
 	}()
-	return c.Classify(line)
+	return c.ClassifyAll(line, out)
 }
 
 // ReadError is the unusable-record error of a line the Reader returned with

@@ -124,11 +124,11 @@ func TestSummaryCountsPerProvider(t *testing.T) {
 // panicky panics on lines holding "BOOM", like a bug would.
 type panicky struct{ c *classify.Classifier }
 
-func (p panicky) Classify(line []byte) (classify.Event, error) {
+func (p panicky) ClassifyAll(line []byte, out []classify.Result) []classify.Result {
 	if bytes.Contains(line, []byte("BOOM")) {
 		panic("boom")
 	}
-	return p.c.Classify(line)
+	return p.c.ClassifyAll(line, out)
 }
 
 func TestClassifyAnswersAPanickingLineWithAnErrorLine(t *testing.T) {

@@ -100,6 +100,14 @@ type GroupDelta struct {
 	SampleEvent int
 }
 
+// ShapeCount counts the usable records read in one shape (classify.Shape)
+// in the minute a batch was built.
+type ShapeCount struct {
+	Minute  time.Time
+	Shape   classify.Shape
+	Records int64
+}
+
 // Batch is everything one transaction writes for one source: events, dead
 // letters, rollup and group increments, and the source's new offset.
 type Batch struct {
@@ -114,4 +122,5 @@ type Batch struct {
 	Requests    []RequestRollup
 	Errors      []ErrorRollup
 	Groups      []GroupDelta
+	Shapes      []ShapeCount
 }

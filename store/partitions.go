@@ -146,7 +146,7 @@ func (s *Store) ApplyRetention(ctx context.Context, now time.Time, keepEvents, k
 	}
 	if keepRollups > 0 {
 		cutoff := now.Add(-keepRollups)
-		for _, table := range []string{"rollup_requests", "rollup_errors"} {
+		for _, table := range []string{"rollup_requests", "rollup_errors", "rollup_shapes"} {
 			tag, err := s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE minute < $1", cutoff)
 			if err != nil {
 				return droppedPartitions, deletedRollupRows, wrap(ctx, "store: retention: "+table, err)

@@ -67,7 +67,16 @@ type Status struct {
 	// Traffic is requests and errors per provider over [From, To), from the
 	// rollups, by provider name.
 	Traffic []ProviderTraffic
+	// RecentFrom begins the last hour before To: Shapes counts the usable
+	// records read in it by the shape they arrived in, RecentDeadLetters
+	// the dead letters stored in it by reason.
+	RecentFrom        time.Time
+	Shapes            map[classify.Shape]int64
+	RecentDeadLetters map[classify.Reason]int64
 }
+
+// recentWindow is how far back Status's Shapes and RecentDeadLetters look.
+const recentWindow = time.Hour
 
 // OffsetStatus is the stored offset of one source.
 type OffsetStatus struct {
@@ -91,7 +100,8 @@ func (s *Store) Status(ctx context.Context, from, to time.Time) (*Status, error)
 		return nil, wrap(ctx, "store: status", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	st := &Status{From: from, To: to, DeadLettersByReason: map[classify.Reason]int64{}}
+	st := &Status{From: from, To: to, DeadLettersByReason: map[classify.Reason]int64{},
+		RecentFrom: to.Add(-recentWindow), Shapes: map[classify.Shape]int64{}, RecentDeadLetters: map[classify.Reason]int64{}}
 
 	rows, err := tx.Query(ctx, `SELECT group_id, topic, partition, next_offset, updated_at
 		FROM consumer_offsets ORDER BY group_id, topic, partition`)
@@ -123,6 +133,30 @@ func (s *Store) Status(ctx context.Context, from, to time.Time) (*Status, error)
 		return nil
 	}); err != nil {
 		return nil, wrap(ctx, "store: status: dead letters", err)
+	}
+
+	rows, err = tx.Query(ctx, `SELECT shape, sum(records)::bigint FROM rollup_shapes
+		WHERE minute >= $1 AND minute < $2 GROUP BY shape`, st.RecentFrom, to)
+	if err != nil {
+		return nil, wrap(ctx, "store: status: shapes", err)
+	}
+	var shape string
+	if _, err := pgx.ForEachRow(rows, []any{&shape, &n}, func() error {
+		st.Shapes[classify.Shape(shape)] = n
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: status: shapes", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT reason, count(*) FROM dead_letters
+		WHERE received_at >= $1 AND received_at < $2 GROUP BY reason`, st.RecentFrom, to)
+	if err != nil {
+		return nil, wrap(ctx, "store: status: recent dead letters", err)
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&reason, &n}, func() error {
+		st.RecentDeadLetters[classify.Reason(reason)] = n
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: status: recent dead letters", err)
 	}
 
 	rows, err = tx.Query(ctx, `SELECT provider, sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests

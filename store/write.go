@@ -133,6 +133,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	queueRequests(&q, upsertRequestsHourly, time.Hour, b.Requests)
 	queueErrors(&q, upsertErrorsHourly, time.Hour, b.Errors)
 	queueGroups(&q, b.Groups, b.Events, ids)
+	queueShapes(&q, b.Shapes)
 	if q.Len() > 0 {
 		if err := tx.SendBatch(ctx, &q).Close(); err != nil {
 			return fmt.Errorf("upsert rollups and groups: %w", err)
@@ -276,6 +277,39 @@ func queueRequests(q *pgx.Batch, stmt string, period time.Duration, in []Request
 		errs = append(errs, r.Errors)
 	}
 	q.Queue(stmt, minutes, providers, endpoint, requests, errs)
+}
+
+const upsertShapes = `
+	INSERT INTO rollup_shapes AS r (minute, shape, records)
+	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[])
+	ON CONFLICT (minute, shape) DO UPDATE SET records = r.records + excluded.records`
+
+// queueShapes queues the upsert of the batch's counts of records by shape.
+func queueShapes(q *pgx.Batch, in []ShapeCount) {
+	if len(in) == 0 {
+		return
+	}
+	rows := slices.Clone(in)
+	for i := range rows {
+		rows[i].Minute = rows[i].Minute.UTC().Truncate(time.Minute)
+		rows[i].Shape = classify.Shape(sanitize(string(rows[i].Shape), maxShortText))
+	}
+	slices.SortFunc(rows, func(a, b ShapeCount) int {
+		return cmp.Or(a.Minute.Compare(b.Minute), cmp.Compare(a.Shape, b.Shape))
+	})
+	var (
+		minutes []time.Time
+		shapes  []string
+		records []int64
+	)
+	for i, r := range rows {
+		if n := len(minutes); i > 0 && r.Minute.Equal(minutes[n-1]) && string(r.Shape) == shapes[n-1] {
+			records[n-1] += r.Records
+			continue
+		}
+		minutes, shapes, records = append(minutes, r.Minute), append(shapes, string(r.Shape)), append(records, r.Records)
+	}
+	q.Queue(upsertShapes, minutes, shapes, records)
 }
 
 const upsertErrors = `

@@ -33,6 +33,11 @@ type statusReport struct {
 	To                  time.Time         `json:"to"`
 	RequestsByProvider  map[string]int64  `json:"requests_by_provider"`
 	ErrorsByProvider    map[string]int64  `json:"errors_by_provider"`
+	// The last hour before To: usable records by the shape they arrived
+	// in, dead letters by reason.
+	RecentFrom        time.Time        `json:"recent_from"`
+	RecentShapes      map[string]int64 `json:"recent_shapes"`
+	RecentDeadLetters map[string]int64 `json:"recent_dead_letters"`
 }
 
 type partitionStatus struct {
@@ -57,7 +62,8 @@ func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := st.CheckSchema(ctx); err != nil {
 		return err
 	}
-	rep := statusReport{DeadLettersByReason: map[string]int64{}, RequestsByProvider: map[string]int64{}, ErrorsByProvider: map[string]int64{}}
+	rep := statusReport{DeadLettersByReason: map[string]int64{}, RequestsByProvider: map[string]int64{}, ErrorsByProvider: map[string]int64{},
+		RecentShapes: map[string]int64{}, RecentDeadLetters: map[string]int64{}}
 	if rep.SchemaVersion, rep.LatestVersion, err = st.SchemaVersion(ctx); err != nil {
 		return err
 	}
@@ -68,6 +74,13 @@ func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 	rep.Events, rep.DeadLetters, rep.From, rep.To = s.Events, s.DeadLetters, s.From, s.To
 	for r, n := range s.DeadLettersByReason {
 		rep.DeadLettersByReason[string(r)] = n
+	}
+	rep.RecentFrom = s.RecentFrom
+	for sh, n := range s.Shapes {
+		rep.RecentShapes[string(sh)] = n
+	}
+	for r, n := range s.RecentDeadLetters {
+		rep.RecentDeadLetters[string(r)] = n
 	}
 	for _, t := range s.Traffic {
 		rep.RequestsByProvider[t.Provider] = t.Requests
@@ -116,6 +129,13 @@ func (rep *statusReport) writeText() error {
 	fmt.Fprintf(w, "\nevents stored\t%d\ndead letters\t%d\n", rep.Events, rep.DeadLetters)
 	for _, r := range sortedKeys(rep.DeadLettersByReason) {
 		fmt.Fprintf(w, "  %s\t%d\n", r, rep.DeadLettersByReason[r])
+	}
+	fmt.Fprintf(w, "\nread since %s\nSHAPE\tRECORDS\n", rep.RecentFrom.Format(time.RFC3339))
+	for _, sh := range sortedKeys(rep.RecentShapes) {
+		fmt.Fprintf(w, "%s\t%d\n", sh, rep.RecentShapes[sh])
+	}
+	for _, r := range sortedKeys(rep.RecentDeadLetters) {
+		fmt.Fprintf(w, "dead letter: %s\t%d\n", r, rep.RecentDeadLetters[r])
 	}
 	fmt.Fprintf(w, "\ntraffic %s to %s\nPROVIDER\tREQUESTS\tERRORS\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339))
 	for _, p := range sortedKeys(rep.RequestsByProvider) {
