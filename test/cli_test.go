@@ -117,15 +117,17 @@ func TestClassifyCommandOneLinePerInputLine(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	in, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "classify", "testdata", "records.ndjson"))
 	require.NoError(t, err)
-	in = append(in, []byte("garbage\n\n{\"ts\":\"x\"}\n")...)
+	in = append(in, []byte("garbage\n\n{\"ts\":\"x\",\"provider\":\"finix\",\"status\":500}\n{\"ts\":\"2026-11-02T10:00:00Z\",\"msg\":\"user logged in\"}\n")...)
 	code, out, stderr := runIngest(t, in, nil, "classify")
 	require.Equal(t, 0, code, stderr)
 	inLines := strings.Split(strings.TrimSuffix(string(in), "\n"), "\n")
 	outLines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	require.Len(t, outLines, len(inLines))
-	require.Contains(t, outLines[len(outLines)-1], `"reason":"bad_timestamp"`)
-	require.Contains(t, outLines[len(outLines)-2], `"reason":"empty"`)
-	require.Contains(t, outLines[len(outLines)-3], `"reason":"not_json"`)
+	require.Contains(t, outLines[len(outLines)-1], `"reason":"not_a_call"`)
+	require.Contains(t, outLines[len(outLines)-2], `"reason":"bad_timestamp"`)
+	require.Contains(t, outLines[len(outLines)-3], `"reason":"empty"`)
+	require.Contains(t, outLines[len(outLines)-4], `"reason":"not_json"`)
+	require.Contains(t, outLines[0], `"shape":"contract"`)
 }
 
 // A keyword/value connection string holds its password in the clear: no
