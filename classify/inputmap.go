@@ -174,6 +174,9 @@ func (m *InputMap) read(st *state, v *fastjson.Value, r *raw) bool {
 		*r = raw{}
 		return false
 	}
+	if m.fields[fieldURL] == nil && (m.fields[fieldHost] != nil || m.fields[fieldURLPath] != nil) {
+		text[fieldURL] = nil // the map builds the URL from its parts
+	}
 	r.fill(&text)
 	return true
 }

@@ -15,6 +15,7 @@ type catalogFlags struct {
 	CatalogDir     string            `name:"catalog-dir" env:"FAULTLINE_CATALOG_DIR" type:"existingdir" help:"Directory of provider catalogs (*.yaml): new providers, or improved catalogs that replace the built-in one of the same provider."`
 	Host           map[string]string `name:"host" env:"FAULTLINE_HOSTS" help:"Extra URL host to provider mapping, host=provider (repeatable)."`
 	MaxRecordBytes int               `name:"max-record-bytes" env:"MAX_RECORD_BYTES" default:"${max_record_bytes}" help:"Records larger than this are unusable (oversized)."`
+	InputMap       string            `name:"input-map" env:"FAULTLINE_INPUT_MAP" type:"existingfile" help:"YAML file mapping the fields of records in a shape faultline does not recognise to the contract's (see README)."`
 }
 
 // classifier builds the classifier; maxBody bounds stored bodies (0: the
@@ -32,7 +33,17 @@ func (f *catalogFlags) classifier(maxBody int) (*classify.Classifier, error) {
 			return nil, fmt.Errorf("--catalog-dir %s: %w", f.CatalogDir, err)
 		}
 	}
-	return classify.New(cats, classify.Options{Hosts: f.Host, MaxRecordBytes: f.MaxRecordBytes, MaxBodyBytes: maxBody})
+	var inputMap *classify.InputMap
+	if f.InputMap != "" {
+		data, err := os.ReadFile(f.InputMap)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--input-map: %w", err)}
+		}
+		if inputMap, err = classify.ParseInputMap(f.InputMap, data); err != nil {
+			return nil, usageError{fmt.Errorf("--input-map: %w", err)}
+		}
+	}
+	return classify.New(cats, classify.Options{Hosts: f.Host, MaxRecordBytes: f.MaxRecordBytes, MaxBodyBytes: maxBody, InputMap: inputMap})
 }
 
 type classifyCmd struct {

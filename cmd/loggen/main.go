@@ -26,6 +26,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/faultline-dev/faultline/synth"
+	"github.com/faultline-dev/faultline/synth/reshape"
 )
 
 func main() { os.Exit(run()) }
@@ -38,6 +39,7 @@ type cli struct {
 	ErrorRate    float64       `name:"error-rate" default:"0.07" help:"Share of failed calls, 0 < rate <= 1 (by count)."`
 	KafkaBrokers []string      `name:"kafka-brokers" env:"KAFKA_BROKERS" sep:"," help:"Produce to these brokers instead of writing to stdout."`
 	KafkaTopic   string        `name:"kafka-topic" env:"KAFKA_TOPIC" default:"integration-logs" help:"Topic to produce to."`
+	Style        string        `name:"style" default:"contract" help:"Write each record as this logging stack does: contract, zap, zap-nested, zerolog, slog, logrus, ecszap, ecs-nested, logstash, docker, fluentbit, fluentbit-merged, fluentd, vector, cri, otlp_json, otlp_proto, otlp_old_semconv, otlp_filelog (OpenTelemetry protobuf only to Kafka)."`
 
 	Scenario   string        `name:"scenario" type:"existingfile" placeholder:"FILE" help:"Generate the traffic a YAML scenario describes (see synth.Scenario); the other scenario flags are then not allowed."`
 	Duration   time.Duration `name:"duration" help:"Generate a scenario of this much traffic (72h), per minute at --rate, instead of --count records."`
@@ -54,6 +56,9 @@ func run() int {
 	var c cli
 	kong.Parse(&c, kong.Name("loggen"), kong.Description("Write realistic integration log records as NDJSON (stdout) or to Kafka."))
 	next, err := c.records(time.Now())
+	if err == nil {
+		next, err = c.styled(next)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loggen: %v\n", err)
 		return 2
@@ -68,6 +73,36 @@ func run() int {
 		return 1
 	}
 	return 0
+}
+
+// styled writes each record next makes in --style.
+func (c *cli) styled(next func(dst []byte) ([]byte, bool)) (func(dst []byte) ([]byte, bool), error) {
+	if c.Style == "contract" {
+		return next, nil
+	}
+	style, err := reshape.Lookup(c.Style)
+	if err != nil {
+		return nil, fmt.Errorf("--style: %w", err)
+	}
+	if strings.HasPrefix(style.Shape, "otlp_proto") && len(c.KafkaBrokers) == 0 {
+		return nil, fmt.Errorf("--style %s writes binary protobuf messages: produce them with --kafka-brokers", c.Style)
+	}
+	var buf []byte
+	return func(dst []byte) ([]byte, bool) {
+		var ok bool
+		if buf, ok = next(buf[:0]); !ok {
+			return dst, false
+		}
+		call, err := reshape.Parse(buf)
+		if err != nil {
+			panic(fmt.Sprintf("loggen: a generated record does not parse: %v", err))
+		}
+		out, err := style.Write(call)
+		if err != nil {
+			panic(fmt.Sprintf("loggen: --style %s: %v", c.Style, err))
+		}
+		return append(dst, out...), true
+	}, nil
 }
 
 // options checks the flags and returns the generator's options: without
