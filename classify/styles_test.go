@@ -44,7 +44,7 @@ func styleCalls() []reshape.Call {
 		reshape.Call{TS: ts.Add(3 * time.Minute), Service: "checkout", Env: "prod", Tenant: "t1", Provider: "Finix Payments",
 			Method: "get", URL: "finix.live-payments-api.com:443/merchants", Status: 401, DurationMS: 12,
 			ResponseBody: `{"total":1,"_embedded":{"errors":[{"logref":"bb00cc11dd22ee33","code":"UNKNOWN","message":"Unauthorized"}]}}`,
-			TraceID: "7bf92f3577b34da6a3ce929d0e0e4736"},
+			TraceID:      "7bf92f3577b34da6a3ce929d0e0e4736"},
 		reshape.Call{TS: ts.Add(4 * time.Minute), Service: "billing", Env: "prod", Tenant: "t2", // no provider: the host says
 			Method: "POST", URL: "https://api.paylera.com/v1/invoices/inv_ahxdybwyej/pay", Status: 200, DurationMS: 44},
 	)
