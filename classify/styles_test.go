@@ -1,7 +1,12 @@
 package classify
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +227,103 @@ func TestContractVariations(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, OtherProvider, ev.Provider)
 	require.False(t, strings.Contains(ev.Provider, "acme"))
+}
+
+// TestGoldenShapes pins what each shape's messages, as the real libraries
+// wrote them (testdata/shapes/STYLE.msg, one message per line, base64 for
+// the binary OpenTelemetry ones), classify as (testdata/golden/shapes.json).
+// -update writes both again from synth/reshape.
+func TestGoldenShapes(t *testing.T) {
+	c := newTestClassifier(t)
+	dir := filepath.Join("testdata", "shapes")
+	if *update {
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		for _, style := range reshape.Styles() {
+			var lines []string
+			for _, call := range styleCalls() {
+				msg, err := style.Write(call)
+				require.NoError(t, err)
+				lines = append(lines, base64.StdEncoding.EncodeToString(msg))
+			}
+			require.NoError(t, os.WriteFile(filepath.Join(dir, style.Name+".msg"), []byte(strings.Join(lines, "\n")+"\n"), 0o644))
+		}
+	}
+	var got bytes.Buffer
+	for _, style := range reshape.Styles() {
+		for i, msg := range shapeMessages(t, style.Name) {
+			for _, r := range c.ClassifyAll(msg, nil) {
+				out := struct {
+					Style string
+					Line  int
+					Index int
+					Err   string `json:",omitempty"`
+					Event *Event `json:",omitempty"`
+				}{Style: style.Name, Line: i + 1, Index: r.Index}
+				if r.Err != nil {
+					out.Err = r.Err.Error()
+				} else {
+					out.Event = &r.Event
+				}
+				b, err := json.MarshalIndent(out, "", "  ")
+				require.NoError(t, err)
+				got.Write(b)
+				got.WriteByte('\n')
+			}
+		}
+	}
+	golden := filepath.Join("testdata", "golden", "shapes.json")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, got.Bytes(), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err, "run go test ./classify -run GoldenShapes -update to create it")
+	require.Equal(t, string(want), got.String(), "golden mismatch; inspect and re-run with -update if intended")
+}
+
+// shapeMessages reads the messages of a style's golden input.
+func shapeMessages(t testing.TB, style string) [][]byte {
+	data, err := os.ReadFile(filepath.Join("testdata", "shapes", style+".msg"))
+	require.NoError(t, err)
+	var msgs [][]byte
+	for _, line := range strings.Fields(string(data)) {
+		msg, err := base64.StdEncoding.DecodeString(line)
+		require.NoError(t, err)
+		msgs = append(msgs, msg)
+	}
+	return msgs
+}
+
+// FuzzClassifyAll fuzzes messages of every shape, seeded with each
+// style's golden messages: any message gives at least one result, every
+// error has a reason, and nothing panics.
+func FuzzClassifyAll(f *testing.F) {
+	for _, style := range reshape.Styles() {
+		for _, msg := range shapeMessages(f, style.Name) {
+			f.Add(msg)
+		}
+	}
+	cats, err := BuiltinCatalogs()
+	require.NoError(f, err)
+	c, err := New(cats, Options{MaxBodyBytes: 512})
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		rs := c.ClassifyAll(msg, nil)
+		if len(rs) == 0 {
+			t.Fatal("no result")
+		}
+		for _, r := range rs {
+			if r.Err != nil {
+				if ReasonOf(r.Err) == "" || ReasonOf(r.Err) == ReasonInternal {
+					t.Fatalf("error %v", r.Err)
+				}
+				continue
+			}
+			if r.Event.Provider == "" || r.Event.Shape == "" || r.Event.TS.IsZero() {
+				t.Fatalf("event without provider, shape or time: %+v", r.Event)
+			}
+			if !r.Event.IsError && r.Event.Status == 0 {
+				t.Fatalf("a success without a status: %+v", r.Event)
+			}
+		}
+	})
 }
