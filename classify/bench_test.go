@@ -2,11 +2,13 @@ package classify_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/synth"
+	"github.com/faultline-dev/faultline/synth/reshape"
 )
 
 // benchRecords is a realistic mix from synth: about 93% successes, errors
@@ -96,4 +98,77 @@ func BenchmarkClassify(b *testing.B) {
 	b.ReportMetric(float64(b.N)/ref.Seconds(), "ref_records/s")
 	b.ReportMetric(ref.Seconds()/ours.Seconds(), "x_encoding_json")
 	b.ReportMetric(float64(errs)/float64(b.N)*100, "error_%")
+}
+
+// BenchmarkClassifyShapes measures the realistic mix written in each style
+// of synth/reshape (the records the real loggers and pdata write), in
+// records/s and as a share of the contract's speed measured in the same
+// run. An OpenTelemetry message holds 20 records here, as the Collector's
+// exporter batches them.
+func BenchmarkClassifyShapes(b *testing.B) {
+	const n = 2000
+	recs := benchRecords(b, n)
+	calls := make([]reshape.Call, n)
+	for i, r := range recs {
+		c, err := reshape.Parse(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		calls[i] = c
+	}
+	cats, err := classify.BuiltinCatalogs()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := classify.New(cats, classify.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rate := func(msgs [][]byte, perMsg int) float64 {
+		var out []classify.Result
+		start := time.Now()
+		for _, m := range msgs {
+			out = c.ClassifyAll(m, out[:0])
+		}
+		return float64(len(msgs)*perMsg) / time.Since(start).Seconds()
+	}
+	for _, style := range reshape.Styles() {
+		var msgs [][]byte
+		perMsg := 1
+		if strings.HasPrefix(style.Shape, "otlp") {
+			perMsg = 20
+			enc := reshape.Encoding(style.Shape)
+			layout := reshape.SemconvCurrent
+			switch style.Name {
+			case "otlp_old_semconv":
+				layout = reshape.SemconvOld
+			case "otlp_filelog":
+				layout = reshape.Filelog
+			}
+			for i := 0; i+perMsg <= n; i += perMsg {
+				m, err := reshape.OTLP(calls[i:i+perMsg], enc, layout)
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgs = append(msgs, m)
+			}
+		} else {
+			for _, call := range calls {
+				m, err := style.Write(call)
+				if err != nil {
+					b.Fatal(err)
+				}
+				msgs = append(msgs, m)
+			}
+		}
+		b.Run(style.Name, func(b *testing.B) {
+			var ours, ref float64
+			for b.Loop() {
+				ours += rate(msgs, perMsg)
+				ref += rate(recs, 1)
+			}
+			b.ReportMetric(ours/float64(b.N), "records/s")
+			b.ReportMetric(ours/ref, "x_contract")
+		})
+	}
 }

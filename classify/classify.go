@@ -79,6 +79,8 @@ type state struct {
 	outer    fastjson.Parser // records the general reader takes
 	inner    fastjson.Parser // records held in an envelope or an OpenTelemetry body
 	otlp     []byte          // an OpenTelemetry log record written as JSON
+	matches  []match         // the general reader's finds in one layer
+	norm     []byte          // a key's name normalized
 	scratch  []byte
 	fold     []byte
 	key      []byte

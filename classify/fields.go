@@ -31,6 +31,10 @@ const (
 	fieldHeaders
 	fieldBody
 	numFields
+
+	// Marks: keys that tell shapes apart, matched with the fields.
+	markLogger // a structured logger's level, msg, caller…
+	markECS    // ecs.version
 )
 
 // fieldNames are the names an input map gives the fields (the contract's
@@ -77,7 +81,7 @@ var knownPaths = [numFields][]string{
 	fieldBody:         {"response_body", "response.body", "http.response.body.content", "http.response.body", "resp.body", "res.body", "response"},
 }
 
-// A path is a field's location in a record, its names normalized (see
+// A keyPath is a field's location in a record, its names normalized (see
 // normName).
 type keyPath []string
 
@@ -186,4 +190,121 @@ func find(v *fastjson.Value, p keyPath) *fastjson.Value {
 		}
 	})
 	return found
+}
+
+// A trieNode is a name of the known paths; a walk of a record follows the
+// record's keys down the trie, so that every known path is looked up in
+// one pass over the record, whatever their number.
+type trieNode struct {
+	next  map[string]*trieNode
+	terms []term // the fields whose path ends here
+}
+
+// term is a field (or a mark) whose path ends at a node, with the path's
+// preference (its index in knownPaths).
+type term struct {
+	f    field
+	prio int
+}
+
+// markPaths are the keys of the marks.
+var markPaths = map[field][]string{
+	markLogger: {"level", "msg", "severity", "logger", "caller", "logger_name", "lvl"},
+	markECS:    {"ecs.version"},
+}
+
+var known = func() *trieNode {
+	root := &trieNode{}
+	add := func(f field, prio int, p keyPath) {
+		n := root
+		for _, name := range p {
+			if n.next == nil {
+				n.next = map[string]*trieNode{}
+			}
+			c := n.next[name]
+			if c == nil {
+				c = &trieNode{}
+				n.next[name] = c
+			}
+			n = c
+		}
+		n.terms = append(n.terms, term{f, prio})
+	}
+	for f, ps := range paths {
+		for prio, p := range ps {
+			add(field(f), prio, p)
+		}
+	}
+	for f, ps := range markPaths {
+		for prio, p := range ps {
+			add(f, prio, parsePath(p))
+		}
+	}
+	return root
+}()
+
+// match is a value found at a known path: of field f, the path's
+// preference, and the order the walk met it in.
+type match struct {
+	f           field
+	prio, order int
+	v           *fastjson.Value
+}
+
+// maxWalkDepth bounds the nesting a walk follows (the scanner refused
+// deeper records already).
+const maxWalkDepth = 64
+
+// walk appends to ms the values of the object v at the known paths below
+// n. It visits each key once and descends only where a known path does:
+// linear in the size of v.
+func (st *state) walk(v *fastjson.Value, n *trieNode, ms []match, depth int) []match {
+	o, err := v.Object()
+	if err != nil || depth > maxWalkDepth {
+		return ms
+	}
+	o.Visit(func(key []byte, val *fastjson.Value) {
+		if len(key) == 0 {
+			return
+		}
+		node := n
+		for len(key) > 0 && node != nil {
+			part := key
+			if i := indexByte(key, '.'); i >= 0 {
+				part, key = key[:i], key[i+1:]
+				if len(key) == 0 { // a trailing dot
+					node = nil
+					break
+				}
+			} else {
+				key = nil
+			}
+			st.norm = appendNorm(st.norm[:0], part)
+			node = node.next[string(st.norm)]
+		}
+		if node == nil {
+			return
+		}
+		for _, t := range node.terms {
+			ms = append(ms, match{t.f, t.prio, len(ms), val})
+		}
+		if len(node.next) > 0 && val.Type() == fastjson.TypeObject {
+			ms = st.walk(val, node, ms, depth+1)
+		}
+	})
+	return ms
+}
+
+// appendNorm appends name normalized (see normName).
+func appendNorm(dst, name []byte) []byte {
+	for _, c := range name {
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }

@@ -2,6 +2,8 @@ package classify
 
 import (
 	"bytes"
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,61 +139,47 @@ func (st *state) unwrapContainer(v *fastjson.Value) *fastjson.Value {
 	return nil
 }
 
-// loggerKeys are keys that structured loggers write on every line.
-var loggerKeys = []keyPath{parsePath("level"), parsePath("msg"), parsePath("severity"), parsePath("logger"), parsePath("caller"), parsePath("logger_name"), parsePath("lvl")}
-
-var ecsVersion = parsePath("ecs.version")
-
-// readLayers finds the fields in ls: their texts, and r's status.
+// readLayers finds the fields in ls: their texts, and r's status. A field
+// is taken from the first layer that has it, at the most preferred of its
+// paths there (the first such key when keys repeat); a value of a type the
+// field does not take counts as absent.
 func (st *state) readLayers(ls *layers, r *raw, f *found, text *[numFields][]byte) {
+	statusDone := false
 	for i := 0; i < ls.n; i++ {
-		for _, k := range loggerKeys {
-			if find(ls.v[i], k) != nil {
+		st.matches = st.walk(ls.v[i], known, st.matches[:0], 0)
+		slices.SortFunc(st.matches, func(a, b match) int {
+			return cmp.Or(cmp.Compare(a.f, b.f), cmp.Compare(a.prio, b.prio), cmp.Compare(a.order, b.order))
+		})
+		for _, m := range st.matches {
+			switch {
+			case m.f == markLogger:
 				f.loggerMarks = true
-			}
-		}
-		if find(ls.v[i], ecsVersion) != nil {
-			f.ecsMark = true
-		}
-	}
-	for fld := field(0); fld < numFields; fld++ {
-		if fld == fieldStatus {
-			continue
-		}
-	layer:
-		for i := 0; i < ls.n; i++ {
-			for _, p := range paths[fld] {
-				v := find(ls.v[i], p)
-				if b := st.accept(fld, v); b != nil {
-					text[fld] = b
-					if fld == fieldTS {
-						f.ts = p
+			case m.f == markECS:
+				f.ecsMark = true
+			case m.f == fieldStatus:
+				// The first candidate that is an HTTP status; one that is not
+				// (a logger's "status": "ok") is remembered, and reported only
+				// when nothing else says how the call ended.
+				if statusDone {
+					continue
+				}
+				n, err := statusOf(m.v)
+				if err != nil {
+					if r.badStatus == nil {
+						r.badStatus = err
 					}
-					break layer
+					continue
 				}
-			}
-		}
-	}
-	// The status: the first candidate that is an HTTP status; one that is
-	// not (a logger's "status": "ok") is remembered, and reported only
-	// when nothing else says how the call ended.
-statusLayers:
-	for i := 0; i < ls.n; i++ {
-		for _, p := range paths[fieldStatus] {
-			v := find(ls.v[i], p)
-			if v == nil {
-				continue
-			}
-			n, err := statusOf(v)
-			if err != nil {
-				if r.badStatus == nil {
-					r.badStatus = err
+				if n != 0 {
+					r.status, f.status, statusDone = n, paths[fieldStatus][m.prio], true
 				}
-				continue
-			}
-			if n != 0 {
-				r.status, f.status = n, p
-				break statusLayers
+			case text[m.f] == nil:
+				if b := st.accept(m.f, m.v); b != nil {
+					text[m.f] = b
+					if m.f == fieldTS {
+						f.ts = paths[fieldTS][m.prio]
+					}
+				}
 			}
 		}
 	}

@@ -22,6 +22,13 @@ GOMAXPROCS=1 go test ./classify -run '^$' -bench '^BenchmarkClassify$' -cpu 1 -b
       for (i = 1; i <= NF; i++) { if ($(i+1) == "records/s") r = $i; if ($(i+1) == "ref_records/s") ref = $i; if ($(i+1) == "x_encoding_json") x = $i; if ($(i+1) == "allocs/op") a = $i }
       printf "  faultline %8.0f records/s   encoding/json %8.0f records/s   ratio %.2fx   %s allocs/record\n", r, ref, x, a
     }'
+echo "== classify: each shape a logging stack writes, on one core (OpenTelemetry: 20 records a message) =="
+GOMAXPROCS=1 go test ./classify -run '^$' -bench '^BenchmarkClassifyShapes$' -cpu 1 -benchtime 5x -count 1 \
+  | awk '/^BenchmarkClassifyShapes\// {
+      for (i = 1; i <= NF; i++) { if ($(i+1) == "records/s") r = $i; if ($(i+1) == "x_contract") x = $i }
+      name = $1; sub(/^BenchmarkClassifyShapes\//, "", name)
+      printf "  %-18s %8.0f records/s   %.2fx the contract'"'"'s\n", name, r, x
+    }'
 echo
 fi
 
