@@ -101,8 +101,7 @@ func (c *Classifier) classifyLogRecord(st *state, res pcommon.Resource, lr plog.
 	}
 	var ls layers
 	ls.add(attrs)
-	bodyIsRecord := body != nil && body.Type() == fastjson.TypeObject &&
-		(looksLikeRecord(body) || !hasOutcome(attrs))
+	bodyIsRecord := isRecordBody(body, attrs)
 	if bodyIsRecord {
 		ls.add(body)
 	}
@@ -146,16 +145,21 @@ var (
 	statusPaths  = paths[fieldStatus]
 	errorPaths   = paths[fieldError]
 	outcomePaths = append(append([]keyPath(nil), statusPaths...), errorPaths...)
+	callPaths    = append(append(append([]keyPath(nil), paths[fieldURL]...), paths[fieldProvider]...), paths[fieldMethod]...)
 )
 
-// looksLikeRecord reports whether a log body is a call record of its own
-// (a timestamp and an outcome), not a provider's body (problem+json has a
-// status, Flexiti's an error, neither a timestamp).
-func looksLikeRecord(v *fastjson.Value) bool {
-	return anyPath(v, tsPaths) && hasOutcome(v)
+// isRecordBody reports whether a log body is a call record of its own (the
+// filelog receiver's line) rather than the provider's body: it has a
+// timestamp (no provider body here has: problem+json has a status,
+// Flexiti's an error and a url), and either the attributes say nothing of
+// the call's outcome, or the body names the call (a url, provider or
+// method) beside its outcome.
+func isRecordBody(body, attrs *fastjson.Value) bool {
+	if body == nil || body.Type() != fastjson.TypeObject || !anyPath(body, tsPaths) {
+		return false
+	}
+	return !anyPath(attrs, outcomePaths) || (anyPath(body, outcomePaths) && anyPath(body, callPaths))
 }
-
-func hasOutcome(v *fastjson.Value) bool { return anyPath(v, outcomePaths) }
 
 func anyPath(v *fastjson.Value, ps []keyPath) bool {
 	for _, p := range ps {

@@ -327,3 +327,47 @@ func FuzzClassifyAll(f *testing.F) {
 		}
 	})
 }
+
+// TestEveryShapeIsRedacted: secrets planted in every field of a call, in
+// every shape, reach no field of the event, error or not; an unusable
+// record's error says nothing of them either.
+func TestEveryShapeIsRedacted(t *testing.T) {
+	c := newTestClassifier(t)
+	const card, email, jwt = "4111111111111111", "jane.doe@example.com", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYXVsdGxpbmUifQ.c2lnbmF0dXJlc2lnbmF0dXJl"
+	secrets := []string{card, email, jwt, "hunter2"}
+	base := reshape.Call{
+		TS: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), Service: "svc " + email, Env: "prod " + card, Tenant: "tenant " + card,
+		Provider: "finterra", Method: "POST",
+		URL:             "https://api.myfinterra.com/pos/v1/orders/" + card + "/payments?email=" + email + "&token=" + jwt,
+		Status:          400,
+		ResponseHeaders: map[string]string{"X-Request-Id": "Bearer " + jwt, "Set-Cookie": "session=" + jwt},
+		ResponseBody:    `{"error":"invalid_request","message":"card ` + card + ` of ` + email + ` password=hunter2","request_id":"` + jwt + `"}`,
+		TraceID:         jwt,
+	}
+	timeout := base
+	timeout.Status, timeout.ResponseBody, timeout.Error = 0, "", "dial tcp: card "+card+" password=hunter2 for "+email
+	for _, style := range reshape.Styles() {
+		for _, call := range []reshape.Call{base, timeout} {
+			msg, err := style.Write(call)
+			require.NoError(t, err)
+			for _, r := range c.ClassifyAll(msg, nil) {
+				require.NoError(t, r.Err, "%s: %s", style.Name, msg)
+				out, err := json.Marshal(r.Event)
+				require.NoError(t, err)
+				for _, s := range secrets {
+					require.NotContains(t, string(out), s, "%s: %s", style.Name, out)
+				}
+				require.True(t, r.Event.IsError)
+			}
+			call.Status, call.Error = 0, "" // no outcome: a dead letter
+			msg, err = style.Write(call)
+			require.NoError(t, err)
+			for _, r := range c.ClassifyAll(msg, nil) {
+				require.Equal(t, ReasonNoOutcome, ReasonOf(r.Err), "%s", style.Name)
+				for _, s := range secrets {
+					require.NotContains(t, r.Err.Error(), s, "%s", style.Name)
+				}
+			}
+		}
+	}
+}
