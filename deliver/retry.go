@@ -45,32 +45,59 @@ func (r Retry) backoff() retry.Backoff {
 
 // do runs attempt until it succeeds, fails for good (an error not marked
 // retryable) or the retries or the context run out, logging each failure
-// it retries. The error is the last attempt's, saying how many were made.
+// it retries. The error is the reason the attempts failed, saying how
+// many were made: the last attempt's error, or the one before when the
+// deadline cut the last one short (its "i/o timeout" would hide that the
+// server refused every connection).
 func (r Retry) do(ctx context.Context, log *slog.Logger, what string, attempt func(context.Context) error) error {
 	n := 0
-	var last error
+	var reason error
 	err := retry.Do(ctx, r.backoff(), func(ctx context.Context) error {
 		n++
-		last = attempt(ctx)
+		err := attempt(ctx)
 		var re retryable
-		if errors.As(last, &re) {
-			last = re.error
-			log.Warn("delivery failed, retrying", "to", what, "attempt", n, "err", last.Error())
-			return retry.RetryableError(last)
+		again := errors.As(err, &re)
+		if again {
+			err = re.error
 		}
-		return last
+		if err != nil && (reason == nil || !expired(ctx)) {
+			reason = err
+		}
+		if !again {
+			return err
+		}
+		log.Warn("delivery failed, retrying", "to", what, "attempt", n, "err", err.Error())
+		return retry.RetryableError(err)
 	})
 	switch {
 	case err == nil:
 		return nil
-	case last == nil: // out of time before the first attempt
+	case reason == nil: // out of time before the first attempt
 		return err
-	case ctx.Err() != nil && !errors.Is(last, ctx.Err()):
-		return fmt.Errorf("%w (after %d attempts, out of time: %v)", last, n, context.Cause(ctx))
+	case expired(ctx) && !errors.Is(reason, context.DeadlineExceeded) && !errors.Is(reason, context.Canceled):
+		cause := context.Cause(ctx)
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		return fmt.Errorf("%w (after %s, out of time: %v)", reason, attempts(n), cause)
 	case n > 1:
-		return fmt.Errorf("%w (after %d attempts)", last, n)
+		return fmt.Errorf("%w (after %s)", reason, attempts(n))
 	}
-	return last
+	return reason
+}
+
+// expired tells whether ctx is done or its deadline has passed (a dial
+// can time out at the deadline before the context says it is done).
+func expired(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && !time.Now().Before(d))
+}
+
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }
 
 // retryable marks an error that a later attempt may not meet.
