@@ -116,7 +116,8 @@ func (f *deliveryFlags) delivery(log *slog.Logger) (*delivery, error) {
 
 // send mails the report and posts its summary, as asked, at the same
 // time: each has the whole --send-timeout, one failing does not stop the
-// other, and the error names each failure. What was sent is said on out.
+// other, and the error (a deliveryError: exit 3) names each failure. What
+// was sent is said on out.
 func (d *delivery) send(ctx context.Context, rep *report.Weekly, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, d.deadline)
 	defer cancel()
@@ -151,7 +152,10 @@ func (d *delivery) send(ctx context.Context, rep *report.Weekly, out io.Writer) 
 	}
 	wg.Wait()
 	fmt.Fprint(out, mailed+posted)
-	return errors.Join(mailErr, postErr)
+	if err := errors.Join(mailErr, postErr); err != nil {
+		return deliveryError{err}
+	}
+	return nil
 }
 
 func (d *delivery) mail(ctx context.Context, rep *report.Weekly, link string) (string, error) {

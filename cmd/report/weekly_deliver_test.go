@@ -313,8 +313,9 @@ func TestWeeklyPostedToChat(t *testing.T) {
 	require.Len(t, h.posted(), 2)
 }
 
-// Failures exit 1 with the reason, and never print the password or the
-// webhook's secret path.
+// Failures exit 3 (not 1: the CronJob does not run again on a delivery
+// failure) with the reason, and never print the password or the webhook's
+// secret path.
 func TestWeeklyDeliveryFailures(t *testing.T) {
 	db := loaded(t)
 	srv := smtptest.Start(t, smtptest.Options{})
@@ -325,7 +326,7 @@ func TestWeeklyDeliveryFailures(t *testing.T) {
 	fail := func(t *testing.T, env []string, args ...string) (string, string) {
 		t.Helper()
 		code, stdout, stderr := runReportEnv(t, env, args...)
-		require.Equal(t, 1, code, "stdout: %s\nstderr: %s", stdout, stderr)
+		require.Equal(t, 3, code, "stdout: %s\nstderr: %s", stdout, stderr)
 		for _, secret := range []string{smtptest.Password, "wrong-password", "SECRET", hookPath} {
 			require.NotContains(t, stdout+stderr, secret)
 		}
