@@ -3,13 +3,9 @@ package deliver_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	netmail "net/mail"
 	"strconv"
@@ -75,65 +71,6 @@ func message() *deliver.Message {
 	}
 }
 
-// part is a leaf of a parsed MIME message.
-type part struct {
-	header    map[string][]string
-	mediaType string
-	params    map[string]string
-	body      []byte // decoded
-}
-
-// parseMessage reads a message as a mail client does, with net/mail and
-// mime/multipart, and returns its header, the media type of its top, and
-// its leaves in order with the multipart types they sit in.
-func parseMessage(t *testing.T, data []byte) (*netmail.Message, []string, []part) {
-	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(data))
-	require.NoError(t, err)
-	var containers []string
-	var leaves []part
-	var walk func(header map[string][]string, body io.Reader)
-	walk = func(header map[string][]string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(first(header["Content-Type"]))
-		require.NoError(t, err)
-		if strings.HasPrefix(mt, "multipart/") {
-			containers = append(containers, mt)
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart() // raw: the test decodes, as it checks the encoding
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				require.NoError(t, err)
-				walk(p.Header, p)
-			}
-			return
-		}
-		var r io.Reader = body
-		switch enc := strings.ToLower(first(header["Content-Transfer-Encoding"])); enc {
-		case "quoted-printable":
-			r = quotedprintable.NewReader(body)
-		case "base64":
-			r = base64Reader(body)
-		case "", "7bit", "8bit":
-		default:
-			t.Fatalf("unexpected transfer encoding %q", enc)
-		}
-		b, err := io.ReadAll(r)
-		require.NoError(t, err)
-		leaves = append(leaves, part{header: header, mediaType: mt, params: params, body: b})
-	}
-	walk(msg.Header, msg.Body)
-	return msg, containers, leaves
-}
-
-func first(v []string) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return v[0]
-}
-
 // The message as the server received it: one message to both recipients
 // over STARTTLS after AUTH PLAIN; multipart/related whose root is the
 // multipart/alternative of text and HTML, both UTF-8, then the inline
@@ -155,39 +92,42 @@ func TestMailOverSTARTTLS(t *testing.T) {
 	require.Equal(t, []string{"oncall@payments.example", "zoe@payments.example"}, got[0].To)
 	require.Equal(t, 1, srv.Connections(), "one connection")
 
-	hdr, containers, leaves := parseMessage(t, got[0].Data)
-	require.Equal(t, []string{"multipart/related", "multipart/alternative"}, containers)
-	require.Len(t, leaves, 3)
-	text, html, img := leaves[0], leaves[1], leaves[2]
-	require.Equal(t, "text/plain", text.mediaType)
-	require.Equal(t, "UTF-8", text.params["charset"])
-	require.Equal(t, "quoted-printable", first(text.header["Content-Transfer-Encoding"]))
-	require.Equal(t, msg.Text, strings.ReplaceAll(string(text.body), "\r\n", "\n"))
-	require.Equal(t, "text/html", html.mediaType)
-	require.Equal(t, "UTF-8", html.params["charset"])
-	require.Equal(t, msg.HTML, string(html.body))
-	require.Equal(t, "image/png", img.mediaType)
-	require.Equal(t, "<chart-0.2026-W46@faultline>", first(img.header["Content-Id"]))
-	require.True(t, strings.HasPrefix(first(img.header["Content-Disposition"]), "inline"))
-	require.Equal(t, msg.Inline[0].Data, img.body)
+	parsed, err := smtptest.Parse(got[0].Data)
+	require.NoError(t, err)
+	hdr := parsed.Header
+	require.Equal(t, []string{"multipart/related", "multipart/alternative"}, parsed.Containers)
+	require.Len(t, parsed.Parts, 3)
+	text, html, img := parsed.Parts[0], parsed.Parts[1], parsed.Parts[2]
+	require.Equal(t, "text/plain", text.MediaType)
+	require.Equal(t, "UTF-8", text.Params["charset"])
+	require.Equal(t, "quoted-printable", text.Encoding)
+	require.Equal(t, msg.Text, strings.ReplaceAll(string(text.Body), "\r\n", "\n"))
+	require.Equal(t, "text/html", html.MediaType)
+	require.Equal(t, "UTF-8", html.Params["charset"])
+	require.Equal(t, msg.HTML, string(html.Body))
+	require.Equal(t, "image/png", img.MediaType)
+	require.Equal(t, "base64", img.Encoding)
+	require.Equal(t, "<chart-0.2026-W46@faultline>", img.Header.Get("Content-Id"))
+	require.True(t, strings.HasPrefix(img.Header.Get("Content-Disposition"), "inline"))
+	require.Equal(t, msg.Inline[0].Data, img.Body)
 	for _, line := range strings.Split(string(got[0].Data), "\r\n") {
 		require.LessOrEqual(t, len(line), 998, "RFC 5322 line length")
 	}
 
-	subject, err := new(mime.WordDecoder).DecodeHeader(hdr.Header.Get("Subject"))
+	subject, err := new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
 	require.NoError(t, err)
 	require.Equal(t, msg.Subject, subject)
-	date, err := hdr.Header.Date()
+	date, err := hdr.Date()
 	require.NoError(t, err)
 	require.True(t, date.Equal(msg.Date), "%s", date)
-	require.Equal(t, id, hdr.Header.Get("Message-Id"))
+	require.Equal(t, id, hdr.Get("Message-Id"))
 	require.Regexp(t, `^<20261116T060003Z\.[0-9a-f]{24}@faultline\.example>$`, id, "in the sender's domain")
-	require.Equal(t, "auto-generated", hdr.Header.Get("Auto-Submitted"))
-	require.Equal(t, "1.0", hdr.Header.Get("Mime-Version"))
-	from, err := hdr.Header.AddressList("From")
+	require.Equal(t, "auto-generated", hdr.Get("Auto-Submitted"))
+	require.Equal(t, "1.0", hdr.Get("Mime-Version"))
+	from, err := hdr.AddressList("From")
 	require.NoError(t, err)
 	require.Equal(t, []*netmail.Address{{Name: "faultline", Address: "reports@faultline.example"}}, from)
-	to, err := hdr.Header.AddressList("To")
+	to, err := hdr.AddressList("To")
 	require.NoError(t, err)
 	require.Len(t, to, 2)
 	require.Equal(t, "Zoë Müller", to[1].Name)
@@ -196,9 +136,10 @@ func TestMailOverSTARTTLS(t *testing.T) {
 	msg.Inline = nil
 	_, err = m.Send(testCtx(t), msg)
 	require.NoError(t, err)
-	_, containers, leaves = parseMessage(t, srv.Messages()[1].Data)
-	require.Equal(t, []string{"multipart/alternative"}, containers)
-	require.Len(t, leaves, 2)
+	parsed, err = smtptest.Parse(srv.Messages()[1].Data)
+	require.NoError(t, err)
+	require.Equal(t, []string{"multipart/alternative"}, parsed.Containers)
+	require.Len(t, parsed.Parts, 2)
 }
 
 func TestMailAuthLogin(t *testing.T) {

@@ -1,7 +1,6 @@
 package deliver_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log"
@@ -17,8 +16,6 @@ import (
 
 	"github.com/faultline-dev/faultline/deliver"
 )
-
-func base64Reader(r io.Reader) io.Reader { return base64.NewDecoder(base64.StdEncoding, r) }
 
 // secretPath is a webhook's secret, in the shape of Slack's.
 const secretPath = "/services/T0FAULT/B0LINE/xoxSecretToken123"

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"image/png"
 	"io"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	netmail "net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -41,61 +37,6 @@ func smtpURL(scheme string, srv *smtptest.Server) string {
 	return scheme + "://" + url.PathEscape(smtptest.User) + "@" + srv.Addr()
 }
 
-// mimePart is a leaf of a received message.
-type mimePart struct {
-	header    map[string][]string
-	mediaType string
-	params    map[string]string
-	body      []byte
-}
-
-// readMIME parses a message as a mail client does (net/mail,
-// mime/multipart) into its header, its multipart containers outermost
-// first, and its leaves, decoded.
-func readMIME(t *testing.T, data []byte) (*netmail.Message, []string, []mimePart) {
-	t.Helper()
-	msg, err := netmail.ReadMessage(bytes.NewReader(data))
-	require.NoError(t, err)
-	var containers []string
-	var leaves []mimePart
-	var walk func(header map[string][]string, body io.Reader)
-	walk = func(header map[string][]string, body io.Reader) {
-		ct := ""
-		if v := header["Content-Type"]; len(v) > 0 {
-			ct = v[0]
-		}
-		mt, params, err := mime.ParseMediaType(ct)
-		require.NoError(t, err)
-		if strings.HasPrefix(mt, "multipart/") {
-			containers = append(containers, mt)
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if errors.Is(err, io.EOF) {
-					return
-				}
-				require.NoError(t, err)
-				walk(p.Header, p)
-			}
-		}
-		var r io.Reader = body
-		switch enc := strings.ToLower(strings.Join(header["Content-Transfer-Encoding"], "")); enc {
-		case "quoted-printable":
-			r = quotedprintable.NewReader(body)
-		case "base64":
-			r = base64.NewDecoder(base64.StdEncoding, body)
-		case "", "7bit", "8bit":
-		default:
-			t.Fatalf("transfer encoding %q", enc)
-		}
-		b, err := io.ReadAll(r)
-		require.NoError(t, err)
-		leaves = append(leaves, mimePart{header: header, mediaType: mt, params: params, body: b})
-	}
-	walk(msg.Header, msg.Body)
-	return msg, containers, leaves
-}
-
 // The weekly report mailed as the CronJob mails it: through a real SMTP
 // server on loopback, over STARTTLS, after AUTH PLAIN; the message read
 // back as MIME, its HTML shown in Chromium with the images a mail client
@@ -117,46 +58,48 @@ func TestWeeklyMailed(t *testing.T) {
 	require.Equal(t, []string{"oncall@payments.example", "zoe@payments.example"}, got.To)
 	require.Equal(t, "reports@faultline.example", got.From)
 
-	hdr, containers, leaves := readMIME(t, got.Data)
-	require.Equal(t, []string{"multipart/related", "multipart/alternative"}, containers, "the alternative of text and HTML, with the charts its HTML shows")
-	subject, err := new(mime.WordDecoder).DecodeHeader(hdr.Header.Get("Subject"))
+	parsed, err := smtptest.Parse(got.Data)
+	require.NoError(t, err)
+	hdr, leaves := parsed.Header, parsed.Parts
+	require.Equal(t, []string{"multipart/related", "multipart/alternative"}, parsed.Containers, "the alternative of text and HTML, with the charts its HTML shows")
+	subject, err := new(mime.WordDecoder).DecodeHeader(hdr.Get("Subject"))
 	require.NoError(t, err)
 	require.Equal(t, "Weekly error report 2026-W46: error rate 75.00%, 3 errors in 4 requests, 1 alert, 3 new codes", subject)
-	date, err := hdr.Header.Date()
+	date, err := hdr.Date()
 	require.NoError(t, err)
 	require.WithinDuration(t, time.Now(), date, time.Minute)
-	id := hdr.Header.Get("Message-Id")
+	id := hdr.Get("Message-Id")
 	require.Regexp(t, `^<[0-9TZ]+\.[0-9a-f]+@faultline\.example>$`, id)
 	require.Contains(t, stdout, "Mailed the weekly report 2026-W46 to 2 recipients via "+srv.Addr()+", Message-ID "+id+".")
-	require.Equal(t, "auto-generated", hdr.Header.Get("Auto-Submitted"))
+	require.Equal(t, "auto-generated", hdr.Get("Auto-Submitted"))
 
 	// The text is the Markdown report, and the link.
 	require.GreaterOrEqual(t, len(leaves), 2)
 	text, html := leaves[0], leaves[1]
-	require.Equal(t, "text/plain", text.mediaType)
-	require.Equal(t, "UTF-8", text.params["charset"])
+	require.Equal(t, "text/plain", text.MediaType)
+	require.Equal(t, "UTF-8", text.Params["charset"])
 	code, md, stderr := runReport(t, "weekly", "--database-url", db, "--week", "2026-W46")
 	require.Equal(t, 0, code, stderr)
 	require.Equal(t, md+"\nOpen this report in the faultline console: https://faultline.example.com/weekly?week=2026-W46\n",
-		strings.ReplaceAll(string(text.body), "\r\n", "\n"))
+		strings.ReplaceAll(string(text.Body), "\r\n", "\n"))
 
 	// The HTML shows each chart as an inline PNG part, by Content-ID.
-	require.Equal(t, "text/html", html.mediaType)
-	require.Equal(t, "UTF-8", html.params["charset"])
-	page := string(html.body)
+	require.Equal(t, "text/html", html.MediaType)
+	require.Equal(t, "UTF-8", html.Params["charset"])
+	page := string(html.Body)
 	require.True(t, strings.Contains(page, `<a href="https://faultline.example.com/weekly?week=2026-W46">`), "the link")
 	require.False(t, strings.Contains(page, "<svg"), "no SVG in mail")
 	images := leaves[2:]
 	require.Len(t, images, 6, "two charts for each of the three providers")
 	parts := map[string][]byte{}
 	for _, img := range images {
-		require.Equal(t, "image/png", img.mediaType)
-		cid := strings.Trim(img.header["Content-Id"][0], "<>")
+		require.Equal(t, "image/png", img.MediaType)
+		cid := strings.Trim(img.Header.Get("Content-Id"), "<>")
 		require.True(t, strings.Contains(page, `src="cid:`+cid+`"`), cid)
-		cfg, err := png.DecodeConfig(bytes.NewReader(img.body))
+		cfg, err := png.DecodeConfig(bytes.NewReader(img.Body))
 		require.NoError(t, err)
 		require.Equal(t, [2]int{1280, 440}, [2]int{cfg.Width, cfg.Height})
-		parts[cid] = img.body
+		parts[cid] = img.Body
 	}
 	require.Len(t, regexp.MustCompile(`src="cid:`).FindAllString(page, -1), len(parts))
 
