@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	netmail "net/mail"
 	"net/url"
 	"os"
 	"strings"
@@ -25,7 +26,7 @@ const smtpPasswordEnv = "SMTP_PASSWORD"
 // deliveryFlags send the weekly report to its readers: by mail, to a chat
 // channel, or both.
 type deliveryFlags struct {
-	MailTo      []string      `name:"mail-to" env:"MAIL_TO" sep:"," placeholder:"ADDR" help:"Mail the report to these addresses (repeat the flag or separate with commas) through --smtp-url."`
+	MailTo      []string      `name:"mail-to" env:"MAIL_TO" sep:"none" placeholder:"ADDR,…" help:"Mail the report to these addresses (repeat the flag or separate with commas, as in a To header) through --smtp-url."`
 	MailFrom    string        `name:"mail-from" env:"MAIL_FROM" placeholder:"ADDR" help:"The mail's sender, like 'faultline <reports@example.com>'."`
 	SMTPURL     string        `name:"smtp-url" env:"SMTP_URL" placeholder:"URL" help:"SMTP server: smtp://user@host:587 (STARTTLS required), smtps://user@host:465 (implicit TLS), or smtp://127.0.0.1:25?tls=none (clear text, to a loopback relay only). The password comes from the environment only ($SMTP_PASSWORD)."`
 	SMTPCA      string        `name:"smtp-ca" env:"SMTP_CA" placeholder:"FILE" help:"PEM certificates that verify the SMTP server (default: the system's)."`
@@ -56,9 +57,16 @@ func (f *deliveryFlags) delivery(log *slog.Logger) (*delivery, error) {
 		return nil, fmt.Errorf("--send-timeout must be positive, got %s", f.SendTimeout)
 	}
 	var to []string
-	for _, a := range f.MailTo {
-		if a = strings.TrimSpace(a); a != "" {
-			to = append(to, a)
+	for _, v := range f.MailTo {
+		if strings.TrimSpace(v) == "" { // MAIL_TO set but empty
+			continue
+		}
+		list, err := netmail.ParseAddressList(v) // "Doe, Jane" <jane@example.com> is one address
+		if err != nil {
+			return nil, fmt.Errorf("--mail-to %q: %w", v, err)
+		}
+		for _, a := range list {
+			to = append(to, a.String())
 		}
 	}
 	switch mail := len(to) > 0 || f.SMTPURL != "" || f.MailFrom != ""; {

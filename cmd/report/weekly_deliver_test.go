@@ -44,7 +44,7 @@ func smtpURL(scheme string, srv *smtptest.Server) string {
 func TestWeeklyMailed(t *testing.T) {
 	db := loaded(t)
 	srv := smtptest.Start(t, smtptest.Options{})
-	code, stdout, stderr := runReportEnv(t, deliveryEnv("SMTP_PASSWORD="+smtptest.Password, "MAIL_TO=oncall@payments.example, Zoë <zoe@payments.example>"),
+	code, stdout, stderr := runReportEnv(t, deliveryEnv("SMTP_PASSWORD="+smtptest.Password, "MAIL_TO=oncall@payments.example, \"Müller, Zoë\" <zoe@payments.example>"),
 		"weekly", "--database-url", db, "--week", "2026-W46",
 		"--mail-from", "faultline <reports@faultline.example>", "--smtp-url", smtpURL("smtp", srv), "--smtp-ca", srv.CAFile,
 		"--console-url", "https://faultline.example.com/")
@@ -72,6 +72,10 @@ func TestWeeklyMailed(t *testing.T) {
 	require.Regexp(t, `^<[0-9TZ]+\.[0-9a-f]+@faultline\.example>$`, id)
 	require.Contains(t, stdout, "Mailed the weekly report 2026-W46 to 2 recipients via "+srv.Addr()+", Message-ID "+id+".")
 	require.Equal(t, "auto-generated", hdr.Get("Auto-Submitted"))
+	to, err := hdr.AddressList("To")
+	require.NoError(t, err)
+	require.Len(t, to, 2)
+	require.Equal(t, "Müller, Zoë", to[1].Name, "a comma in a quoted name does not split the address")
 
 	// The text is the Markdown report, and the link.
 	require.GreaterOrEqual(t, len(leaves), 2)
@@ -353,8 +357,8 @@ func TestWeeklyDeliveryUsageErrors(t *testing.T) {
 		{"no server", nil, mail(), "--mail-to needs --smtp-url"},
 		{"no sender", nil, []string{"weekly", "--database-url", db, "--mail-to", "a@x.example", "--smtp-url", "smtp://127.0.0.1?tls=none"}, "--mail-to needs --mail-from"},
 		{"no recipient", nil, []string{"weekly", "--database-url", db, "--mail-from", "a@x.example", "--smtp-url", "smtp://127.0.0.1?tls=none"}, "need --mail-to"},
-		{"a recipient that is no address", nil, mail("--mail-to", "oncall", "--smtp-url", "smtp://127.0.0.1?tls=none"), `recipient "oncall"`},
-		{"a header in an address", []string{"MAIL_TO=a@x.example\nBcc: all@x.example"}, []string{"weekly", "--database-url", db, "--mail-from", "r@x.example", "--smtp-url", "smtp://127.0.0.1?tls=none"}, "recipient"},
+		{"a recipient that is no address", nil, mail("--mail-to", "oncall", "--smtp-url", "smtp://127.0.0.1?tls=none"), `--mail-to "oncall"`},
+		{"a header in an address", []string{"MAIL_TO=a@x.example\nBcc: all@x.example"}, []string{"weekly", "--database-url", db, "--mail-from", "r@x.example", "--smtp-url", "smtp://127.0.0.1?tls=none"}, "--mail-to"},
 		{"no CA file", nil, mail("--smtp-url", "smtp://127.0.0.1?tls=none", "--smtp-ca", "/nonexistent/ca.pem"), "--smtp-ca"},
 		{"a webhook in clear across the network", nil, []string{"weekly", "--database-url", db, "--webhook-url", "http://chat.example.com" + hookPath}, "--webhook-url: the webhook URL http://chat.example.com/[redacted] is http"},
 		{"a webhook URL that is no URL", []string{"WEBHOOK_URL=https://chat.example.com" + hookPath + "%zz"}, []string{"weekly", "--database-url", db}, "--webhook-url: the webhook URL is not a URL"},
