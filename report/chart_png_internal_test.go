@@ -84,8 +84,9 @@ func TestParseColor(t *testing.T) {
 	require.Equal(t, color.RGBA{A: 255}, parseColor("#zzzzzz"))
 }
 
-// BenchmarkChartPNG renders one chart as PNG; BenchmarkChartSVG lays out
-// and writes the same chart as the HTML file's SVG, the reference.
+// BenchmarkChartPNG renders one chart as PNG; BenchmarkChartSVG, the
+// reference, writes the HTML file of a week of that one provider (its two
+// SVG charts and its tables).
 func BenchmarkChartPNG(b *testing.B) {
 	p := chartWeek()
 	for b.Loop() {
@@ -103,4 +104,27 @@ func BenchmarkChartSVG(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkWeeklyMail renders the mail of a week of five providers: ten
+// PNG charts, the Markdown and the HTML.
+func BenchmarkWeeklyMail(b *testing.B) {
+	rep := &Weekly{Week: "2026-W46", PreviousWeek: "2026-W45", Days: []string{"2026-11-09", "2026-11-15"}}
+	for _, name := range []string{"cheers", "finix", "finterra", "flexiti", "paylera"} {
+		p := *chartWeek()
+		p.Provider = name
+		rep.Providers = append(rep.Providers, p)
+	}
+	var size int
+	for b.Loop() {
+		m, err := rep.Mail(MailOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(m.Text) + len(m.HTML)
+		for _, img := range m.Images {
+			size += len(img.PNG)
+		}
+	}
+	b.ReportMetric(float64(size), "bytes/mail")
 }
