@@ -274,6 +274,13 @@ func TestMailFailures(t *testing.T) {
 		require.Contains(t, err.Error(), "connection refused")
 		require.Contains(t, err.Error(), "out of time")
 	})
+
+	t.Run("out of time before the first attempt", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err := mailer(t, "smtp://"+closedPort(t)+"?tls=none", deliver.MailerOptions{}).Send(ctx, message())
+		require.ErrorContains(t, err, "out of time before the first attempt: context canceled")
+	})
 }
 
 // A server that echoes what it was sent cannot put the password in an

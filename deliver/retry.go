@@ -72,8 +72,8 @@ func (r Retry) do(ctx context.Context, log *slog.Logger, what string, attempt fu
 	switch {
 	case err == nil:
 		return nil
-	case reason == nil: // out of time before the first attempt
-		return err
+	case reason == nil:
+		return fmt.Errorf("out of time before the first attempt: %w", err)
 	case expired(ctx) && !errors.Is(reason, context.DeadlineExceeded) && !errors.Is(reason, context.Canceled):
 		cause := context.Cause(ctx)
 		if cause == nil {

@@ -123,23 +123,41 @@ func (f *deliveryFlags) delivery(log *slog.Logger) (*delivery, error) {
 }
 
 // send mails the report and posts its summary, as asked, at the same
-// time: each has the whole --send-timeout, one failing does not stop the
-// other, and the error (a deliveryError: exit 3) names each failure. What
-// was sent is said on out.
+// time: each has the whole --send-timeout (rendering comes first and does
+// not count), one failing does not stop the other, and the error (a
+// deliveryError: exit 3) names each failure. What was sent is said on out.
 func (d *delivery) send(ctx context.Context, rep *report.Weekly, out io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, d.deadline)
-	defer cancel()
 	link := ""
 	if d.console != nil {
 		link = console.WeeklyPageURL(d.console, rep.Week)
 	}
+	var msg *deliver.Message
+	if d.mailer != nil {
+		m, err := rep.Mail(report.MailOptions{Link: link})
+		if err != nil {
+			return err
+		}
+		msg = &deliver.Message{From: d.from, To: d.to, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
+		for _, img := range m.Images {
+			msg.Inline = append(msg.Inline, deliver.Inline{ContentID: img.ContentID, Filename: img.Filename, ContentType: "image/png", Data: img.PNG})
+		}
+	}
+	var chat strings.Builder
+	if d.webhook != nil {
+		if err := rep.WriteChat(&chat, report.ChatOptions{Link: link}); err != nil {
+			return err
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, d.deadline)
+	defer cancel()
 	var mailed, posted string
 	var mailErr, postErr error
 	var wg sync.WaitGroup
 	if d.mailer != nil {
 		wg.Go(func() {
 			var id string
-			if id, mailErr = d.mail(ctx, rep, link); mailErr == nil {
+			if id, mailErr = d.mailer.Send(ctx, msg); mailErr == nil {
 				recipients := fmt.Sprintf("%d recipients", len(d.to))
 				if len(d.to) == 1 {
 					recipients = "1 recipient"
@@ -150,11 +168,8 @@ func (d *delivery) send(ctx context.Context, rep *report.Weekly, out io.Writer) 
 	}
 	if d.webhook != nil {
 		wg.Go(func() {
-			var body strings.Builder
-			if postErr = rep.WriteChat(&body, report.ChatOptions{Link: link}); postErr == nil {
-				if postErr = d.webhook.Post(ctx, []byte(body.String())); postErr == nil {
-					posted = fmt.Sprintf("Posted the weekly report %s to %s.\n", rep.Week, d.webhook)
-				}
+			if postErr = d.webhook.Post(ctx, []byte(chat.String())); postErr == nil {
+				posted = fmt.Sprintf("Posted the weekly report %s to %s.\n", rep.Week, d.webhook)
 			}
 		})
 	}
@@ -164,16 +179,4 @@ func (d *delivery) send(ctx context.Context, rep *report.Weekly, out io.Writer) 
 		return deliveryError{err}
 	}
 	return nil
-}
-
-func (d *delivery) mail(ctx context.Context, rep *report.Weekly, link string) (string, error) {
-	m, err := rep.Mail(report.MailOptions{Link: link})
-	if err != nil {
-		return "", err
-	}
-	msg := &deliver.Message{From: d.from, To: d.to, Subject: m.Subject, Text: m.Text, HTML: m.HTML}
-	for _, img := range m.Images {
-		msg.Inline = append(msg.Inline, deliver.Inline{ContentID: img.ContentID, Filename: img.Filename, ContentType: "image/png", Data: img.PNG})
-	}
-	return d.mailer.Send(ctx, msg)
 }
