@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,6 +131,16 @@ func New(o Options) (*Console, error) {
 		days:     newTTLCache[providerDayKey, store.ProviderDay](dayCacheTTL, maxCachedDays)}
 	c.handler = c.routes()
 	return c, nil
+}
+
+// WeeklyPageURL is the address of the page of an ISO week's report (like
+// 2026-W46) in the console served at base: what the weekly report's mail
+// and chat message link to.
+func WeeklyPageURL(base *url.URL, week string) string {
+	u := base.JoinPath("weekly")
+	u.RawQuery = url.Values{"week": {week}}.Encode()
+	u.Fragment = ""
+	return u.String()
 }
 
 // ServeHTTP serves the console.

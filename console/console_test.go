@@ -390,7 +390,11 @@ func TestAlertPages(t *testing.T) {
 func TestWeeklyPage(t *testing.T) {
 	f := newFixture(t)
 	srv := f.server(t, f.options(t))
-	for _, path := range []string{"/weekly?week=2026-W46", "/weekly"} { // the last complete week before now
+	base, err := url.Parse(srv.URL)
+	require.NoError(t, err)
+	link := console.WeeklyPageURL(base, "2026-W46") // what the mail and the chat message link to
+	require.Equal(t, srv.URL+"/weekly?week=2026-W46", link)
+	for _, path := range []string{"/weekly?week=2026-W46", "/weekly", strings.TrimPrefix(link, srv.URL)} { // the last complete week before now
 		resp, body := get(t, srv, path, "support", supportPassword)
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)
 		require.Contains(t, body, "<title>Weekly error report 2026-W46</title>")

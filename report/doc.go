@@ -8,6 +8,9 @@
 // The SQL lives in package store; this package gives the rows their
 // meaning (rates, changes, significance, the catalog's words) and renders
 // them: text for an 80-column terminal, JSON for machines, and for the
-// weekly report Markdown, CSV and one self-contained HTML file with inline
-// SVG charts. Counts come from the rollups, never from sampling events.
+// weekly report Markdown, CSV, one self-contained HTML file with inline
+// SVG charts, an e-mail (Mail: Markdown text, HTML whose charts are PNG
+// parts) and a chat message (WriteChat: a Slack incoming-webhook payload).
+// Package deliver sends the last two. Counts come from the rollups, never
+// from sampling events.
 package report

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"html/template"
 	"math"
 	"strings"
 )
@@ -18,27 +19,32 @@ type chart struct {
 	Dots          []dot
 	Texts         []svgText
 	Legend        []legendItem
+	// Src is where a mail's HTML finds the chart's PNG (cid:…); empty in
+	// the HTML file, which draws the SVG.
+	Src template.URL
 }
 
 type rect struct {
-	X, Y, W, H string
+	X, Y, W, H float64
 	Fill       string
 	Title      string // a tooltip
 }
 
 type polyline struct {
-	Points string
+	Points []point
 	Stroke string
 }
 
+type point struct{ X, Y float64 }
+
 type dot struct {
-	X, Y  string
+	X, Y  float64
 	Fill  string
 	Title string
 }
 
 type svgText struct {
-	X, Y   string
+	X, Y   float64
 	Anchor string // start, middle, end
 	Fill   string
 	Text   string
@@ -70,8 +76,18 @@ func categoryColor(c string) string {
 	return "#bbbbbb"
 }
 
+// num writes a coordinate for SVG: at most two decimals, no trailing zeros.
 func num(f float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
+}
+
+// svgPoints writes a polyline's points attribute: "x,y x,y …".
+func svgPoints(pts []point) string {
+	parts := make([]string, len(pts))
+	for i, p := range pts {
+		parts[i] = num(p.X) + "," + num(p.Y)
+	}
+	return strings.Join(parts, " ")
 }
 
 // niceMax rounds v up to 1, 2 or 5 times a power of ten, for an axis.
@@ -95,9 +111,9 @@ func dayAxis(c *chart, days []DayCount) (xs []float64, slot float64) {
 	for i, d := range days {
 		x := plotL + slot*float64(i)
 		xs = append(xs, x)
-		c.Texts = append(c.Texts, svgText{X: num(x + slot/2), Y: num(plotBottom + 16), Anchor: "middle", Fill: "#333", Text: dayLabel(d.Date)})
+		c.Texts = append(c.Texts, svgText{X: x + slot/2, Y: plotBottom + 16, Anchor: "middle", Fill: "#333", Text: dayLabel(d.Date)})
 	}
-	c.Lines = append(c.Lines, polyline{Points: fmt.Sprintf("%d,%d %d,%d", plotL, plotBottom, plotR, plotBottom), Stroke: "#333"})
+	c.Lines = append(c.Lines, polyline{Points: []point{{plotL, plotBottom}, {plotR, plotBottom}}, Stroke: "#333"})
 	return xs, slot
 }
 
@@ -113,22 +129,22 @@ func requestsChart(id string, p *ProviderWeek) chart {
 	}
 	maxReq, maxRate = niceMax(maxReq), niceMax(maxRate*100)/100
 	h := float64(plotBottom - plotTop)
-	var pts []string
+	var pts []point
 	for i, d := range p.Daily {
 		bh := h * float64(d.Requests) / maxReq
-		c.Rects = append(c.Rects, rect{X: num(xs[i] + slot*0.15), Y: num(plotBottom - bh), W: num(slot * 0.7), H: num(bh),
+		c.Rects = append(c.Rects, rect{X: xs[i] + slot*0.15, Y: plotBottom - bh, W: slot * 0.7, H: bh,
 			Fill: "#9ecae1", Title: fmt.Sprintf("%s: %s requests, %s errors", d.Date, group(d.Requests), group(d.Errors))})
 		y := plotBottom - h*d.ErrorRate/maxRate
-		pts = append(pts, num(xs[i]+slot/2)+","+num(y))
-		c.Dots = append(c.Dots, dot{X: num(xs[i] + slot/2), Y: num(y), Fill: "#b2182b",
+		pts = append(pts, point{xs[i] + slot/2, y})
+		c.Dots = append(c.Dots, dot{X: xs[i] + slot/2, Y: y, Fill: "#b2182b",
 			Title: fmt.Sprintf("%s: error rate %s", d.Date, percent(d.ErrorRate))})
 	}
-	c.Lines = append(c.Lines, polyline{Points: strings.Join(pts, " "), Stroke: "#b2182b"})
+	c.Lines = append(c.Lines, polyline{Points: pts, Stroke: "#b2182b"})
 	c.Texts = append(c.Texts,
-		svgText{X: num(plotL - 6), Y: num(plotTop + 4), Anchor: "end", Fill: "#3182bd", Text: group(int64(maxReq))},
-		svgText{X: num(plotL - 6), Y: num(plotBottom), Anchor: "end", Fill: "#3182bd", Text: "0"},
-		svgText{X: num(plotR + 6), Y: num(plotTop + 4), Anchor: "start", Fill: "#b2182b", Text: percent(maxRate)},
-		svgText{X: num(plotR + 6), Y: num(plotBottom), Anchor: "start", Fill: "#b2182b", Text: "0%"},
+		svgText{X: plotL - 6, Y: plotTop + 4, Anchor: "end", Fill: "#3182bd", Text: group(int64(maxReq))},
+		svgText{X: plotL - 6, Y: plotBottom, Anchor: "end", Fill: "#3182bd", Text: "0"},
+		svgText{X: plotR + 6, Y: plotTop + 4, Anchor: "start", Fill: "#b2182b", Text: percent(maxRate)},
+		svgText{X: plotR + 6, Y: plotBottom, Anchor: "start", Fill: "#b2182b", Text: "0%"},
 	)
 	c.Legend = []legendItem{{Fill: "#9ecae1", Text: "requests"}, {Fill: "#b2182b", Text: "error rate"}}
 	return c
@@ -156,13 +172,13 @@ func categoriesChart(id string, p *ProviderWeek) chart {
 			}
 			bh := h * float64(n) / maxErr
 			y -= bh
-			c.Rects = append(c.Rects, rect{X: num(xs[i] + slot*0.15), Y: num(y), W: num(slot * 0.7), H: num(bh),
+			c.Rects = append(c.Rects, rect{X: xs[i] + slot*0.15, Y: y, W: slot * 0.7, H: bh,
 				Fill: categoryColor(cat), Title: fmt.Sprintf("%s: %s %s", d.Date, group(n), cat)})
 		}
 	}
 	c.Texts = append(c.Texts,
-		svgText{X: num(plotL - 6), Y: num(plotTop + 4), Anchor: "end", Fill: "#333", Text: group(int64(maxErr))},
-		svgText{X: num(plotL - 6), Y: num(plotBottom), Anchor: "end", Fill: "#333", Text: "0"},
+		svgText{X: plotL - 6, Y: plotTop + 4, Anchor: "end", Fill: "#333", Text: group(int64(maxErr))},
+		svgText{X: plotL - 6, Y: plotBottom, Anchor: "end", Fill: "#333", Text: "0"},
 	)
 	for _, cat := range cats {
 		c.Legend = append(c.Legend, legendItem{Fill: categoryColor(cat), Text: cat})

@@ -1,10 +1,11 @@
 // Command report answers questions from what ingest stored. Its
 // subcommands: lookup (everything known about the events of an id, and
 // what to send to the provider's support), trends (what moved against the
-// previous period), weekly (the weekly error report), alerts (evaluate
-// the alert rules, store and print alerts, post them to Alertmanager) and
-// serve (the web console of package console). lookup, trends, weekly and
-// serve only read: every transaction is read-only.
+// previous period), weekly (the weekly error report, printed, mailed or
+// posted to chat), alerts (evaluate the alert rules, store and print
+// alerts, post them to Alertmanager) and serve (the web console of package
+// console). lookup, trends, weekly and serve only read: every transaction
+// is read-only.
 package main
 
 import (
@@ -59,6 +60,10 @@ func run() int {
 		if errors.As(err, &usage) {
 			return 2
 		}
+		var undelivered deliveryError
+		if errors.As(err, &undelivered) {
+			return 3
+		}
 		return 1 // a failure, or a lookup that found nothing for some id (noMatchError)
 	}
 	return 0
@@ -69,6 +74,13 @@ func run() int {
 type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
+
+// deliveryError is a report that could not be sent (by mail or to chat),
+// after the retries that could help: exit 3. The weekly CronJob does not
+// run again on it: the part that was sent would be sent twice.
+type deliveryError struct{ error }
+
+func (e deliveryError) Unwrap() error { return e.error }
 
 // noMatchError is a lookup that found nothing for some id: exit 1.
 type noMatchError struct{ error }

@@ -46,8 +46,14 @@ func TestMain(m *testing.M) {
 // runReport runs the binary and returns its exit code, stdout and stderr.
 func runReport(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	return runReportEnv(t, nil, args...)
+}
+
+// runReportEnv runs the binary with env added to the environment.
+func runReportEnv(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	cmd := exec.Command(reportBin, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL=", "FAULTLINE_TZ=")
+	cmd.Env = append(append(os.Environ(), "DATABASE_URL=", "FAULTLINE_TZ="), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/faultline-dev/faultline/report"
@@ -18,6 +19,7 @@ type weeklyCmd struct {
 	Week   string `name:"week" help:"ISO week, like 2026-W46 (default: the last complete week in --tz)."`
 	Format string `name:"format" default:"md" enum:"md,html,json,csv" help:"Output format (${enum}): md pastes into chat, html is one self-contained file with charts."`
 	Top    int    `name:"top" default:"10" help:"Top codes listed per provider."`
+	deliveryFlags
 }
 
 func (cmd *weeklyCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -34,6 +36,10 @@ func (cmd *weeklyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if cmd.Top <= 0 {
 		return usageError{fmt.Errorf("--top must be positive, got %d", cmd.Top)}
 	}
+	send, err := cmd.delivery(log)
+	if err != nil {
+		return usageError{err}
+	}
 	cats, err := cmd.catalogs()
 	if err != nil {
 		return err
@@ -47,15 +53,27 @@ func (cmd *weeklyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return cmd.write(func(w io.Writer) error {
-		switch cmd.Format {
-		case "html":
-			return rep.WriteHTML(w)
-		case "json":
-			return rep.WriteJSON(w)
-		case "csv":
-			return rep.WriteCSV(w)
+	if send.wanted() {
+		// Sent, not printed; -o still keeps a copy.
+		if cmd.Output != "" {
+			if err := cmd.write(func(w io.Writer) error { return writeWeekly(w, rep, cmd.Format) }); err != nil {
+				return err
+			}
 		}
-		return rep.WriteMarkdown(w)
-	})
+		return send.send(ctx, rep, os.Stdout)
+	}
+	return cmd.write(func(w io.Writer) error { return writeWeekly(w, rep, cmd.Format) })
+}
+
+// writeWeekly writes the report in format: md, html, json or csv.
+func writeWeekly(w io.Writer, rep *report.Weekly, format string) error {
+	switch format {
+	case "html":
+		return rep.WriteHTML(w)
+	case "json":
+		return rep.WriteJSON(w)
+	case "csv":
+		return rep.WriteCSV(w)
+	}
+	return rep.WriteMarkdown(w)
 }

@@ -25,7 +25,7 @@ func loadCompose(t *testing.T, env []string) (*types.Project, error) {
 	opts, err := cli.NewProjectOptions([]string{repo("deploy", "docker-compose.yml")},
 		cli.WithWorkingDirectory(repo("deploy")),
 		cli.WithEnv(env),
-		cli.WithProfiles([]string{"traffic"}),
+		cli.WithProfiles([]string{"traffic", "weekly"}),
 	)
 	require.NoError(t, err)
 	return opts.LoadProject(context.Background())
@@ -92,7 +92,8 @@ func TestCompose(t *testing.T) {
 		"faultline_report": *svc("db-users").Environment["REPORT_DB_PASSWORD"],
 		"faultline_alerts": *svc("db-users").Environment["ALERTS_DB_PASSWORD"],
 	}
-	users := map[string]string{"migrate": "faultline", "ingest": "faultline_ingest", "alerts": "faultline_alerts", "console": "faultline_report"}
+	users := map[string]string{"migrate": "faultline", "ingest": "faultline_ingest", "alerts": "faultline_alerts", "console": "faultline_report",
+		"weekly-report": "faultline_report"}
 	for user := range passwords {
 		if user != "faultline" {
 			require.Contains(t, strings.Join(svc("db-users").Command, " "), "="+user+" ", "db-users creates %s", user)
@@ -121,11 +122,11 @@ func TestCompose(t *testing.T) {
 		t.Run("command of "+name, func(t *testing.T) { checkInvocation(t, s.Command, names, composeSecretFiles(t, p, s)) })
 	}
 	sort.Strings(ours)
-	require.Equal(t, []string{"alerts", "console", "ingest", "loggen", "migrate"}, ours)
+	require.Equal(t, []string{"alerts", "console", "ingest", "loggen", "migrate", "weekly-report"}, ours)
 	// Ingest and the console serve HTTP: ingest keeps the image's health
 	// check, the console has its own on its port; it is off elsewhere.
 	require.Nil(t, ingest.HealthCheck, "ingest keeps the image's HEALTHCHECK")
-	for _, name := range []string{"alerts", "loggen", "migrate"} {
+	for _, name := range []string{"alerts", "loggen", "migrate", "weekly-report"} {
 		require.True(t, svc(name).HealthCheck.Disable, "%s has no HTTP listener: its health check is disabled", name)
 	}
 
@@ -156,6 +157,17 @@ func TestCompose(t *testing.T) {
 	require.Equal(t, "/healthz", strings.TrimPrefix(hc[2], "http://127.0.0.1:"+addrPort(t, console.Command)))
 	t.Run("console runs as deployed", func(t *testing.T) {
 		checkConsoleRuns(t, console.Command, composeSecretFiles(t, p, console), hc[1:])
+	})
+
+	// The weekly report: sent by mail and to chat as settings in .env say.
+	t.Run("weekly report", func(t *testing.T) {
+		weekly := svc("weekly-report")
+		require.Equal(t, types.ServiceConditionCompletedSuccessfully, weekly.DependsOn["db-users"].Condition)
+		composeWeeklyReport(t, func(env []string) map[string]*string {
+			p, err := loadCompose(t, env)
+			require.NoError(t, err)
+			return p.Services["weekly-report"].Environment
+		}, weekly.Command)
 	})
 
 	// Only loopback ports are published.
