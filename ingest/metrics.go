@@ -94,7 +94,7 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 		m.providers[p] = true
 		m.Requests.WithLabelValues(p)
 	}
-	for _, r := range append(append([]classify.Reason(nil), classify.Reasons...), ReasonTimeRange, ReasonStoreRejected, ndjson.ReasonBareCR) {
+	for _, r := range DeadLetterReasons {
 		m.DeadLetters.WithLabelValues(string(r))
 	}
 	for _, sh := range classify.Shapes {
@@ -109,6 +109,12 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 	}
 	return m
 }
+
+// DeadLetterReasons lists every reason a record becomes a dead letter for:
+// the classifier's, the reader's and the pipeline's. Metrics pre-register
+// them; README's table of dead letters lists them (a test checks it).
+var DeadLetterReasons = append(append([]classify.Reason(nil), classify.Reasons...),
+	ndjson.ReasonBareCR, ReasonTimeRange, ReasonStoreRejected)
 
 // internalErrorReporter returns the Builder's InternalError hook: the
 // record is logged by its coordinates, never its content, and counted.

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,4 +62,18 @@ func gathered(t *testing.T, reg *prometheus.Registry) map[string]map[string]floa
 		out[f.GetName()] = vals
 	}
 	return out
+}
+
+// TestREADMEListsEveryDeadLetterReason: the table of dead-letter reasons
+// in README names every reason a record can be dead-lettered for.
+func TestREADMEListsEveryDeadLetterReason(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range DeadLetterReasons {
+		if !strings.Contains(string(readme), "`"+string(r)+"`") {
+			t.Errorf("README does not list the dead-letter reason %s", r)
+		}
+	}
 }
