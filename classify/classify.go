@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -57,6 +58,7 @@ type Classifier struct {
 	maxBody    int
 	states     sync.Pool
 	dialects   map[Dialect][]*Catalog
+	templates  atomic.Pointer[Templates] // learned endpoint templates (SetTemplates)
 }
 
 type hostRule struct {
@@ -70,6 +72,7 @@ type state struct {
 	sc       scanner
 	body     fastjson.Parser
 	scratch  []byte
+	segs     []segment
 	fold     []byte
 	key      []byte
 	interned map[string]string // intern key (field, raw value) to the value an Event holds
@@ -313,8 +316,6 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) 
 	}
 	host, path := SplitURL(b2s(r.url))
 	ev.Host = st.identifier(recentHost, s2b(host), 'L', 128)
-	st.scratch = appendTemplate(st.scratch[:0], path)
-	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 
 	var cat *Catalog
 	if name := bytes.TrimSpace(r.provider); len(name) > 0 {
@@ -331,8 +332,10 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) 
 		if ev.Provider == "" {
 			ev.Provider = "unknown"
 		}
+		c.setEndpoint(st, ev, cat, path)
 		return
 	}
+	c.setEndpoint(st, ev, cat, path)
 	c.classifyError(st, ev, r, cat)
 }
 
@@ -363,6 +366,8 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 			cat = c.providerByShape(body)
 			if cat != nil && ev.Provider == "" {
 				ev.Provider = cat.Provider
+				_, path := SplitURL(b2s(r.url))
+				c.setEndpoint(st, ev, cat, path) // now that its catalog is known
 			}
 		}
 		if cat != nil {
