@@ -186,7 +186,7 @@ const (
 	nanoAlpha = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 )
 
-var slugWords = []string{"summer", "sale", "blue", "widget", "gift", "card", "winter", "bundle", "red", "chair", "pro", "max", "mini", "oak", "table", "lamp"}
+var slugWords = []string{"summer", "holiday", "blue", "premium", "gift", "card", "winter", "kitchen", "red", "outdoor", "pro", "wireless", "mini", "vintage", "table", "lamp"}
 
 // idOfShape returns a new identifier of the named shape.
 func idOfShape(rng *rand.Rand, shape string) string {
