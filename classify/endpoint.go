@@ -115,7 +115,7 @@ func markIdentifiers(segs []segment, p string) {
 	for i := range segs {
 		seg := segs[i].text(p)
 		switch {
-		case seg == "":
+		case seg == "" || seg == truncatedMarker:
 			prevNamesID = false
 		case prevNamesID || isIDSegment(seg) || holdsSecret(seg):
 			segs[i].param = true
@@ -162,7 +162,7 @@ func appendEndpoint(dst []byte, p string, segs *[]segment, declared *declaredTem
 		return dst
 	}
 	// Cut at the last segment boundary that leaves room for the marker.
-	cut := start + maxEndpoint - len(truncatedMarker)
+	cut := start + maxEndpoint - len("/"+truncatedMarker)
 	for cut > start && dst[cut] != '/' {
 		cut--
 	}
