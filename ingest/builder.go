@@ -53,6 +53,7 @@ type Builder struct {
 	reqs         map[reqKey]int
 	errs         map[errKey]int
 	groups       map[string]int
+	names        map[store.EndpointName]struct{}
 }
 
 type reqKey struct {
@@ -89,6 +90,7 @@ func NewBuilder(c Classifier, source store.Source, expected int64, o BuilderOpti
 		reqs:     map[reqKey]int{},
 		errs:     map[errKey]int{},
 		groups:   map[string]int{},
+		names:    map[store.EndpointName]struct{}{},
 	}
 	bb.b.Source = source
 	bb.b.ExpectedOffset = expected
@@ -137,12 +139,22 @@ func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64
 		bb.b.Requests = append(bb.b.Requests, store.RequestRollup{Minute: time.Unix(minute, 0).UTC(), Provider: ev.Provider, Endpoint: ev.Endpoint})
 	}
 	bb.b.Requests[i].Requests++
+	// The endpoint with its method, registered with the batch (and bounded).
+	if n := (store.EndpointName{Provider: ev.Provider, Method: ev.Method, Endpoint: ev.Endpoint}); !bb.hasName(n) {
+		bb.names[n] = struct{}{}
+		bb.b.Endpoints = append(bb.b.Endpoints, n)
+	}
 	if !ev.IsError {
 		return ev, true
 	}
 	bb.b.Requests[i].Errors++
 	bb.addError(&ev, minute, topic, partition, offset)
 	return ev, true
+}
+
+func (bb *Builder) hasName(n store.EndpointName) bool {
+	_, ok := bb.names[n]
+	return ok
 }
 
 // AddUnusable adds a record that could not even be read (err says why) as
@@ -243,4 +255,5 @@ func (bb *Builder) Reset(expected int64) {
 	clear(bb.reqs)
 	clear(bb.errs)
 	clear(bb.groups)
+	clear(bb.names)
 }
