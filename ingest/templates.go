@@ -49,7 +49,13 @@ type TemplatesConfig struct {
 type Templater struct {
 	cfg    TemplatesConfig
 	loaded []classify.Rule // the rules in the classifier
+	kick   chan struct{}
 }
+
+// minPassPause is the shortest time between two passes that Kick asks for:
+// a new id shape is learned within it (and a pass's own time) of its
+// evidence arriving, not at the next Every.
+const minPassPause = 250 * time.Millisecond
 
 // NewTemplater checks cfg and resolves its defaults.
 func NewTemplater(cfg TemplatesConfig) (*Templater, error) {
@@ -81,7 +87,17 @@ func NewTemplater(cfg TemplatesConfig) (*Templater, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewTemplateMetrics(nil, nil)
 	}
-	return &Templater{cfg: cfg}, nil
+	return &Templater{cfg: cfg, kick: make(chan struct{}, 1)}, nil
+}
+
+// Kick asks Run for a pass soon (within minPassPause of the last one): new
+// endpoints were stored, which may be the evidence of a template. It never
+// blocks.
+func (t *Templater) Kick() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Pass is what one pass did.
@@ -148,17 +164,27 @@ func (t *Templater) Pass(ctx context.Context) (Pass, error) {
 	return p, err
 }
 
-// Run makes a pass every Every until ctx ends. A pass that fails is logged
-// and counted; the next one tries again.
+// Run makes a pass every Every, and soon after a Kick, until ctx ends. A
+// pass that fails is logged and counted; the next one tries again.
 func (t *Templater) Run(ctx context.Context) {
 	tick := time.NewTicker(t.cfg.Every)
 	defer tick.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-t.kick:
+			if wait := minPassPause - time.Since(last); wait > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
+		last = time.Now()
 		p, err := t.Pass(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:

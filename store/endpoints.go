@@ -16,7 +16,12 @@ import (
 
 // DefaultMaxEndpoints is how many distinct endpoints of one provider the
 // rollups hold at most, by default.
-const DefaultMaxEndpoints = 1000
+const DefaultMaxEndpoints = 2000
+
+// WithNewEndpoints has f told, after each commit, how many endpoints a
+// batch registered that were stored for none before it: new endpoints are
+// what templates are learned from.
+func WithNewEndpoints(f func(n int)) Option { return func(o *options) { o.onNew = f } }
 
 // WithEndpointLimit bounds the distinct endpoints of each provider that
 // batches store (max; 0 is DefaultMaxEndpoints): the calls of a provider's
@@ -49,16 +54,23 @@ func lockForWrite(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
+// admission is what registering a batch's endpoints did: the calls that
+// overflowed per provider, and how many names were new.
+type admission struct {
+	overflow map[string]int64
+	added    int
+}
+
 // admitEndpoints registers the batch's endpoints and applies the bound: it
 // returns the batch to write (b itself, or a copy whose calls of endpoints
-// beyond the bound are under endpoints.Other) and the calls that overflow
-// per provider.
-func (s *Store) admitEndpoints(ctx context.Context, tx pgx.Tx, b *Batch) (*Batch, map[string]int64, error) {
+// beyond the bound are under endpoints.Other) and what it did.
+func (s *Store) admitEndpoints(ctx context.Context, tx pgx.Tx, b *Batch) (*Batch, admission, error) {
+	var a admission
 	if err := lockForWrite(ctx, tx); err != nil {
-		return nil, nil, err
+		return nil, a, err
 	}
 	if len(b.Endpoints) == 0 {
-		return b, nil, nil
+		return b, a, nil
 	}
 	names := make([]EndpointName, 0, len(b.Endpoints))
 	for _, n := range b.Endpoints {
@@ -71,11 +83,11 @@ func (s *Store) admitEndpoints(ctx context.Context, tx pgx.Tx, b *Batch) (*Batch
 		JOIN unnest($1::text[], $2::text[], $3::text[]) AS n(p, m, e) ON e.provider = n.p AND e.method = n.m AND e.endpoint = n.e`,
 		providers, methods, eps)
 	if err != nil {
-		return nil, nil, fmt.Errorf("registered endpoints: %w", err)
+		return nil, a, fmt.Errorf("registered endpoints: %w", err)
 	}
 	known, err := pgx.CollectRows(rows, pgx.RowToStructByPos[EndpointName])
 	if err != nil {
-		return nil, nil, fmt.Errorf("registered endpoints: %w", err)
+		return nil, a, fmt.Errorf("registered endpoints: %w", err)
 	}
 	slices.SortFunc(known, compareNames)
 	missing := slices.DeleteFunc(names, func(n EndpointName) bool {
@@ -83,8 +95,9 @@ func (s *Store) admitEndpoints(ctx context.Context, tx pgx.Tx, b *Batch) (*Batch
 		return found
 	})
 	if len(missing) == 0 {
-		return b, nil, nil
+		return b, a, nil
 	}
+	a.added = len(missing)
 	over := map[[2]string]bool{}
 	for start := 0; start < len(missing); {
 		p := missing[start].Provider
@@ -93,15 +106,16 @@ func (s *Store) admitEndpoints(ctx context.Context, tx pgx.Tx, b *Batch) (*Batch
 			end++
 		}
 		if err := s.admitProvider(ctx, tx, missing[start:end], over); err != nil {
-			return nil, nil, err
+			return nil, a, err
 		}
 		start = end
 	}
 	if len(over) == 0 {
-		return b, nil, nil
+		return b, a, nil
 	}
 	nb, calls := overflowBatch(b, over)
-	return nb, calls, nil
+	a.overflow = calls
+	return nb, a, nil
 }
 
 // admitProvider registers the missing endpoint names of one provider (in
@@ -197,11 +211,15 @@ func overflowBatch(b *Batch, over map[[2]string]bool) (*Batch, map[string]int64)
 	return &nb, calls
 }
 
-func (s *Store) reportOverflow(calls map[string]int64) {
+// reportAdmission tells the hooks what a committed batch's admission did.
+func (s *Store) reportAdmission(a admission) {
+	if s.onNew != nil && a.added > 0 {
+		s.onNew(a.added)
+	}
 	if s.onOverflow == nil {
 		return
 	}
-	for p, n := range calls {
+	for p, n := range a.overflow {
 		if n > 0 {
 			s.onOverflow(p, n)
 		}

@@ -50,6 +50,7 @@ type Store struct {
 
 	maxEndpoints int                                // per provider (WithEndpointLimit)
 	onOverflow   func(provider string, calls int64) // calls stored under {other}
+	onNew        func(n int)                        // endpoints registered by a batch
 
 	mu   sync.Mutex
 	days map[int64]bool // UTC days (Unix seconds at midnight) known to have an events partition
@@ -63,6 +64,7 @@ type options struct {
 	readOnly     bool
 	maxEndpoints int
 	onOverflow   func(provider string, calls int64)
+	onNew        func(n int)
 }
 
 // WithLogger makes the store log what it does besides answering calls
@@ -111,7 +113,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, wrap(ctx, "store: connect", err)
 	}
-	s := &Store{pool: pool, log: o.log, days: map[int64]bool{}, maxEndpoints: o.maxEndpoints, onOverflow: o.onOverflow}
+	s := &Store{pool: pool, log: o.log, days: map[int64]bool{}, maxEndpoints: o.maxEndpoints, onOverflow: o.onOverflow, onNew: o.onNew}
 	if s.maxEndpoints <= 0 {
 		s.maxEndpoints = DefaultMaxEndpoints
 	}

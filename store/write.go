@@ -95,7 +95,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	if err := fence(ctx, tx, b); err != nil {
 		return err
 	}
-	b, overflow, err := s.admitEndpoints(ctx, tx, b)
+	b, admitted, err := s.admitEndpoints(ctx, tx, b)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	s.reportOverflow(overflow)
+	s.reportAdmission(admitted)
 	return nil
 }
 

@@ -191,8 +191,9 @@ type pipelineFlags struct {
 // a current schema: migrated first with --migrate, refused (naming
 // `ingest migrate`) when behind.
 //
-// overflow counts the calls stored under {other} (store.WithEndpointLimit).
-func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger, overflow func(provider string, calls int64)) (*classify.Classifier, *store.Store, error) {
+// overflow counts the calls stored under {other} (store.WithEndpointLimit);
+// newEndpoints is told of endpoints stored for the first time.
+func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger, overflow func(provider string, calls int64), newEndpoints func(int)) (*classify.Classifier, *store.Store, error) {
 	if f.BatchSize <= 0 {
 		return nil, nil, usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
 	}
@@ -206,7 +207,7 @@ func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger, overflow fun
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := f.dbFlags.open(ctx, log, store.WithEndpointLimit(f.MaxEndpoints, overflow))
+	st, err := f.dbFlags.open(ctx, log, store.WithEndpointLimit(f.MaxEndpoints, overflow), store.WithNewEndpoints(newEndpoints))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -19,14 +19,17 @@ type replayCmd struct {
 }
 
 func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
-	var tmetrics *ingest.TemplateMetrics // set before the first batch is written
-	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) })
+	var ( // set before the first batch is written
+		tmetrics  *ingest.TemplateMetrics
+		templater *ingest.Templater
+	)
+	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(int) { templater.Kick() })
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	tmetrics = ingest.NewTemplateMetrics(nil, cls.Catalogs().Providers())
-	templater, err := cmd.templater(ctx, st, cls, tmetrics, log)
+	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
 	if err != nil {
 		return err
 	}

@@ -36,8 +36,11 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var tmetrics *ingest.TemplateMetrics // set before the first batch is written
-	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) })
+	var ( // set before the first batch is written
+		tmetrics  *ingest.TemplateMetrics
+		templater *ingest.Templater
+	)
+	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(int) { templater.Kick() })
 	if err != nil {
 		return err
 	}
@@ -47,7 +50,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
 	tmetrics = ingest.NewTemplateMetrics(reg, cls.Catalogs().Providers())
-	templater, err := cmd.templater(ctx, st, cls, tmetrics, log)
+	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
 	if err != nil {
 		return err
 	}
