@@ -173,3 +173,14 @@ func parseTemplate(t string) (segs []string, params int, err error) {
 	}
 	return segs, params, nil
 }
+
+// Declares reports whether endpoint (as the classifier writes endpoints,
+// {id} for parameters) is one the catalog declares.
+func (c *Catalog) Declares(endpoint string) bool {
+	if c == nil || c.declared == nil {
+		return false
+	}
+	segs := splitSegments(nil, endpoint)
+	d := c.declared.match(endpoint, segs)
+	return d != nil && d.endpoint == endpoint
+}

@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,6 +148,57 @@ func TestEndpointTemplatesReplay(t *testing.T) {
 	require.Contains(t, string(out), "0 templates learned")
 	require.Contains(t, string(out), "0 stored endpoints folded")
 	requireTemplated(t, db, want)
+
+	// report endpoints lists every stored endpoint with its source, and
+	// the learned templates with their evidence and calls.
+	reportBin := buildAlertsReport(t)
+	code, stdout, stderr := runAlertsReport(t, reportBin, "endpoints", "--database-url", dbURL, "--json", "--limit", "0")
+	require.Zero(t, code, stderr)
+	var rep struct {
+		Providers []struct {
+			Provider  string `json:"provider"`
+			Distinct  int    `json:"distinct"`
+			Endpoints []struct {
+				Endpoint string   `json:"endpoint"`
+				Source   string   `json:"source"`
+				Methods  []string `json:"methods"`
+				Requests int64    `json:"requests"`
+			} `json:"endpoints"`
+		} `json:"providers"`
+		Templates []struct {
+			Provider, Method, Endpoint string
+			Values                     int   `json:"values"`
+			Requests                   int64 `json:"requests"`
+		} `json:"templates"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+	declared := map[string]bool{}
+	for _, e := range synth.IDShapesEndpoints() {
+		declared[e.Provider+" "+e.Endpoint] = e.Declared
+	}
+	var total int64
+	for _, p := range rep.Providers {
+		require.Equal(t, len(want.Endpoints[p.Provider]), p.Distinct, p.Provider)
+		for _, e := range p.Endpoints {
+			total += e.Requests
+			if declared[p.Provider+" "+e.Endpoint] {
+				require.Equal(t, "declared", e.Source, "%s %s", p.Provider, e.Endpoint)
+			} else {
+				require.Contains(t, []string{"learned", "heuristic", "literal"}, e.Source, "%s %s", p.Provider, e.Endpoint)
+			}
+			require.NotEmpty(t, e.Methods)
+		}
+	}
+	require.Equal(t, want.Requests, total)
+	require.NotEmpty(t, rep.Templates)
+	for _, l := range rep.Templates {
+		require.GreaterOrEqual(t, l.Values, 50, "%+v", l)
+		require.Greater(t, l.Requests, int64(0), "%+v", l)
+	}
+	code, stdout, _ = runAlertsReport(t, reportBin, "endpoints", "--database-url", dbURL, "--provider", "cheers")
+	require.Zero(t, code)
+	require.Contains(t, stdout, "/loyalty/v2/vouchers/{id}/status")
+	require.Contains(t, stdout, "Learned templates: 4")
 }
 
 // TestEndpointBoundReplay replays the same traffic with a bound of 5
