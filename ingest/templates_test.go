@@ -1,0 +1,109 @@
+package ingest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/store"
+	"github.com/faultline-dev/faultline/synth"
+)
+
+func idClassifier(t testing.TB) *classify.Classifier {
+	t.Helper()
+	cats, err := classify.BuiltinCatalogs()
+	require.NoError(t, err)
+	host, provider, _ := strings.Cut(synth.IDShapesHost, "=")
+	c, err := classify.New(cats, classify.Options{Hosts: map[string]string{host: provider}})
+	require.NoError(t, err)
+	return c
+}
+
+// Two replicas' Templaters over one database: what one learns, the other
+// loads, so both classify every call alike; only one folds at a time.
+func TestTemplatersAgree(t *testing.T) {
+	st, db := database(t)
+	ctx := testCtx(t)
+	a, b := idClassifier(t), idClassifier(t)
+	g := synth.NewIDShapes(synth.Options{Seed: 21, ErrorRate: 0.1, Start: time.Now().Add(-time.Hour)})
+	var calls []synth.Call
+	for part := range 2 {
+		bb := ingest.NewBuilder(a, store.Source{Group: "g", Topic: "t", Partition: int32(part)}, store.NoOffset, ingest.BuilderOptions{})
+		for i := range 30000 {
+			c := g.Next()
+			calls = append(calls, c)
+			_, ok := bb.Add(c.Record, "t", int32(part), int64(i))
+			require.True(t, ok)
+		}
+		require.NoError(t, st.WriteBatch(ctx, bb.Take(30000)))
+	}
+	reg := prometheus.NewRegistry()
+	ma := ingest.NewTemplateMetrics(reg, a.Catalogs().Providers())
+	ta, err := ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: a, Metrics: ma})
+	require.NoError(t, err)
+	tb, err := ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: b})
+	require.NoError(t, err)
+
+	pa, err := ta.Pass(ctx)
+	require.NoError(t, err)
+	require.True(t, pa.Learned)
+	require.Greater(t, pa.Added, 3)
+	require.Greater(t, pa.Folded.Endpoints, int64(100))
+	require.Equal(t, float64(pa.Rules), testutil.ToFloat64(ma.Rules))
+	require.Equal(t, float64(pa.Folded.Endpoints), testutil.ToFloat64(ma.Folded))
+
+	require.NoError(t, tb.Refresh(ctx))
+	require.Equal(t, a.Templates().Rules(), b.Templates().Rules())
+	for _, c := range calls {
+		ea, err := a.Classify(c.Record)
+		require.NoError(t, err)
+		eb, err := b.Classify(c.Record)
+		require.NoError(t, err)
+		require.Equal(t, ea.Endpoint, eb.Endpoint)
+	}
+	pb, err := tb.Pass(ctx)
+	require.NoError(t, err)
+	require.Zero(t, pb.Added)
+	require.Zero(t, pb.Folded.Endpoints, "folded already")
+
+	var literal int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM endpoints WHERE provider = 'cheers' AND endpoint LIKE '/loyalty/v2/vouchers/%' AND endpoint NOT LIKE '%{id}%'`).Scan(&literal))
+	require.Zero(t, literal)
+}
+
+// Run passes every Every, and soon after a Kick.
+func TestTemplaterKick(t *testing.T) {
+	st, _ := database(t)
+	ctx := testCtx(t)
+	c := idClassifier(t)
+	reg := prometheus.NewRegistry()
+	m := ingest.NewTemplateMetrics(reg, nil)
+	tpl, err := ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: c, Every: time.Hour, Metrics: m})
+	require.NoError(t, err)
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tpl.Run(rctx)
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	require.Zero(t, testutil.ToFloat64(m.Refreshed))
+	tpl.Kick()
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(m.Refreshed) == 0 {
+		require.True(t, time.Now().Before(deadline), "no pass after a kick")
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err = ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: c, Threshold: 1})
+	require.Error(t, err)
+}
