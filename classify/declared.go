@@ -14,7 +14,7 @@ import (
 type declaredTemplates struct {
 	// byLen holds the templates by their number of segments (the empty
 	// one before the leading '/' included), most specific first.
-	byLen map[int][]*declared
+	byLen [maxSegments + 1][]*declared
 }
 
 // declared is one declared template under one base path.
@@ -31,6 +31,9 @@ type declared struct {
 // fits whole, or nil. A parameter takes any non-empty segment; a literal
 // segment must be equal.
 func (dt *declaredTemplates) match(p string, segs []segment) *declared {
+	if len(segs) > maxSegments {
+		return nil
+	}
 	for _, d := range dt.byLen[len(segs)] {
 		if d.fits(p, segs) {
 			return d
@@ -99,7 +102,7 @@ func compileDeclared(endpoints, basePaths []string) (*declaredTemplates, error) 
 		}
 		bases = append(bases, segs)
 	}
-	dt := &declaredTemplates{byLen: map[int][]*declared{}}
+	dt := &declaredTemplates{}
 	seen := map[string]string{}
 	for i, e := range endpoints {
 		segs, params, err := parseTemplate(e)
