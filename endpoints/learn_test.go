@@ -3,7 +3,6 @@ package endpoints_test
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,8 +17,7 @@ func newClassifier(t *testing.T) *classify.Classifier {
 	t.Helper()
 	cats, err := classify.BuiltinCatalogs()
 	require.NoError(t, err)
-	host, provider, _ := strings.Cut(synth.IDShapesHost, "=")
-	c, err := classify.New(cats, classify.Options{Hosts: map[string]string{host: provider}})
+	c, err := classify.New(cats, classify.Options{Hosts: synth.IDShapesHosts()})
 	require.NoError(t, err)
 	return c
 }

@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,8 +19,7 @@ func idClassifier(t testing.TB) *classify.Classifier {
 	t.Helper()
 	cats, err := classify.BuiltinCatalogs()
 	require.NoError(t, err)
-	host, provider, _ := strings.Cut(synth.IDShapesHost, "=")
-	c, err := classify.New(cats, classify.Options{Hosts: map[string]string{host: provider}})
+	c, err := classify.New(cats, classify.Options{Hosts: synth.IDShapesHosts()})
 	require.NoError(t, err)
 	return c
 }

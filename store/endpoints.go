@@ -523,27 +523,24 @@ func foldGroups(ctx context.Context, tx pgx.Tx, ps, froms, tos []string, f *Fold
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	cols := make([][]string, 9)
+	var firsts, lasts []time.Time
+	var counts []int64
+	var sampleIDs []pgtype.Int8
+	var sampleTSs []pgtype.Timestamptz
 	for _, k := range keys {
 		m := merged[k]
-		if _, err := tx.Exec(ctx, `INSERT INTO error_groups AS g (fingerprint, provider, code, subcode, method, endpoint, category,
-				first_seen, last_seen, count, sample_correlation_id, sample_message, sample_event_id, sample_ts)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			ON CONFLICT (fingerprint) DO UPDATE SET
-				count = g.count + excluded.count,
-				first_seen = least(g.first_seen, excluded.first_seen),
-				last_seen = greatest(g.last_seen, excluded.last_seen),
-				category = CASE WHEN excluded.last_seen >= g.last_seen THEN excluded.category ELSE g.category END,
-				sample_correlation_id = CASE WHEN excluded.last_seen >= g.last_seen
-					THEN coalesce(excluded.sample_correlation_id, g.sample_correlation_id) ELSE g.sample_correlation_id END,
-				sample_message = CASE WHEN excluded.last_seen >= g.last_seen THEN excluded.sample_message ELSE g.sample_message END,
-				sample_event_id = CASE WHEN excluded.last_seen >= g.last_seen AND excluded.sample_event_id IS NOT NULL
-					THEN excluded.sample_event_id ELSE g.sample_event_id END,
-				sample_ts = CASE WHEN excluded.last_seen >= g.last_seen AND excluded.sample_event_id IS NOT NULL
-					THEN excluded.sample_ts ELSE g.sample_ts END`,
-			m.fingerprint, m.provider, m.code, m.subcode, m.method, m.endpoint, m.category,
-			m.firstSeen, m.lastSeen, m.count, m.sampleCorrelationID, m.sampleMessage, m.sampleEventID, m.sampleTS); err != nil {
-			return fmt.Errorf("merge group %s: %w", m.fingerprint, err)
+		for i, v := range []string{m.fingerprint, m.provider, m.code, m.subcode, m.method, m.endpoint, m.category,
+			m.sampleCorrelationID.String, m.sampleMessage} {
+			cols[i] = append(cols[i], v)
 		}
+		firsts, lasts, counts = append(firsts, m.firstSeen), append(lasts, m.lastSeen), append(counts, m.count)
+		sampleIDs, sampleTSs = append(sampleIDs, m.sampleEventID), append(sampleTSs, m.sampleTS)
+	}
+	// The same merge as a batch's group deltas (upsertGroups).
+	if _, err := tx.Exec(ctx, upsertGroups, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
+		firsts, lasts, counts, cols[7], cols[8], sampleIDs, sampleTSs); err != nil {
+		return fmt.Errorf("merge groups: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,8 +23,7 @@ func idClassifier(t testing.TB) *classify.Classifier {
 	t.Helper()
 	cats, err := classify.BuiltinCatalogs()
 	require.NoError(t, err)
-	host, provider, _ := strings.Cut(synth.IDShapesHost, "=")
-	c, err := classify.New(cats, classify.Options{Hosts: map[string]string{host: provider}})
+	c, err := classify.New(cats, classify.Options{Hosts: synth.IDShapesHosts()})
 	require.NoError(t, err)
 	return c
 }

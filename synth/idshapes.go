@@ -26,9 +26,15 @@ type IDShapes struct {
 	g *Generator
 }
 
-// IDShapesHost is the host rule (host=provider) under which acmepay's
-// records are recognised.
+// IDShapesHost is the host rule (host=provider, as --host takes it) under
+// which acmepay's records are recognised.
 const IDShapesHost = "api.acmepay.example=acmepay"
+
+// IDShapesHosts is IDShapesHost as classify.Options.Hosts takes it.
+func IDShapesHosts() map[string]string {
+	host, provider, _ := strings.Cut(IDShapesHost, "=")
+	return map[string]string{host: provider}
+}
 
 // NewIDShapes returns a generator; o as for New.
 func NewIDShapes(o Options) *IDShapes { return &IDShapes{g: New(o)} }

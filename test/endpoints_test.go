@@ -45,8 +45,7 @@ func expectTemplated(t *testing.T, calls []synth.Call) templated {
 	t.Helper()
 	cats, err := classify.BuiltinCatalogs()
 	require.NoError(t, err)
-	host, provider, _ := strings.Cut(synth.IDShapesHost, "=")
-	c, err := classify.New(cats, classify.Options{Hosts: map[string]string{host: provider}})
+	c, err := classify.New(cats, classify.Options{Hosts: synth.IDShapesHosts()})
 	require.NoError(t, err)
 	want := templated{Endpoints: map[string][]string{}, Groups: map[string]int64{}}
 	seen := map[string]bool{}
@@ -125,28 +124,20 @@ func requireTemplated(t *testing.T, db *pgxpool.Pool, want templated) {
 func TestEndpointTemplatesReplay(t *testing.T) {
 	recs, calls := idTraffic(100000, 11)
 	want := expectTemplated(t, calls)
-	dbURL := newDatabase(t)
-	out, err := exec.Command(ingestBin, "migrate", "--database-url", dbURL).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	file := filepath.Join(t.TempDir(), "calls.ndjson")
-	require.NoError(t, os.WriteFile(file, append(joinLines(recs), '\n'), 0o644))
-
-	out, err = exec.Command(ingestBin, "replay", "--database-url", dbURL, "--host", synth.IDShapesHost,
-		"--templates-every", "1s", "--max-endpoints", "20000", file).CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	dbURL, out := replayInto(t, recs, "--templates-every", "1s", "--max-endpoints", "20000")
 	t.Logf("%s", out)
-	require.Contains(t, string(out), "100000 records stored")
-	require.NotContains(t, string(out), "{other}")
+	require.Contains(t, out, "100000 records stored")
+	require.NotContains(t, out, "{other}")
 	db, err := pgxpoolNew(dbURL)
 	require.NoError(t, err)
 	defer db.Close()
 	requireTemplated(t, db, want)
 
 	// Idempotent: a pass finds nothing to learn or fold.
-	out, err = exec.Command(ingestBin, "templates", "--database-url", dbURL, "--host", synth.IDShapesHost).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	require.Contains(t, string(out), "0 templates learned")
-	require.Contains(t, string(out), "0 stored endpoints folded")
+	pass, err := exec.Command(ingestBin, "templates", "--database-url", dbURL, "--host", synth.IDShapesHost).CombinedOutput()
+	require.NoError(t, err, "%s", pass)
+	require.Contains(t, string(pass), "0 templates learned")
+	require.Contains(t, string(pass), "0 stored endpoints folded")
 	requireTemplated(t, db, want)
 
 	// report endpoints lists every stored endpoint with its source, and
@@ -207,15 +198,8 @@ func TestEndpointTemplatesReplay(t *testing.T) {
 func TestEndpointBoundReplay(t *testing.T) {
 	recs, calls := idTraffic(20000, 12)
 	want := expectTemplated(t, calls)
-	dbURL := newDatabase(t)
-	out, err := exec.Command(ingestBin, "migrate", "--database-url", dbURL).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	file := filepath.Join(t.TempDir(), "calls.ndjson")
-	require.NoError(t, os.WriteFile(file, append(joinLines(recs), '\n'), 0o644))
-	out, err = exec.Command(ingestBin, "replay", "--database-url", dbURL, "--host", synth.IDShapesHost,
-		"--max-endpoints", "5", file).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	require.Contains(t, string(out), "calls stored under {other}")
+	dbURL, out := replayInto(t, recs, "--max-endpoints", "5")
+	require.Contains(t, out, "calls stored under {other}")
 	db, err := pgxpoolNew(dbURL)
 	require.NoError(t, err)
 	defer db.Close()
@@ -268,6 +252,21 @@ func TestEndpointTemplatesTwoReplicas(t *testing.T) {
 	require.Zero(t, a.metric(t, `faultline_endpoint_overflow_total{provider="paylera"}`))
 	a.stop(t)
 	b.stop(t)
+}
+
+// replayInto replays recs with `ingest replay` (and args) into a new
+// database, and returns its URL and replay's output.
+func replayInto(t *testing.T, recs [][]byte, args ...string) (string, string) {
+	t.Helper()
+	dbURL := newDatabase(t)
+	out, err := exec.Command(ingestBin, "migrate", "--database-url", dbURL).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	file := filepath.Join(t.TempDir(), "calls.ndjson")
+	require.NoError(t, os.WriteFile(file, append(joinLines(recs), '\n'), 0o644))
+	args = append([]string{"replay", "--database-url", dbURL, "--host", synth.IDShapesHost}, args...)
+	out, err = exec.Command(ingestBin, append(args, file)...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	return dbURL, string(out)
 }
 
 func joinLines(recs [][]byte) []byte {
