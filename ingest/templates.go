@@ -50,6 +50,10 @@ type Templater struct {
 	cfg    TemplatesConfig
 	loaded []classify.Rule // the rules in the classifier
 	kick   chan struct{}
+	// fresh counts the endpoints stored for the first time since the last
+	// pass; kickAt of them are evidence enough for a pass.
+	fresh  atomic.Int64
+	kickAt int64
 }
 
 // minPassPause is the shortest time between two passes that Kick asks for:
@@ -87,13 +91,20 @@ func NewTemplater(cfg TemplatesConfig) (*Templater, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewTemplateMetrics(nil, nil)
 	}
-	return &Templater{cfg: cfg, kick: make(chan struct{}, 1)}, nil
+	// A position becomes a parameter with a quarter of the threshold of
+	// distinct values at the least (beside ids): fewer new endpoints cannot
+	// make a rule.
+	return &Templater{cfg: cfg, kick: make(chan struct{}, 1), kickAt: int64(max(cfg.Threshold/4, 1))}, nil
 }
 
-// Kick asks Run for a pass soon (within minPassPause of the last one): new
-// endpoints were stored, which may be the evidence of a template. It never
-// blocks.
-func (t *Templater) Kick() {
+// Kick tells the Templater that n endpoints were stored for the first time:
+// once enough have been since the last pass to be the evidence of a
+// template, Run makes a pass soon (within minPassPause of the last one)
+// rather than at the next Every. It never blocks.
+func (t *Templater) Kick(n int) {
+	if t.fresh.Add(int64(n)) < t.kickAt {
+		return
+	}
 	select {
 	case t.kick <- struct{}{}:
 	default:
@@ -185,6 +196,7 @@ func (t *Templater) Run(ctx context.Context) {
 			}
 		}
 		last = time.Now()
+		t.fresh.Store(0)
 		p, err := t.Pass(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:

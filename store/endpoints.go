@@ -402,13 +402,12 @@ func (s *Store) foldChunk(ctx context.Context, moves []endpoints.Move) (Folded, 
 	if err := foldGroups(ctx, tx, ps, froms, tos, &f); err != nil {
 		return f, err
 	}
-	tag, err := tx.Exec(ctx, `WITH m AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS m(p, f, t)),
+	_, err = tx.Exec(ctx, `WITH m AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS m(p, f, t)),
 		gone AS (DELETE FROM endpoints e USING m WHERE e.provider = m.p AND e.endpoint = m.f RETURNING m.p, e.method, m.t)
 		INSERT INTO endpoints (provider, method, endpoint) SELECT DISTINCT p, method, t FROM gone ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING`, ps, froms, tos)
 	if err != nil {
 		return f, fmt.Errorf("move registered endpoints: %w", err)
 	}
-	_ = tag
 	f.Endpoints = int64(len(moves))
 	if err := tx.Commit(ctx); err != nil {
 		return f, fmt.Errorf("commit: %w", err)

@@ -23,7 +23,7 @@ func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
 		tmetrics  *ingest.TemplateMetrics
 		templater *ingest.Templater
 	)
-	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(int) { templater.Kick() })
+	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(n int) { templater.Kick(n) })
 	if err != nil {
 		return err
 	}
