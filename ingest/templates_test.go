@@ -2,7 +2,11 @@ package ingest_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,4 +110,63 @@ func TestTemplaterKick(t *testing.T) {
 	}
 	_, err = ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: c, Threshold: 1})
 	require.Error(t, err)
+}
+
+// History is folded in: rows a former release stored (no endpoint
+// templates declared, no endpoints registered by the batches: what
+// migration 00010 finds and registers with the method unknown) move under
+// the templates at the first pass, every total unchanged.
+func TestHistoryFoldedIn(t *testing.T) {
+	st, db := database(t)
+	ctx := testCtx(t)
+	// The former release: the catalogs without their endpoints.
+	old := map[string]*fstest.MapFile{}
+	for _, p := range []string{"finterra", "cheers", "flexiti", "finix", "paylera"} {
+		data, err := os.ReadFile(filepath.Join("..", "classify", "catalogs", p+".yaml"))
+		require.NoError(t, err)
+		text := string(data)
+		if i := strings.Index(text, "\nendpoints:"); i >= 0 {
+			text = text[:i+1]
+		}
+		text = strings.Replace(text, "\nbase_paths:", "\n# base_paths:", 1)
+		old[p+".yaml"] = &fstest.MapFile{Data: []byte(text)}
+	}
+	cats, err := classify.LoadCatalogs(fstest.MapFS(old))
+	require.NoError(t, err)
+	former, err := classify.New(cats, classify.Options{Hosts: synth.IDShapesHosts()})
+	require.NoError(t, err)
+	g := synth.NewIDShapes(synth.Options{Seed: 31, ErrorRate: 0.2, Start: time.Now().Add(-time.Hour)})
+	bb := ingest.NewBuilder(former, store.Source{Group: "g", Topic: "t"}, store.NoOffset, ingest.BuilderOptions{})
+	for i := range 20000 {
+		_, ok := bb.Add(g.Next().Record, "t", 0, int64(i))
+		require.True(t, ok)
+	}
+	b := bb.Take(20000)
+	b.Endpoints = nil // a former release registered nothing
+	require.NoError(t, st.WriteBatch(ctx, b))
+	_, err = db.Exec(ctx, `INSERT INTO endpoints (provider, method, endpoint) SELECT DISTINCT provider, '', endpoint FROM rollup_requests_hourly`)
+	require.NoError(t, err)
+
+	sums := func() (requests, errs, groups, events int64) {
+		require.NoError(t, db.QueryRow(ctx, `SELECT (SELECT sum(requests) FROM rollup_requests), (SELECT sum(errors) FROM rollup_requests_hourly),
+			(SELECT sum(count) FROM error_groups), (SELECT count(*) FROM events)`).Scan(&requests, &errs, &groups, &events))
+		return
+	}
+	var literal int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM rollup_requests WHERE endpoint LIKE '/v1/invoices/inv\_%'`).Scan(&literal))
+	require.Greater(t, literal, 0, "the former release left ids without digits literal")
+	r0, e0, g0, n0 := sums()
+
+	tpl, err := ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: idClassifier(t)})
+	require.NoError(t, err)
+	p, err := tpl.Pass(ctx)
+	require.NoError(t, err)
+	require.Greater(t, p.Folded.Endpoints, int64(100))
+	r1, e1, g1, n1 := sums()
+	require.Equal(t, []int64{r0, e0, g0, n0}, []int64{r1, e1, g1, n1}, "totals unchanged")
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM rollup_requests WHERE endpoint LIKE '/v1/invoices/inv\_%'`).Scan(&literal))
+	require.Zero(t, literal, "declared templates took the history")
+	var endpoints int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(DISTINCT endpoint) FROM rollup_requests WHERE provider = 'paylera'`).Scan(&endpoints))
+	require.LessOrEqual(t, endpoints, 7+30, "paylera's 7 endpoints, and the ids without digits too few to learn yet")
 }
