@@ -70,7 +70,8 @@ func schemeEnd(u string) int {
 // (Classifier.Endpoint).
 func TemplatePath(p string) string {
 	var segs []segment
-	return string(appendEndpoint(nil, p, &segs, nil, nil, "", ""))
+	b, _ := appendEndpoint(nil, p, &segs, nil, nil, "", "")
+	return string(b)
 }
 
 // Bounds of the templating of one path.
@@ -127,20 +128,21 @@ func markIdentifiers(segs []segment, p string) {
 }
 
 // appendEndpoint appends the endpoint of path p to dst: the template a
-// provider's catalog declares when p fits one (declared), else the
-// identifier heuristics with the positions learned rules make parameters
-// (learned, for the provider and method) as {id} too. segs is scratch.
-// The result is at most maxEndpoint bytes and never empty.
-func appendEndpoint(dst []byte, p string, segs *[]segment, declared *declaredTemplates, learned *Templates, provider, method string) []byte {
+// provider's catalog declares when p fits one (declared: then dst is
+// unchanged and the template is returned as it is, a string to share),
+// else the identifier heuristics with the positions learned rules make
+// parameters (learned, for the provider and method) as {id} too. segs is
+// scratch. The result is at most maxEndpoint bytes and never empty.
+func appendEndpoint(dst []byte, p string, segs *[]segment, declared *declaredTemplates, learned *Templates, provider, method string) ([]byte, string) {
 	if p == "" {
-		return append(dst, '/')
+		return append(dst, '/'), ""
 	}
 	*segs = splitSegments((*segs)[:0], p)
 	s := *segs
 	whole := len(s) <= maxSegments && s[len(s)-1].text(p) != truncatedMarker
 	if whole && declared != nil {
 		if d := declared.match(p, s); d != nil {
-			return append(dst, d.endpoint...)
+			return dst, d.endpoint
 		}
 	}
 	markIdentifiers(s, p)
@@ -159,14 +161,14 @@ func appendEndpoint(dst []byte, p string, segs *[]segment, declared *declaredTem
 		}
 	}
 	if len(dst)-start <= maxEndpoint {
-		return dst
+		return dst, ""
 	}
 	// Cut at the last segment boundary that leaves room for the marker.
 	cut := start + maxEndpoint - len("/"+truncatedMarker)
 	for cut > start && dst[cut] != '/' {
 		cut--
 	}
-	return append(append(dst[:cut], '/'), truncatedMarker...)
+	return append(append(dst[:cut], '/'), truncatedMarker...), ""
 }
 
 // holdsSecret reports whether a path segment that is no id holds a secret
@@ -362,7 +364,11 @@ func (c *Classifier) Endpoint(provider, method, path string) string {
 	if cat := c.cats.Provider(provider); cat != nil {
 		declared = cat.declared
 	}
-	return string(appendEndpoint(nil, path, &st.segs, declared, c.templates.Load(), provider, method))
+	b, d := appendEndpoint(nil, path, &st.segs, declared, c.templates.Load(), provider, method)
+	if d != "" {
+		return d
+	}
+	return string(b)
 }
 
 // setEndpoint sets ev.Endpoint from the URL path of the call, for its
@@ -376,6 +382,11 @@ func (c *Classifier) setEndpoint(st *state, ev *Event, cat *Catalog, path string
 	if provider == "" {
 		provider = "unknown"
 	}
-	st.scratch = appendEndpoint(st.scratch[:0], path, &st.segs, declared, c.templates.Load(), provider, ev.Method)
+	var d string
+	st.scratch, d = appendEndpoint(st.scratch[:0], path, &st.segs, declared, c.templates.Load(), provider, ev.Method)
+	if d != "" {
+		ev.Endpoint = d
+		return
+	}
 	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 }
