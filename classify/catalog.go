@@ -95,9 +95,19 @@ type Catalog struct {
 	OpaqueStatuses []int        `yaml:"opaque_statuses"`
 	Statuses       []StatusRule `yaml:"statuses"`
 	Codes          []Entry      `yaml:"codes"`
+	// Endpoints are the provider's documented endpoints as path templates
+	// (/pos/v1/orders/{order_id}/payments): a path that fits one whole,
+	// under one of BasePaths or at the root, takes it as its endpoint, with
+	// {id} for every parameter. A declared template wins over the
+	// identifier heuristics and learned templates.
+	Endpoints []string `yaml:"endpoints"`
+	// BasePaths are path prefixes that the provider's documentation leaves
+	// out of its endpoints (/flexiti/pos-api/v2.5).
+	BasePaths []string `yaml:"base_paths"`
 
 	byCode   map[string][]*Entry
 	byStatus map[int]*StatusRule
+	declared *declaredTemplates
 }
 
 var providerName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,39}$`)
@@ -132,6 +142,11 @@ func (c *Catalog) validate() error {
 		c.Hosts[i] = h
 	}
 	var errs []error
+	declared, err := compileDeclared(c.Endpoints, c.BasePaths)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.declared = declared
 	c.byStatus = make(map[int]*StatusRule, len(c.Statuses))
 	for i := range c.Statuses {
 		r := &c.Statuses[i]

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -64,6 +65,7 @@ type Classifier struct {
 	states     sync.Pool
 	dialects   map[Dialect][]*Catalog
 	inputMap   *InputMap
+	templates  atomic.Pointer[Templates] // learned endpoint templates (SetTemplates)
 }
 
 type hostRule struct {
@@ -82,6 +84,7 @@ type state struct {
 	matches  []match         // the general reader's finds in one layer
 	norm     []byte          // a key's name normalized
 	scratch  []byte
+	segs     []segment
 	fold     []byte
 	key      []byte
 	interned map[string]string // intern key (field, raw value) to the value an Event holds
@@ -150,8 +153,6 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) 
 	}
 	host, path := SplitURL(b2s(r.url))
 	ev.Host = st.identifier(recentHost, s2b(host), 'L', 128)
-	st.scratch = appendTemplate(st.scratch[:0], path)
-	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 
 	var cat *Catalog
 	if name := bytes.TrimSpace(r.provider); len(name) > 0 {
@@ -164,11 +165,15 @@ func (c *Classifier) classifyRecord(st *state, r *raw, ts time.Time, ev *Event) 
 			cat = c.cats.Provider(p)
 		}
 	}
-	if ev.IsError {
-		c.classifyError(st, ev, r, cat)
-	} else if ev.Provider == "" && ev.Host != "" {
-		ev.Provider = UnknownProvider
+	if !ev.IsError {
+		if ev.Provider == "" && ev.Host != "" {
+			ev.Provider = UnknownProvider
+		}
+		c.setEndpoint(st, ev, cat, path)
+		return
 	}
+	c.setEndpoint(st, ev, cat, path)
+	c.classifyError(st, ev, r, cat)
 }
 
 // provider returns the provider a record names: a catalog's or a
@@ -184,7 +189,7 @@ func (st *state) provider(c *Classifier, name []byte) string {
 			p = cat.Provider
 			break
 		} else if c.configured[cand] {
-			p = cand
+			p = strings.Clone(cand) // cand views st.fold, which the next record overwrites
 			break
 		}
 	}
@@ -221,6 +226,8 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 			cat = c.providerByShape(body)
 			if cat != nil && ev.Provider == "" {
 				ev.Provider = cat.Provider
+				_, path := SplitURL(b2s(r.url))
+				c.setEndpoint(st, ev, cat, path) // now that its catalog is known
 			}
 		}
 		if cat != nil {
@@ -233,6 +240,8 @@ func (c *Classifier) classifyError(st *state, ev *Event, r *raw, cat *Catalog) {
 		// A call to a host no catalog or --host rule knows: its provider
 		// is unknown, the call is one.
 		ev.Provider = UnknownProvider
+		_, path := SplitURL(b2s(r.url))
+		c.setEndpoint(st, ev, nil, path)
 	}
 	if x.correlation == nil && r.respHeaders != nil {
 		x.correlation = st.headerCorrelation(r.respHeaders)

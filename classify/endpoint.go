@@ -96,39 +96,111 @@ func schemeEnd(u string) int {
 // card number in a slug), and the value after a segment that names an id
 // (client-id/flexitidemo). Versions (v1, v2.5) and words stay. The result
 // is bounded and never empty.
-func TemplatePath(p string) string { return string(appendTemplate(nil, p)) }
+//
+// It knows no provider: a Classifier's endpoints also follow the
+// templates its catalogs declare and the ones it was given learned
+// (Classifier.Endpoint).
+func TemplatePath(p string) string {
+	var segs []segment
+	b, _ := appendEndpoint(nil, p, &segs, nil, nil, "", "")
+	return string(b)
+}
 
-// appendTemplate appends the template of path p to dst.
-func appendTemplate(dst []byte, p string) []byte {
-	if p == "" {
-		return append(dst, '/')
-	}
-	start := len(dst)
-	prevNamesID := false
-	segStart := 0
+// Bounds of the templating of one path.
+const (
+	// maxSegments bounds the segments a path may have for declared and
+	// learned templates to apply; a longer path is templated by the
+	// identifier heuristics alone.
+	maxSegments = 32
+	// truncatedMarker ends an endpoint cut to maxEndpoint, at a segment
+	// boundary. An endpoint ending with it is templated by the heuristics
+	// alone, so that templating an endpoint again gives it back.
+	truncatedMarker = "{...}"
+)
+
+// segment is one segment of a path being templated: its bounds in the
+// path, and whether it becomes {id}.
+type segment struct {
+	start, end int32
+	param      bool
+}
+
+func (s segment) text(path string) string { return path[s.start:s.end] }
+
+// splitSegments appends the segments of p (the empty one before a leading
+// '/' included) to segs.
+func splitSegments(segs []segment, p string) []segment {
+	start := 0
 	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			continue
+		if i == len(p) || p[i] == '/' {
+			segs = append(segs, segment{start: int32(start), end: int32(i)})
+			start = i + 1
 		}
-		seg := p[segStart:i]
+	}
+	return segs
+}
+
+// markIdentifiers sets param on the segments the identifier heuristics
+// replace: ids (isIDSegment), segments holding a secret, and the value
+// after a segment that names an id.
+func markIdentifiers(segs []segment, p string) {
+	prevNamesID := false
+	for i := range segs {
+		seg := segs[i].text(p)
 		switch {
-		case seg == "":
+		case seg == "" || seg == truncatedMarker:
+			prevNamesID = false
 		case prevNamesID || isIDSegment(seg) || holdsSecret(seg):
-			dst = append(dst, "{id}"...)
+			segs[i].param = true
 			prevNamesID = false
 		default:
-			dst = append(dst, seg...)
 			prevNamesID = namesID(seg)
 		}
-		if i < len(p) {
+	}
+}
+
+// appendEndpoint appends the endpoint of path p to dst: the template a
+// provider's catalog declares when p fits one (declared: then dst is
+// unchanged and the template is returned as it is, a string to share),
+// else the identifier heuristics with the positions learned rules make
+// parameters (learned, for the provider and method) as {id} too. segs is
+// scratch. The result is at most maxEndpoint bytes and never empty.
+func appendEndpoint(dst []byte, p string, segs *[]segment, declared *declaredTemplates, learned *Templates, provider, method string) ([]byte, string) {
+	if p == "" {
+		return append(dst, '/'), ""
+	}
+	*segs = splitSegments((*segs)[:0], p)
+	s := *segs
+	whole := len(s) <= maxSegments && s[len(s)-1].text(p) != truncatedMarker
+	if whole && declared != nil {
+		if d := declared.match(p, s); d != nil {
+			return dst, d.endpoint
+		}
+	}
+	markIdentifiers(s, p)
+	if whole && learned != nil {
+		learned.mark(provider, method, p, s)
+	}
+	start := len(dst)
+	for i, seg := range s {
+		if i > 0 {
 			dst = append(dst, '/')
 		}
-		segStart = i + 1
+		if seg.param {
+			dst = append(dst, "{id}"...)
+		} else {
+			dst = append(dst, seg.text(p)...)
+		}
 	}
-	if len(dst)-start > maxEndpoint {
-		dst = dst[:start+maxEndpoint]
+	if len(dst)-start <= maxEndpoint {
+		return dst, ""
 	}
-	return dst
+	// Cut at the last segment boundary that leaves room for the marker.
+	cut := start + maxEndpoint - len("/"+truncatedMarker)
+	for cut > start && dst[cut] != '/' {
+		cut--
+	}
+	return append(append(dst[:cut], '/'), truncatedMarker...), ""
 }
 
 // holdsSecret reports whether a path segment that is no id holds a secret
@@ -301,4 +373,52 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// SetTemplates hands the classifier learned endpoint templates (nil: none),
+// for the records it classifies from now on. It is safe to call while
+// records are classified.
+func (c *Classifier) SetTemplates(t *Templates) { c.templates.Store(t) }
+
+// Templates returns the learned endpoint templates the classifier uses
+// (nil: none).
+func (c *Classifier) Templates() *Templates { return c.templates.Load() }
+
+// Endpoint returns the endpoint of a call to provider with method (upper
+// case; "" when unknown) and URL path, as Classify gives it: the template
+// the provider's catalog declares, else the identifier heuristics and the
+// learned templates. An endpoint is its own endpoint, so stored endpoints
+// can be templated again when templates are learned.
+func (c *Classifier) Endpoint(provider, method, path string) string {
+	st := c.states.Get().(*state)
+	defer c.states.Put(st)
+	var declared *declaredTemplates
+	if cat := c.cats.Provider(provider); cat != nil {
+		declared = cat.declared
+	}
+	b, d := appendEndpoint(nil, path, &st.segs, declared, c.templates.Load(), provider, method)
+	if d != "" {
+		return d
+	}
+	return string(b)
+}
+
+// setEndpoint sets ev.Endpoint from the URL path of the call, for its
+// provider (whose catalog is cat, nil when none) and method.
+func (c *Classifier) setEndpoint(st *state, ev *Event, cat *Catalog, path string) {
+	var declared *declaredTemplates
+	if cat != nil {
+		declared = cat.declared
+	}
+	provider := ev.Provider
+	if provider == "" {
+		provider = "unknown"
+	}
+	var d string
+	st.scratch, d = appendEndpoint(st.scratch[:0], path, &st.segs, declared, c.templates.Load(), provider, ev.Method)
+	if d != "" {
+		ev.Endpoint = d
+		return
+	}
+	ev.Endpoint = st.internBytes(st.scratch, maxEndpoint)
 }

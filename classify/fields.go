@@ -192,11 +192,11 @@ func find(v *fastjson.Value, p keyPath) *fastjson.Value {
 	return found
 }
 
-// A trieNode is a name of the known paths; a walk of a record follows the
+// A pathNode is a name of the known paths; a walk of a record follows the
 // record's keys down the trie, so that every known path is looked up in
 // one pass over the record, whatever their number.
-type trieNode struct {
-	next  map[string]*trieNode
+type pathNode struct {
+	next  map[string]*pathNode
 	terms []term // the fields whose path ends here
 }
 
@@ -213,17 +213,17 @@ var markPaths = map[field][]string{
 	markECS:    {"ecs.version"},
 }
 
-var known = func() *trieNode {
-	root := &trieNode{}
+var known = func() *pathNode {
+	root := &pathNode{}
 	add := func(f field, prio int, p keyPath) {
 		n := root
 		for _, name := range p {
 			if n.next == nil {
-				n.next = map[string]*trieNode{}
+				n.next = map[string]*pathNode{}
 			}
 			c := n.next[name]
 			if c == nil {
-				c = &trieNode{}
+				c = &pathNode{}
 				n.next[name] = c
 			}
 			n = c
@@ -258,7 +258,7 @@ const maxWalkDepth = 64
 // walk appends to ms the values of the object v at the known paths below
 // n. It visits each key once and descends only where a known path does:
 // linear in the size of v.
-func (st *state) walk(v *fastjson.Value, n *trieNode, ms []match, depth int) []match {
+func (st *state) walk(v *fastjson.Value, n *pathNode, ms []match, depth int) []match {
 	o, err := v.Object()
 	if err != nil || depth > maxWalkDepth {
 		return ms

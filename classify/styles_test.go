@@ -371,3 +371,23 @@ func TestEveryShapeIsRedacted(t *testing.T) {
 		}
 	}
 }
+
+// TestConfiguredProviderNameIsItsOwn: a configured provider matched by a
+// display name keeps its name when the next records reuse the
+// classifier's buffers (a view into them once turned acmepay into the
+// next record's "finix.l").
+func TestConfiguredProviderNameIsItsOwn(t *testing.T) {
+	cats, err := BuiltinCatalogs()
+	require.NoError(t, err)
+	c, err := New(cats, Options{Hosts: map[string]string{"api.acmepay.example": "acmepay"}})
+	require.NoError(t, err)
+	var events []Event
+	for _, name := range []string{"AcmePay", "acmepay", "Acmepay Inc.", "finix.live-payments-api.com", "a-much-longer-provider-name"} {
+		ev, err := c.Classify([]byte(`{"ts":"2026-11-02T10:00:00Z","provider":"` + name + `","url":"https://api.acmepay.example/v2/x","status":200}`))
+		require.NoError(t, err)
+		events = append(events, ev)
+	}
+	for i, want := range []string{"acmepay", "acmepay", "acmepay", OtherProvider, OtherProvider} {
+		require.Equal(t, want, events[i].Provider, "record %d", i)
+	}
+}

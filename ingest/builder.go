@@ -57,6 +57,7 @@ type Builder struct {
 	shapes       map[classify.Shape]int64
 	results      []classify.Result  // of the message being added
 	dead         []store.DeadLetter // of the message being added
+	names        map[store.EndpointName]struct{}
 }
 
 type reqKey struct {
@@ -94,6 +95,7 @@ func NewBuilder(c Classifier, source store.Source, expected int64, o BuilderOpti
 		errs:     map[errKey]int{},
 		groups:   map[string]int{},
 		shapes:   map[classify.Shape]int64{},
+		names:    map[store.EndpointName]struct{}{},
 	}
 	bb.b.Source = source
 	bb.b.ExpectedOffset = expected
@@ -173,11 +175,21 @@ func (bb *Builder) addEvent(ev *classify.Event, topic string, partition int32, o
 		bb.b.Requests = append(bb.b.Requests, store.RequestRollup{Minute: time.Unix(minute, 0).UTC(), Provider: ev.Provider, Endpoint: ev.Endpoint})
 	}
 	bb.b.Requests[i].Requests++
+	// The endpoint with its method, registered with the batch (and bounded).
+	if n := (store.EndpointName{Provider: ev.Provider, Method: ev.Method, Endpoint: ev.Endpoint}); !bb.hasName(n) {
+		bb.names[n] = struct{}{}
+		bb.b.Endpoints = append(bb.b.Endpoints, n)
+	}
 	if !ev.IsError {
 		return
 	}
 	bb.b.Requests[i].Errors++
 	bb.addError(ev, minute, topic, partition, offset)
+}
+
+func (bb *Builder) hasName(n store.EndpointName) bool {
+	_, ok := bb.names[n]
+	return ok
 }
 
 // AddUnusable adds a record that could not even be read (err says why) as
@@ -289,4 +301,5 @@ func (bb *Builder) Reset(expected int64) {
 	clear(bb.errs)
 	clear(bb.groups)
 	clear(bb.shapes)
+	clear(bb.names)
 }

@@ -38,7 +38,7 @@ func TestUpDownUp(t *testing.T) {
 			"SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'").Scan(&n))
 		return n
 	}
-	require.Equal(t, 10, tables())
+	require.Equal(t, 13, tables())
 
 	_, err = p.DownTo(ctx, 0)
 	require.NoError(t, err)
@@ -87,4 +87,31 @@ func TestSubcodeMigrationKeepsRows(t *testing.T) {
 	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*), sum(count) FROM rollup_errors`).Scan(&rows, &total))
 	require.Equal(t, 1, rows, "merged back")
 	require.Equal(t, 7, total)
+}
+
+// TestEndpointTemplatesMigrationRegistersStoredEndpoints stores request
+// rollups before 00010 and finds their endpoints registered after it, with
+// the method unknown, ready to be learned from and folded.
+func TestEndpointTemplatesMigrationRegistersStoredEndpoints(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := sql.Open("pgx", pgtest.New(t))
+	require.NoError(t, err)
+	defer db.Close()
+	p, err := migrations.NewProvider(db)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 8)
+	require.NoError(t, err)
+	_, err = db.ExecContext(ctx, `INSERT INTO rollup_requests (minute, provider, endpoint, requests, errors) VALUES
+		('2026-11-02T10:00:00Z', 'paylera', '/v1/invoices/inv_ahxdybwyej/pay', 1, 0),
+		('2026-11-02T10:01:00Z', 'paylera', '/v1/invoices/inv_hnnyockcxr/pay', 1, 1);
+		INSERT INTO rollup_requests_hourly (hour, provider, endpoint, requests, errors) VALUES
+		('2026-11-02T10:00:00Z', 'paylera', '/v1/invoices/inv_ahxdybwyej/pay', 1, 0),
+		('2026-11-02T10:00:00Z', 'paylera', '/v1/invoices/inv_hnnyockcxr/pay', 1, 1)`)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 10)
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM endpoints WHERE provider = 'paylera' AND method = ''`).Scan(&n))
+	require.Equal(t, 2, n)
 }

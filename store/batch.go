@@ -123,4 +123,12 @@ type Batch struct {
 	Errors      []ErrorRollup
 	Groups      []GroupDelta
 	Shapes      []ShapeCount
+	// Endpoints are the distinct provider, method and endpoint of the
+	// batch's calls: they are registered, and bounded (WithEndpointLimit).
+	Endpoints []EndpointName
+}
+
+// EndpointName is the provider, method and endpoint of calls.
+type EndpointName struct {
+	Provider, Method, Endpoint string
 }

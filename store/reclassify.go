@@ -49,6 +49,9 @@ func (s *Store) ReclassifyEvents(ctx context.Context, from, to time.Time, decide
 		return res, wrap(ctx, "store: reclassify", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
+	if err := lockForWrite(ctx, tx); err != nil { // no fold-in moves these events meanwhile
+		return res, wrap(ctx, "store: reclassify", err)
+	}
 	rows, err := tx.Query(ctx, `SELECT id, ts, provider, code, subcode, status, method, endpoint, category, known, retryable, fingerprint
 		FROM events WHERE ts >= $1 AND ts < $2`, from, to)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/endpoints"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -56,6 +57,17 @@ func TestLeastPrivilege(t *testing.T) {
 		return true
 	})
 	require.NoError(t, err, "reclassification")
+	eb := batchOf(src(1), store.NoOffset, 1, events(now, "finix", 7, 1))
+	eb.Endpoints = []store.EndpointName{{Provider: "finix", Method: "POST", Endpoint: "/v1/orders/{id}/payments"}}
+	require.NoError(t, w.WriteBatch(ctx, eb), "a batch registering its endpoints")
+	_, ran, err := w.LearnTemplates(ctx, func([]endpoints.Observation, []endpoints.Learned) []endpoints.Learned {
+		return []endpoints.Learned{{Rule: classify.Rule{Provider: "finix", Method: "POST", Pattern: "/v1/*/{id}/payments"}, Values: 200}}
+	})
+	require.NoError(t, err, "learning endpoint templates")
+	require.True(t, ran)
+	folded, err := w.FoldEndpoints(ctx, []endpoints.Move{{Provider: "finix", From: "/v1/orders/{id}/payments", To: "/v1/{id}/{id}/payments"}})
+	require.NoError(t, err, "folding endpoints")
+	require.Equal(t, int64(1), folded.Endpoints)
 	dropped, _, err := w.ApplyRetention(ctx, now, 5*24*time.Hour, 5*24*time.Hour)
 	require.NoError(t, err, "retention")
 	require.NotEmpty(t, dropped, "the old day's partition was dropped by the writer")
@@ -78,9 +90,18 @@ func TestLeastPrivilege(t *testing.T) {
 
 	readerURL := loginAs(t, dbURL, dbURL, "faultline_reader")
 	rdb := rawPool(t, readerURL)
+	r, err := store.Open(ctx, readerURL, store.ReadOnly())
+	require.NoError(t, err)
+	defer r.Close()
+	uses, err := r.EndpointUsage(ctx, now.Add(-time.Hour), now.Add(time.Hour))
+	require.NoError(t, err, "report endpoints reads")
+	require.NotEmpty(t, uses)
+	rules, err := r.TemplateRules(ctx)
+	require.NoError(t, err)
+	require.Len(t, rules, 1)
 	var n int
 	require.NoError(t, rdb.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&n))
-	require.Equal(t, 1, n)
+	require.Equal(t, 2, n, "today's two events; the old day's went with retention")
 	require.NoError(t, rdb.QueryRow(ctx, "SELECT count(*) FROM rollup_errors JOIN error_groups USING (provider)").Scan(&n))
 	for _, stmt := range []string{
 		"INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES ('g', 't', 0, 1)",

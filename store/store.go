@@ -48,6 +48,10 @@ type Store struct {
 	migr  *goose.Provider
 	log   *slog.Logger
 
+	maxEndpoints int                                // per provider (WithEndpointLimit)
+	onOverflow   func(provider string, calls int64) // calls stored under {other}
+	onNew        func(n int)                        // endpoints registered by a batch
+
 	mu   sync.Mutex
 	days map[int64]bool // UTC days (Unix seconds at midnight) known to have an events partition
 }
@@ -56,8 +60,11 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
-	log      *slog.Logger
-	readOnly bool
+	log          *slog.Logger
+	readOnly     bool
+	maxEndpoints int
+	onOverflow   func(provider string, calls int64)
+	onNew        func(n int)
 }
 
 // WithLogger makes the store log what it does besides answering calls
@@ -106,7 +113,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, wrap(ctx, "store: connect", err)
 	}
-	s := &Store{pool: pool, log: o.log, days: map[int64]bool{}}
+	s := &Store{pool: pool, log: o.log, days: map[int64]bool{}, maxEndpoints: o.maxEndpoints, onOverflow: o.onOverflow, onNew: o.onNew}
+	if s.maxEndpoints <= 0 {
+		s.maxEndpoints = DefaultMaxEndpoints
+	}
 	s.sqlDB = stdlib.OpenDBFromPool(pool)
 	s.migr, err = migrations.NewProvider(s.sqlDB, goose.WithSlog(o.log))
 	if err != nil {

@@ -95,6 +95,10 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	if err := fence(ctx, tx, b); err != nil {
 		return err
 	}
+	b, admitted, err := s.admitEndpoints(ctx, tx, b)
+	if err != nil {
+		return err
+	}
 	var ids []int64
 	if len(b.Events) > 0 {
 		if ids, err = reserveEventIDs(ctx, tx, len(b.Events)); err != nil {
@@ -142,6 +146,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.reportAdmission(admitted)
 	return nil
 }
 

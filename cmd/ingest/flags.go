@@ -110,11 +110,11 @@ type dbFlags struct {
 }
 
 // open connects to the database the flags name.
-func (f *dbFlags) open(ctx context.Context, log *slog.Logger) (*store.Store, error) {
+func (f *dbFlags) open(ctx context.Context, log *slog.Logger, opts ...store.Option) (*store.Store, error) {
 	if f.DatabaseURL == "" {
 		return nil, usageError{fmt.Errorf("--database-url (or DATABASE_URL) is required")}
 	}
-	st, err := store.Open(ctx, f.DatabaseURL, store.WithLogger(log))
+	st, err := store.Open(ctx, f.DatabaseURL, append([]store.Option{store.WithLogger(log)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", store.DisplayURL(f.DatabaseURL), err)
 	}
@@ -180,6 +180,7 @@ func newLogger(level string) *slog.Logger {
 type pipelineFlags struct {
 	dbFlags
 	catalogFlags
+	templateFlags
 	Migrate      bool      `help:"Apply pending migrations first (otherwise a schema that is behind is refused)."`
 	BatchSize    int       `name:"batch-size" env:"BATCH_SIZE" default:"${batch_size}" help:"Most records in one batch (one transaction)."`
 	Keep         retention `name:"keep" env:"FAULTLINE_KEEP" default:"90d" help:"Keep events this long (90d, 36h): older partitions are dropped, older records are dead letters."`
@@ -189,18 +190,24 @@ type pipelineFlags struct {
 // open checks the flags, builds the classifier and opens the database with
 // a current schema: migrated first with --migrate, refused (naming
 // `ingest migrate`) when behind.
-func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger) (*classify.Classifier, *store.Store, error) {
+//
+// overflow counts the calls stored under {other} (store.WithEndpointLimit);
+// newEndpoints is told of endpoints stored for the first time.
+func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger, overflow func(provider string, calls int64), newEndpoints func(int)) (*classify.Classifier, *store.Store, error) {
 	if f.BatchSize <= 0 {
 		return nil, nil, usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
 	}
 	if f.MaxBodyBytes <= 0 {
 		return nil, nil, usageError{fmt.Errorf("--max-body-bytes must be positive, got %d", f.MaxBodyBytes)}
 	}
+	if err := f.templateFlags.check(); err != nil {
+		return nil, nil, err
+	}
 	cls, err := f.classifier(f.MaxBodyBytes)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := f.dbFlags.open(ctx, log)
+	st, err := f.dbFlags.open(ctx, log, store.WithEndpointLimit(f.MaxEndpoints, overflow), store.WithNewEndpoints(newEndpoints))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -15,8 +15,10 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/endpoints"
 	"github.com/faultline-dev/faultline/ingest"
 	"github.com/faultline-dev/faultline/kafkasource"
+	"github.com/faultline-dev/faultline/store"
 )
 
 func main() { os.Exit(run()) }
@@ -33,6 +35,7 @@ type cli struct {
 	Status   statusCmd   `cmd:"" help:"Show schema version, stored offsets and lag, and what is stored."`
 
 	Reclassify reclassifyCmd `cmd:"" help:"Classify stored error events again with the current catalogs (after a catalog improves): events, rollups and groups of --from to --to."`
+	Templates  templatesCmd  `cmd:"" help:"Learn endpoint templates from what is stored and fold the rows of literal endpoints into their templates (rollups, error groups, events), as ingest run does every --templates-every; safe while ingest runs."`
 }
 
 func run() int {
@@ -77,6 +80,9 @@ var defaults = kong.Vars{
 	"kafka_session_timeout":    kafkasource.DefaultSessionTimeout.String(),
 	"kafka_heartbeat_interval": kafkasource.DefaultHeartbeatInterval.String(),
 	"kafka_rebalance_timeout":  kafkasource.DefaultRebalanceTimeout.String(),
+	"max_endpoints":            strconv.Itoa(store.DefaultMaxEndpoints),
+	"template_threshold":       strconv.Itoa(endpoints.DefaultThreshold),
+	"templates_every":          ingest.DefaultTemplatesEvery.String(),
 }
 
 // usageError is a bad flag value found after parsing; it exits 2 like a

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -18,11 +19,29 @@ type replayCmd struct {
 }
 
 func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
-	cls, st, err := cmd.pipelineFlags.open(ctx, log)
+	var ( // set before the first batch is written
+		tmetrics  *ingest.TemplateMetrics
+		templater *ingest.Templater
+	)
+	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(n int) { templater.Kick(n) })
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	tmetrics = ingest.NewTemplateMetrics(nil, cls.Catalogs().Providers())
+	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
+	if err != nil {
+		return err
+	}
+	// Templates are learned while the files are replayed, and once more at
+	// the end, which folds what was stored before them.
+	var learning sync.WaitGroup
+	lctx, stopLearning := context.WithCancel(ctx)
+	learning.Go(func() { templater.Run(lctx) })
+	defer func() {
+		stopLearning()
+		learning.Wait()
+	}()
 	for _, path := range cmd.Files {
 		var bar *progressbar.ProgressBar
 		var progress func(done, total int64)
@@ -54,6 +73,19 @@ func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
 		}
 		fmt.Printf("%s: %s, %d already stored, %s stored, %s\n", path, plural(stats.Lines, "line", "lines"), stats.Skipped,
 			plural(stats.Stored, "record", "records"), plural(stats.DeadLetters, "dead letter", "dead letters"))
+	}
+	stopLearning()
+	learning.Wait()
+	p, err := templater.Pass(ctx)
+	if err != nil {
+		return fmt.Errorf("endpoint templates: %w", err)
+	}
+	if p.Added > 0 || p.Folded.Endpoints > 0 {
+		fmt.Printf("endpoint templates: %d learned (%d in all), %s folded into them\n", p.Added, p.Rules,
+			plural(p.Folded.Endpoints, "stored endpoint", "stored endpoints"))
+	}
+	if overflow := tmetrics.Overflowed(); overflow > 0 {
+		fmt.Printf("%d calls stored under {other}: their provider had --max-endpoints distinct endpoints\n", overflow)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,7 +36,11 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cls, st, err := cmd.pipelineFlags.open(ctx, log)
+	var ( // set before the first batch is written
+		tmetrics  *ingest.TemplateMetrics
+		templater *ingest.Templater
+	)
+	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(n int) { templater.Kick(n) })
 	if err != nil {
 		return err
 	}
@@ -44,6 +49,11 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
+	tmetrics = ingest.NewTemplateMetrics(reg, cls.Catalogs().Providers())
+	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
+	if err != nil {
+		return err
+	}
 	var ready atomic.Bool
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "faultline_ready", Help: "1 while the consumer runs (what /readyz requires besides Postgres answering), 0 while starting or draining.",
@@ -74,15 +84,14 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	upkeepDone := make(chan struct{})
+	// Upkeep and endpoint templates run beside the consumer, until it stops.
+	var background sync.WaitGroup
 	uctx, stopUpkeep := context.WithCancel(ctx)
-	go func() {
-		defer close(upkeepDone)
-		upkeep.Run(uctx)
-	}()
+	background.Go(func() { upkeep.Run(uctx) })
+	background.Go(func() { templater.Run(uctx) })
 	defer func() {
 		stopUpkeep()
-		<-upkeepDone
+		background.Wait()
 	}()
 
 	log.Info("consuming", "brokers", kcfg.Brokers, "topic", kcfg.Topic, "group", kcfg.Group, "database", store.DisplayURL(cmd.DatabaseURL))

@@ -32,6 +32,8 @@ type cli struct {
 	Weekly weeklyCmd `cmd:"" help:"The weekly error report of an ISO week (default: the last complete one)."`
 	Alerts alertsCmd `cmd:"" help:"Evaluate the alert rules over a window of minutes (default: the last 15), store and print the alerts, post them to Alertmanager."`
 	Serve  serveCmd  `cmd:"" help:"Serve the read-only web console (lookup, alerts, weekly reports, providers) until SIGINT/SIGTERM."`
+
+	Endpoints endpointsCmd `cmd:"" help:"List the endpoints stored per provider (declared, learned or literal) with their calls, and the learned endpoint templates with their counts."`
 }
 
 func run() int {
