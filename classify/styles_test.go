@@ -387,7 +387,7 @@ func TestConfiguredProviderNameIsItsOwn(t *testing.T) {
 		require.NoError(t, err)
 		events = append(events, ev)
 	}
-	for i, want := range []string{"acmepay", "acmepay", "acmepay", OtherProvider, OtherProvider} {
+	for i, want := range []string{"acmepay", "acmepay", "acmepay", "finix", OtherProvider} {
 		require.Equal(t, want, events[i].Provider, "record %d", i)
 	}
 }
