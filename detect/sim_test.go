@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math"
+	"slices"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -104,49 +105,37 @@ func poisson(rng *rand.Rand, mean float64) int64 {
 }
 
 // feed fills Counts as the store would for the plan: minutes of
-// p.Minutes as they are, hours of p.Hours summed, with codes only for the
-// detailed categories and only the monitored ones.
+// p.Minutes as they are, hours of p.Hours summed (Counts keeps codes only
+// for the detailed categories and only the monitored ones).
 func feed(c *Counts, p Plan, rows []minuteRow) {
-	inHours := func(t time.Time) bool {
-		for _, h := range p.Hours {
-			if !t.Before(h.From) && t.Before(h.To) {
-				return true
-			}
+	first := p.Minutes.From
+	if len(p.Hours) > 0 {
+		first = p.Hours[0].From
+	}
+	lo, _ := slices.BinarySearchFunc(rows, first, func(r minuteRow, t time.Time) int { return r.t.Compare(t) })
+	h := 0
+	for _, r := range rows[lo:] {
+		if !r.t.Before(p.Minutes.To) {
+			break
 		}
-		return false
-	}
-	type hk struct {
-		hour time.Time
-		key
-	}
-	hourReq := map[hk]int64{}
-	hourErr := map[hk]int64{}
-	for _, r := range rows {
-		switch {
-		case !r.t.Before(p.Minutes.From) && r.t.Before(p.Minutes.To):
+		if !r.t.Before(p.Minutes.From) {
 			c.AddRequests(r.t, r.provider, r.requests)
 			for k, n := range r.errs {
 				c.AddErrors(r.t, k.provider, k.category, k.code, k.subcode, n)
 			}
-		case inHours(r.t):
-			h := r.t.Truncate(time.Hour)
-			hourReq[hk{h, key{provider: r.provider}}] += r.requests
-			for k, n := range r.errs {
-				if !contains(p.Categories, string(k.category)) {
-					continue
-				}
-				if !contains(p.Detailed, string(k.category)) {
-					k.code, k.subcode = "", ""
-				}
-				hourErr[hk{h, k}] += n
-			}
+			continue
 		}
-	}
-	for k, n := range hourReq {
-		c.AddHourlyRequests(k.hour, k.provider, n)
-	}
-	for k, n := range hourErr {
-		c.AddHourlyErrors(k.hour, k.provider, k.category, k.code, k.subcode, n)
+		for h < len(p.Hours) && !r.t.Before(p.Hours[h].To) {
+			h++
+		}
+		if h == len(p.Hours) || r.t.Before(p.Hours[h].From) {
+			continue
+		}
+		hour := r.t.Truncate(time.Hour)
+		c.AddHourlyRequests(hour, r.provider, r.requests)
+		for k, n := range r.errs {
+			c.AddHourlyErrors(hour, k.provider, k.category, k.code, k.subcode, n)
+		}
 	}
 }
 
@@ -160,7 +149,7 @@ func contains(xs []string, s string) bool {
 }
 
 // evaluate evaluates [from, to) over the simulated rows with st.
-func evaluate(t *testing.T, cfg *Config, rows []minuteRow, from, to time.Time, st State) []Incident {
+func evaluate(t *testing.T, cfg *Config, rows []minuteRow, from, to time.Time, st State) []Alert {
 	t.Helper()
 	p, err := cfg.Plan(from, to)
 	if err != nil {
