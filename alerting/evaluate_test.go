@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/alerting"
+	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -89,7 +90,7 @@ func TestTwoEvaluatorsNeverDoubleAnAlert(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, alerts, 1, "%+v", alerts)
 	a := alerts[0]
-	require.Equal(t, "provider_outage", a.Rule)
+	require.Equal(t, detect.ProviderOutage, a.Rule)
 	require.Equal(t, "finix", a.Provider)
 	require.False(t, a.Firing(), "over and resolved")
 	require.WithinDuration(t, in.Start, a.StartsAt, 3*time.Minute)

@@ -41,7 +41,7 @@ func TestScenarioBacktest(t *testing.T) {
 	for _, in := range s.Incidents {
 		var found []store.Alert
 		for _, a := range res.Alerts {
-			if a.Rule == string(in.Kind) && a.Provider == in.Provider &&
+			if string(a.Rule) == string(in.Kind) && a.Provider == in.Provider &&
 				(in.Kind != synth.NewCode || a.Subject == in.Code) &&
 				a.StartsAt.Before(in.End().Add(30*time.Minute)) && !a.EndsAt.IsZero() && a.EndsAt.After(in.Start.Add(-10*time.Minute)) {
 				found = append(found, a)
@@ -73,7 +73,7 @@ func TestScenarioBacktest(t *testing.T) {
 		require.Contains(t, a.Summary, a.Provider)
 		if in.Kind == synth.NewCode {
 			require.Equal(t, in.Code, a.Code)
-			require.Equal(t, "conflict", a.Category)
+			require.Equal(t, "conflict", string(a.Category))
 		}
 	}
 	t.Logf("incidents and their alerts:\n%s", report.String())

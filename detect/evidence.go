@@ -91,6 +91,7 @@ func (e *engine) advance(t *tracker, s *series, i int) {
 		}
 	}
 }
+
 // changepoint finds where the rate of series s in minutes [lo, hi] steps
 // between p0 (the baseline) and p1 (the incident's rate), by maximum
 // likelihood: each minute's evidence for p1 against p0 is the log

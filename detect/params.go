@@ -180,7 +180,7 @@ var paramSpecs = []spec{
 		"the baseline's band: its rate plus this many spreads (median absolute deviations of the samples, scaled to a standard deviation)"),
 	param("weeks", func(p *Params) *int { return &p.Weeks }, 4, nil, between(0, 12),
 		"baseline samples of the same hours of the week, one per past week"),
-	param("min_baselines", func(p *Params) *int { return &p.MinBaselines }, 3, nil,
+	param("min_baselines", func(p *Params) *int { return &p.MinBaselines }, 2, nil,
 		func(v int, p *Params) string {
 			if n := p.Weeks + baselineDays + 1; v < 1 || v > n {
 				return fmt.Sprintf("between 1 and weeks+%d (%d)", baselineDays+1, n)
