@@ -24,7 +24,7 @@ func firingAlert(now time.Time, rule, provider, category, code, subcode, severit
 	return store.Alert{
 		ID: 1, Rule: detect.Rule(rule), Provider: provider, Category: classify.Category(category), Code: code, Subcode: subcode,
 		Severity: severity, StartsAt: now.Add(-7 * time.Minute), DetectedAt: now.Add(-5 * time.Minute), LastEvaluated: now,
-		PagedAt: now.Add(-5 * time.Minute),
+		PagedAt:  now.Add(-5 * time.Minute),
 		Observed: 0.3, Expected: 0.01, Summary: provider + " " + rule + " summary",
 		Context: store.AlertContext{
 			TopCodes:        []store.CodeCount{{Code: code, Subcode: subcode, Count: 42}},

@@ -147,9 +147,9 @@ const alertColumns = `id, rule, provider, subject, category, code, subcode, seve
 
 func scanAlert(row pgx.CollectableRow) (Alert, error) {
 	var (
-		a                                 Alert
+		a                                  Alert
 		endsAt, resolved, paged, suppUntil pgtype.Timestamptz
-		ctxJSON                           []byte
+		ctxJSON                            []byte
 	)
 	err := row.Scan(&a.ID, &a.Rule, &a.Provider, &a.Subject, &a.Category, &a.Code, &a.Subcode, &a.Severity, &a.Series,
 		&a.Expected, &a.Level, &a.CloseBelow, &a.Evidence, &a.Observed, &a.ObservedCount, &a.ObservedRequests,
