@@ -122,12 +122,16 @@ func TestCompose(t *testing.T) {
 	}
 	sort.Strings(ours)
 	require.Equal(t, []string{"alerts", "console", "ingest", "loggen", "migrate"}, ours)
-	// Ingest and the console serve HTTP: ingest keeps the image's health
-	// check, the console has its own on its port; it is off elsewhere.
+	// Ingest, the console and the alerts watcher serve HTTP: ingest keeps
+	// the image's health check, the console and the watcher have their own
+	// on their port; it is off elsewhere.
 	require.Nil(t, ingest.HealthCheck, "ingest keeps the image's HEALTHCHECK")
-	for _, name := range []string{"alerts", "loggen", "migrate"} {
+	for _, name := range []string{"loggen", "migrate"} {
 		require.True(t, svc(name).HealthCheck.Disable, "%s has no HTTP listener: its health check is disabled", name)
 	}
+	watcher := svc("alerts")
+	require.Equal(t, []string{"CMD", "healthcheck", "http://127.0.0.1:" + flagPort(t, watcher.Command, "--http-addr") + "/healthz"},
+		[]string(watcher.HealthCheck.Test), "the watcher's /healthz on the port of --http-addr")
 
 	// The console: the read-only report user once it exists, restarted
 	// like the other long-running services, its users in a secret file
