@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,6 +42,35 @@ type Scenario struct {
 	Surges []Surge `yaml:"surges"`
 	// Blips are a few errors in one minute: noise that must page nobody.
 	Blips []Blip `yaml:"blips"`
+	// Tenants are merchants with an error mix of their own at a provider
+	// (one that declines far more than the others, say).
+	Tenants []Tenant `yaml:"tenants"`
+}
+
+// Tenant is a merchant with its own share of a provider's requests and
+// its own errors. Outside Hours (from, to, UTC hours; none: always) it
+// sends nothing.
+type Tenant struct {
+	Name     string `yaml:"name"`
+	Provider string `yaml:"provider"`
+	// Share is the tenant's share of the provider's requests while it is
+	// active, on top of the others'.
+	Share float64 `yaml:"share"`
+	// Errors are the shares of the tenant's requests failing with each
+	// kind of error; kinds not given take the provider's.
+	Errors map[string]float64 `yaml:"errors"`
+	Hours  [2]int             `yaml:"hours"`
+}
+
+func (tn *Tenant) active(t time.Time) bool {
+	if tn.Hours == [2]int{} {
+		return true
+	}
+	h := t.Hour()
+	if tn.Hours[0] <= tn.Hours[1] {
+		return h >= tn.Hours[0] && h < tn.Hours[1]
+	}
+	return h >= tn.Hours[0] || h < tn.Hours[1]
 }
 
 // Seasonality shapes volume over the day and the week.
@@ -100,10 +131,53 @@ type Incident struct {
 	Code    string `yaml:"code"`
 	Subcode string `yaml:"subcode"`
 	Status  int    `yaml:"status"`
+	// Category picks the kind's errors of one category only (timeout:
+	// transport errors without a status).
+	Category string `yaml:"category"`
+	// Endpoint limits the incident to one endpoint of the provider
+	// ("POST /transfers", its path as the provider's calls have it with
+	// {id} for ids): Strength is then the share of that endpoint's
+	// requests failing, the others are fine.
+	Endpoint string `yaml:"endpoint"`
+	// Ramp makes a slow burn: the strength rises from 0 to Strength over
+	// the incident's first Ramp.
+	Ramp time.Duration `yaml:"ramp"`
+	// Volume multiplies the provider's requests during the incident (a
+	// retry loop raises volume and errors at once).
+	Volume float64 `yaml:"volume"`
+	// Every repeats the incident from Start every period (a weekly
+	// maintenance: 168h) until the scenario ends.
+	Every time.Duration `yaml:"every"`
 }
 
-// End is when the incident stops.
+// End is when the incident stops (its first occurrence, when it repeats).
 func (in Incident) End() time.Time { return in.Start.Add(in.Length) }
+
+// Occurrences returns the starts of the incident before end: Start, and
+// every Every after it when it repeats.
+func (in Incident) Occurrences(end time.Time) []time.Time {
+	out := []time.Time{in.Start}
+	for t := in.Start.Add(in.Every); in.Every > 0 && t.Before(end); t = t.Add(in.Every) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// strength is the share of requests failing in the incident at t (0
+// outside it), for one of its occurrences.
+func (in *Incident) strength(t time.Time) float64 {
+	start := in.Start
+	if in.Every > 0 && !t.Before(start) {
+		start = start.Add(t.Sub(start) / in.Every * in.Every)
+	}
+	if t.Before(start) || !t.Before(start.Add(in.Length)) {
+		return 0
+	}
+	if d := t.Sub(start); in.Ramp > 0 && d < in.Ramp {
+		return in.Strength * float64(d+time.Minute) / float64(in.Ramp)
+	}
+	return in.Strength
+}
 
 // Surge multiplies the volume of a provider ("" for all) for a while.
 type Surge struct {
@@ -213,6 +287,21 @@ func (s Scenario) normalized() (Scenario, error) {
 		if in.Length < time.Minute || !(in.Strength > 0 && in.Strength <= 1) {
 			return s, fmt.Errorf("%s: length must be at least 1m and strength in (0, 1]", where)
 		}
+		switch {
+		case in.Ramp < 0 || in.Ramp > in.Length:
+			return s, fmt.Errorf("%s: ramp must be between 0 and the length", where)
+		case in.Volume < 0:
+			return s, fmt.Errorf("%s: volume must not be negative", where)
+		case in.Every != 0 && in.Every < in.Length:
+			return s, fmt.Errorf("%s: every must be at least the length", where)
+		case in.Endpoint != "" && endpointIndex(in.Provider, in.Endpoint) < 0:
+			return s, fmt.Errorf("%s: %s has no endpoint %q (%s)", where, in.Provider, in.Endpoint, strings.Join(endpointNames(in.Provider), ", "))
+		case in.Category != "" && (in.Kind == NewCode || !slices.Contains(incidentKinds[in.Kind], in.Category)):
+			return s, fmt.Errorf("%s: category %q is not one of the kind's (%s)", where, in.Category, strings.Join(incidentKinds[in.Kind], ", "))
+		}
+		if in.Volume == 0 {
+			in.Volume = 1
+		}
 		if in.Kind == NewCode {
 			if in.Code == "" {
 				return s, fmt.Errorf("%s: a new code needs its code", where)
@@ -225,7 +314,8 @@ func (s Scenario) normalized() (Scenario, error) {
 		var have bool
 		for _, k := range incidentKinds[in.Kind] {
 			for _, t := range templates[in.Provider][k] {
-				have = have || in.Code == "" || t.code == in.Code && (in.Subcode == "" || t.subcode == in.Subcode)
+				have = have || (in.Category == "" || k == in.Category) &&
+					(in.Code == "" || t.code == in.Code && (in.Subcode == "" || t.subcode == in.Subcode))
 			}
 		}
 		if !have {
@@ -243,6 +333,25 @@ func (s Scenario) normalized() (Scenario, error) {
 			return s, fmt.Errorf("scenario: blips[%d]: needs a provider with errors of kind %q and a positive count", i, b.Kind)
 		}
 	}
+	for i, tn := range s.Tenants {
+		where := fmt.Sprintf("scenario: tenants[%d] (%s)", i, tn.Name)
+		if tn.Name == "" || templates[tn.Provider] == nil || !(tn.Share > 0 && tn.Share <= 1) {
+			return s, fmt.Errorf("%s: needs a name, a known provider and a share in (0, 1]", where)
+		}
+		if tn.Hours[0] < 0 || tn.Hours[0] > 23 || tn.Hours[1] < 0 || tn.Hours[1] > 24 {
+			return s, fmt.Errorf("%s: hours must be UTC hours, from 0 to 24", where)
+		}
+		var total float64
+		for k, v := range tn.Errors {
+			if templates[tn.Provider][k] == nil || v < 0 || v > 1 {
+				return s, fmt.Errorf("%s: errors.%s: the provider has no such errors, or the share is not in [0, 1]", where, k)
+			}
+			total += v
+		}
+		if total > 1 {
+			return s, fmt.Errorf("%s: errors add up to more than all requests", where)
+		}
+	}
 	return s, nil
 }
 
@@ -252,7 +361,8 @@ func (s Scenario) Stream() (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Stream{s: n, g: New(Options{Seed: n.Seed, Start: n.Start}), minute: n.Start}
+	st := &Stream{s: n, g: New(Options{Seed: n.Seed, Start: n.Start}), minute: n.Start,
+		draw: rand.New(rand.NewPCG(n.Seed^0x5ce7a510, n.Seed))}
 	for _, p := range n.Providers {
 		st.kinds = append(st.kinds, sortedKinds(p.Errors))
 	}
@@ -268,16 +378,33 @@ func sortedKinds(m map[string]float64) []string {
 	return keys
 }
 
-// Stream produces a scenario's records, a minute at a time. It is not safe
-// for concurrent use.
+// Stream produces a scenario's records, a minute at a time, or their
+// per-minute counts (NextMinute): the same requests either way, drawn from
+// one random source, rendered from another. It is not safe for concurrent
+// use.
 type Stream struct {
 	s      Scenario
-	g      *Generator
+	g      *Generator // renders records
+	draw   *rand.Rand // draws requests
 	kinds  [][]string // per provider, its kinds of errors in a fixed order
 	minute time.Time
-	buf    []pending
-	next   int
-	arena  []byte
+	calls  []call
+	// classes are the classifications of the kinds of calls NextMinute
+	// met.
+	classes map[callKind]Classification
+	buf     []pending
+	next    int
+	arena   []byte
+}
+
+// call is one request of a minute: its provider, endpoint, tenant, error
+// (nil: a success) and millisecond within the minute.
+type call struct {
+	provider *provider
+	endpoint int
+	tenant   string
+	tmpl     *errorTemplate
+	ms       int64
 }
 
 type pending struct {
@@ -292,7 +419,12 @@ func (st *Stream) Next(dst []byte) (out []byte, ts time.Time, ok bool) {
 		if !st.minute.Before(st.s.Start.Add(st.s.Duration)) {
 			return dst, time.Time{}, false
 		}
-		st.fill()
+		t := st.fill()
+		st.buf, st.next, st.arena = st.buf[:0], 0, st.arena[:0]
+		for i := range st.calls {
+			st.add(t, &st.calls[i])
+		}
+		slices.SortStableFunc(st.buf, func(a, b pending) int { return a.ts.Compare(b.ts) })
 	}
 	p := st.buf[st.next]
 	st.next++
@@ -318,51 +450,86 @@ func (st *Stream) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// fill generates the records of the next minute.
-func (st *Stream) fill() {
-	st.buf, st.next, st.arena = st.buf[:0], 0, st.arena[:0]
+// fill draws the requests of the next minute into st.calls and returns
+// the minute.
+func (st *Stream) fill() time.Time {
+	st.calls = st.calls[:0]
 	t := st.minute
 	st.minute = t.Add(time.Minute)
-	rng := st.g.rng
+	rng := st.draw
 	for pi, p := range st.s.Providers {
-		n := poisson(rng.Float64, rng.NormFloat64, st.s.volume(p, t))
-		kinds := st.kinds[pi]
+		prov := providerNamed(p.Name)
 		active := st.s.activeIncidents(p.Name, t)
+		volume := st.s.volume(p, t)
+		for _, in := range active {
+			volume *= in.Volume
+		}
+		var tenants []*Tenant
+		for i := range st.s.Tenants {
+			if tn := &st.s.Tenants[i]; tn.Provider == p.Name && tn.active(t) {
+				tenants = append(tenants, tn)
+			}
+		}
+		n := poisson(rng.Float64, rng.NormFloat64, volume)
+		kinds := st.kinds[pi]
 		for range n {
+			c := call{provider: prov, endpoint: rng.IntN(len(prov.endpoints)), ms: rng.Int64N(int64(time.Minute / time.Millisecond))}
+			errs := p.Errors
+			c.tenant = scenarioTenants[rng.IntN(len(scenarioTenants))]
 			u := rng.Float64()
-			kind, tmpl := "", (*errorTemplate)(nil)
+			for _, tn := range tenants {
+				if u < tn.Share {
+					c.tenant, errs = tn.Name, tn.errors(p.Errors)
+					break
+				}
+				u -= tn.Share
+			}
+			u = rng.Float64()
+			kind := ""
 			for _, k := range kinds {
-				if u < p.Errors[k] {
+				if u < errs[k] {
 					kind = k
 					break
 				}
-				u -= p.Errors[k]
+				u -= errs[k]
 			}
 			if kind == "" {
 				for _, in := range active {
-					if u < in.Strength {
-						tmpl = st.incidentTemplate(in)
-						break
+					if in.Endpoint != "" && prov.endpoints[c.endpoint].name() != in.Endpoint {
+						continue
 					}
-					u -= in.Strength
+					if x := in.strength(t); u < x {
+						c.tmpl = st.incidentTemplate(in)
+						break
+					} else {
+						u -= x
+					}
 				}
-			}
-			if kind != "" {
+			} else {
 				list := templates[p.Name][kind]
-				tmpl = &list[rng.IntN(len(list))]
+				c.tmpl = &list[rng.IntN(len(list))]
 			}
-			st.add(t, p.Name, tmpl)
+			st.calls = append(st.calls, c)
 		}
 		for _, b := range st.s.Blips {
 			if b.Provider == p.Name && b.At.UTC().Truncate(time.Minute).Equal(t) {
 				list := templates[p.Name][b.Kind]
 				for range b.Count {
-					st.add(t, p.Name, &list[rng.IntN(len(list))])
+					st.calls = append(st.calls, call{provider: prov, endpoint: rng.IntN(len(prov.endpoints)),
+						tenant: scenarioTenants[rng.IntN(len(scenarioTenants))], tmpl: &list[rng.IntN(len(list))],
+						ms: rng.Int64N(int64(time.Minute / time.Millisecond))})
 				}
 			}
 		}
 	}
-	slices.SortStableFunc(st.buf, func(a, b pending) int { return a.ts.Compare(b.ts) })
+	return t
+}
+
+// errors is the tenant's error mix: its own kinds, the provider's others.
+func (tn *Tenant) errors(provider map[string]float64) map[string]float64 {
+	out := maps.Clone(provider)
+	maps.Copy(out, tn.Errors)
+	return out
 }
 
 // incidentTemplate picks the error of one request failing in incident in.
@@ -372,13 +539,16 @@ func (st *Stream) incidentTemplate(in *Incident) *errorTemplate {
 	}
 	var list []errorTemplate
 	for _, k := range incidentKinds[in.Kind] {
+		if in.Category != "" && k != in.Category {
+			continue
+		}
 		for _, t := range templates[in.Provider][k] {
 			if in.Code == "" || t.code == in.Code && (in.Subcode == "" || t.subcode == in.Subcode) {
 				list = append(list, t)
 			}
 		}
 	}
-	return &list[st.g.rng.IntN(len(list))]
+	return &list[st.draw.IntN(len(list))]
 }
 
 // volume is a provider's mean requests per minute at t.
@@ -411,7 +581,7 @@ func (s *Scenario) activeIncidents(provider string, t time.Time) []*Incident {
 	var out []*Incident
 	for i := range s.Incidents {
 		in := &s.Incidents[i]
-		if in.Provider == provider && !t.Before(in.Start) && t.Before(in.End()) {
+		if in.Provider == provider && in.strength(t) > 0 {
 			out = append(out, in)
 		}
 	}
@@ -439,18 +609,13 @@ func poisson(uniform, normal func() float64, mean float64) int {
 var scenarioTenants = []string{"acme-foods", "northwind", "globex", "initech", "umbrella", "hooli",
 	"stark-retail", "wayne-cafe", "tyrell-home", "soylent-market", "cyberdyne-parts", "oceanic-travel"}
 
-// add renders one request of provider at a random second of minute t: a
-// success when tmpl is nil, else that error in the provider's dialect.
-func (st *Stream) add(t time.Time, name string, tmpl *errorTemplate) {
+// add renders call c of minute t: a success when it has no error, else
+// that error in the provider's dialect.
+func (st *Stream) add(t time.Time, c *call) {
 	g := st.g
-	ts := t.Add(time.Duration(g.rng.Int64N(int64(time.Minute/time.Millisecond))) * time.Millisecond)
-	var p *provider
-	for i := range providers {
-		if providers[i].name == name {
-			p = &providers[i]
-		}
-	}
-	ep := p.endpoints[g.rng.IntN(len(p.endpoints))]
+	ts := t.Add(time.Duration(c.ms) * time.Millisecond)
+	p := c.provider
+	ep := p.endpoints[c.endpoint]
 	id := g.id(12)
 	path := ep.path
 	if strings.Contains(path, "%s") {
@@ -463,9 +628,9 @@ func (st *Stream) add(t time.Time, name string, tmpl *errorTemplate) {
 	b = append(b, `","service":"`...)
 	b = append(b, services[g.rng.IntN(len(services))]...)
 	b = append(b, `","env":"prod","tenant":"`...)
-	b = append(b, scenarioTenants[g.rng.IntN(len(scenarioTenants))]...)
+	b = append(b, c.tenant...)
 	b = append(b, `","provider":"`...)
-	b = append(b, name...)
+	b = append(b, p.name...)
 	b = append(b, `","method":"`...)
 	b = append(b, ep.method...)
 	b = append(b, `","url":"https://`...)
@@ -476,8 +641,8 @@ func (st *Stream) add(t time.Time, name string, tmpl *errorTemplate) {
 	if ep.method == "POST" {
 		status = 201
 	}
-	if tmpl != nil {
-		status, body, headers, transport = st.render(name, tmpl)
+	if tmpl := c.tmpl; tmpl != nil {
+		status, body, headers, transport = st.render(p.name, tmpl)
 		b = append(b, `,"request_headers":{"Authorization":"Bearer `...)
 		b = append(b, PlantedToken...)
 		b = append(b, `"}`...)
