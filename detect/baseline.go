@@ -25,11 +25,11 @@ const outlierP = 1e-3
 // baselineHours are the hours before an hour (as [from, to) counts of
 // hours back) whose counts its baseline reads: the week before (its days
 // are the daily samples, the prior and the recent hours) and the same
-// hours, with the hours either side, in each of weeks earlier weeks.
+// hour in each of weeks earlier weeks.
 func baselineHours(weeks int) [][2]int {
 	out := [][2]int{{1, 169}}
-	for w := 1; w <= weeks; w++ {
-		out = append(out, [2]int{168*w - 1, 168*w + 2})
+	for w := 2; w <= weeks; w++ {
+		out = append(out, [2]int{168 * w, 168*w + 1})
 	}
 	return out
 }
@@ -46,14 +46,16 @@ type baseline struct {
 }
 
 // baseline returns the series' baseline in hour h (computed once). The
-// samples are the same hours (with the hours either side) on each of the
-// baselineDays days before, in each of the Weeks weeks before, and the two
-// hours before. Each sample's rate borrows PriorRequests requests at the
+// samples are the same hour on each of the baselineDays days before and in
+// each of the Weeks weeks before (the hour itself, not the hours either
+// side: an evening that starts at 18:00 is not smeared over 17:00), and
+// the two hours before. Each sample's rate borrows PriorRequests requests at the
 // prior, the series' rate over the week before without its worst day: a
 // quiet hour leans on the week, a busy one on itself. Samples far above
 // the band of the others (median and MAD of their rates) are left out as
 // incidents of the past; the rest are pooled into the expected rate, and
-// the band is that rate plus MADs spreads.
+// the band is that rate plus MADs spreads: of the samples' rates beyond
+// their counting noise, and of the expected rate's own estimate.
 func (e *engine) baseline(t *tracker, s *series, h int) *baseline {
 	if s.baselines == nil {
 		s.baselines = make([]*baseline, len(t.hourReq))
@@ -110,10 +112,10 @@ func (e *engine) baseline(t *tracker, s *series, h int) *baseline {
 		}
 	}
 	for w := 1; w <= p.Weeks; w++ {
-		add(h-168*w-1, h-168*w+1)
+		add(h-168*w, h-168*w)
 	}
 	for d := 1; d <= baselineDays; d++ {
-		add(h-24*d-1, h-24*d+1)
+		add(h-24*d, h-24*d)
 	}
 	add(h-2, h-1)
 	if len(samples) < p.MinBaselines {
@@ -134,7 +136,16 @@ func (e *engine) baseline(t *tracker, s *series, h int) *baseline {
 		k, n = k+float64(x.k), n+float64(x.n)
 	}
 	b.p0 = (k + m*q) / (n + m)
-	b.pa = b.p0 + p.MADs*sigma
+	// The band: the spread of the samples' rates beyond their own counting
+	// noise (the charts model the noise of the minutes judged; the band is
+	// for how the rate itself moves from day to day), and the uncertainty
+	// of p0 itself.
+	noise := make([]float64, len(samples))
+	for i, x := range samples {
+		noise[i] = b.p0 * float64(x.n) / ((float64(x.n) + m) * (float64(x.n) + m))
+	}
+	extra := max(sigma*sigma-median(noise), 0) + b.p0/(n+m)
+	b.pa = b.p0 + p.MADs*math.Sqrt(extra)
 	b.pmin = max(b.p0*p.MinRatio, b.p0+p.MinDelta, 1.5*b.pa)
 	if b.pmin >= chartTop {
 		return b // a rate this high leaves no rise to page for

@@ -122,21 +122,21 @@ providers:
 	require.True(t, c.Params(ProviderOutage, "flexiti").Enabled)
 
 	sunday := time.Date(2026, 11, 8, 2, 10, 0, 0, time.UTC)
-	from, to, ok := w[0].covering(sunday)
+	from, to, ok := w[0].Covering(sunday)
 	require.True(t, ok)
 	require.Equal(t, time.Date(2026, 11, 8, 2, 0, 0, 0, time.UTC), from)
 	require.Equal(t, time.Date(2026, 11, 8, 2, 30, 0, 0, time.UTC), to)
-	_, _, ok = w[0].covering(sunday.Add(20 * time.Minute))
+	_, _, ok = w[0].Covering(sunday.Add(20 * time.Minute))
 	require.False(t, ok, "the window's end is outside it")
-	_, _, ok = w[0].covering(sunday.Add(24 * time.Hour))
+	_, _, ok = w[0].Covering(sunday.Add(24 * time.Hour))
 	require.False(t, ok)
 
 	// Saturday 23:30 in Toronto (EST, UTC-5) to 00:30 on Sunday: 04:30 to
 	// 05:30 UTC on Sunday, across the week's end.
-	_, to, ok = w[1].covering(time.Date(2026, 11, 8, 5, 0, 0, 0, time.UTC))
+	_, to, ok = w[1].Covering(time.Date(2026, 11, 8, 5, 0, 0, 0, time.UTC))
 	require.True(t, ok)
 	require.Equal(t, time.Date(2026, 11, 8, 5, 30, 0, 0, time.UTC), to)
-	_, _, ok = w[2].covering(time.Date(2026, 11, 4, 0, 59, 0, 0, time.UTC))
+	_, _, ok = w[2].Covering(time.Date(2026, 11, 4, 0, 59, 0, 0, time.UTC))
 	require.True(t, ok)
 	require.Equal(t, "every Sat 23:30 America/Toronto for 1h", w[1].String())
 }

@@ -30,7 +30,7 @@ func (e *engine) start(o *openAlert, i int) {
 func (e *engine) maintenance(o *openAlert, i int) bool {
 	at := e.minuteTime(i)
 	for _, w := range e.cfg.Maintenance(o.Provider) {
-		if _, end, ok := w.covering(at); ok {
+		if _, end, ok := w.Covering(at); ok {
 			o.Suppression = Suppression{Reason: Maintenance, Until: end, Detail: "maintenance " + w.String()}
 			return true
 		}

@@ -25,8 +25,8 @@ type Window struct {
 	From, To time.Time
 }
 
-// covering returns the occurrence of w that covers t, if one does.
-func (w Window) covering(t time.Time) (from, to time.Time, ok bool) {
+// Covering returns the occurrence of w that covers t, if one does.
+func (w Window) Covering(t time.Time) (from, to time.Time, ok bool) {
 	if !w.Weekly {
 		return w.From, w.To, !t.Before(w.From) && t.Before(w.To)
 	}

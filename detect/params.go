@@ -148,7 +148,7 @@ var paramSpecs = []spec{
 			return ""
 		},
 		"the `runbook_url` annotation (default: this page's section of the rule)"),
-	param("evidence", func(p *Params) *float64 { return &p.Evidence }, 16, nil, between(2.0, 100),
+	param("evidence", func(p *Params) *float64 { return &p.Evidence }, 12, nil, between(2.0, 100),
 		"the log-likelihood ratio, in nats, of an elevated rate against the baseline's band that opens an alert: a false alarm per chart at most once in e^evidence minutes"),
 	param("for", func(p *Params) *time.Duration { return &p.For }, 2*time.Minute, map[Rule]time.Duration{NewCode: time.Minute},
 		func(v time.Duration, p *Params) string {

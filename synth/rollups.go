@@ -84,11 +84,11 @@ func (st *Stream) NextMinute(classify Classifier) (m Minute, ok bool, err error)
 			r = &EndpointRequests{Provider: c.provider.name, Method: cl.Method, Endpoint: cl.Endpoint}
 			reqs[rk] = r
 		}
-		r.Requests++
+		r.Requests += c.n
 		if cl.IsError {
-			r.Errors++
+			r.Errors += c.n
 			errs[ErrorCount{Provider: c.provider.name, Category: cl.Category, Code: cl.Code, Subcode: cl.Subcode,
-				Method: cl.Method, Endpoint: cl.Endpoint}]++
+				Method: cl.Method, Endpoint: cl.Endpoint}] += c.n
 		}
 	}
 	for _, r := range reqs {

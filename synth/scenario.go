@@ -391,20 +391,21 @@ type Stream struct {
 	calls  []call
 	// classes are the classifications of the kinds of calls NextMinute
 	// met.
-	classes map[callKind]Classification
-	buf     []pending
-	next    int
-	arena   []byte
+	classes           map[callKind]Classification
+	incidentTemplates map[*Incident][]errorTemplate
+	buf               []pending
+	next              int
+	arena             []byte
 }
 
-// call is one request of a minute: its provider, endpoint, tenant, error
-// (nil: a success) and millisecond within the minute.
+// call is n identical requests of a minute: their provider, endpoint,
+// tenant ("": any of the others), error (nil: a success).
 type call struct {
 	provider *provider
 	endpoint int
 	tenant   string
 	tmpl     *errorTemplate
-	ms       int64
+	n        int64
 }
 
 type pending struct {
@@ -422,7 +423,9 @@ func (st *Stream) Next(dst []byte) (out []byte, ts time.Time, ok bool) {
 		t := st.fill()
 		st.buf, st.next, st.arena = st.buf[:0], 0, st.arena[:0]
 		for i := range st.calls {
-			st.add(t, &st.calls[i])
+			for range st.calls[i].n {
+				st.add(t, &st.calls[i])
+			}
 		}
 		slices.SortStableFunc(st.buf, func(a, b pending) int { return a.ts.Compare(b.ts) })
 	}
@@ -450,13 +453,17 @@ func (st *Stream) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// fill draws the requests of the next minute into st.calls and returns
-// the minute.
+// fill draws the requests of the next minute into st.calls, as counts of
+// identical calls, and returns the minute. A provider's requests in a
+// minute are Poisson; so, by Poisson splitting, are those of each
+// endpoint, tenant and outcome: each cell's count is drawn on its own, in
+// time that does not grow with the traffic.
 func (st *Stream) fill() time.Time {
 	st.calls = st.calls[:0]
 	t := st.minute
 	st.minute = t.Add(time.Minute)
 	rng := st.draw
+	draw := func(mean float64) int64 { return int64(poisson(rng.Float64, rng.NormFloat64, mean)) }
 	for pi, p := range st.s.Providers {
 		prov := providerNamed(p.Name)
 		active := st.s.activeIncidents(p.Name, t)
@@ -464,65 +471,70 @@ func (st *Stream) fill() time.Time {
 		for _, in := range active {
 			volume *= in.Volume
 		}
-		var tenants []*Tenant
+		// Who sends the calls: the active tenants with errors of their own,
+		// then everyone else.
+		type sender struct {
+			tenant string
+			share  float64
+			errs   map[string]float64
+		}
+		rest := 1.0
+		var senders []sender
 		for i := range st.s.Tenants {
 			if tn := &st.s.Tenants[i]; tn.Provider == p.Name && tn.active(t) {
-				tenants = append(tenants, tn)
+				senders = append(senders, sender{tn.Name, tn.Share, tn.errors(p.Errors)})
+				rest -= tn.Share
 			}
 		}
-		n := poisson(rng.Float64, rng.NormFloat64, volume)
+		senders = append(senders, sender{"", max(rest, 0), p.Errors})
 		kinds := st.kinds[pi]
-		for range n {
-			c := call{provider: prov, endpoint: rng.IntN(len(prov.endpoints)), ms: rng.Int64N(int64(time.Minute / time.Millisecond))}
-			errs := p.Errors
-			c.tenant = scenarioTenants[rng.IntN(len(scenarioTenants))]
-			u := rng.Float64()
-			for _, tn := range tenants {
-				if u < tn.Share {
-					c.tenant, errs = tn.Name, tn.errors(p.Errors)
-					break
+		per := volume / float64(len(prov.endpoints))
+		for e := range prov.endpoints {
+			for _, sd := range senders {
+				mean := per * sd.share
+				if mean <= 0 {
+					continue
 				}
-				u -= tn.Share
-			}
-			u = rng.Float64()
-			kind := ""
-			for _, k := range kinds {
-				if u < errs[k] {
-					kind = k
-					break
+				left := 1.0
+				for _, k := range kinds {
+					list := templates[p.Name][k]
+					share := min(sd.errs[k], left)
+					left -= share
+					for i := range list {
+						st.addCalls(prov, e, sd.tenant, &list[i], draw(mean*share/float64(len(list))))
+					}
 				}
-				u -= errs[k]
-			}
-			if kind == "" {
 				for _, in := range active {
-					if in.Endpoint != "" && prov.endpoints[c.endpoint].name() != in.Endpoint {
+					if in.Endpoint != "" && prov.endpoints[e].name() != in.Endpoint {
 						continue
 					}
-					if x := in.strength(t); u < x {
-						c.tmpl = st.incidentTemplate(in)
-						break
-					} else {
-						u -= x
+					share := min(in.strength(t), left)
+					left -= share
+					list := st.incidentTmpl(in)
+					for i := range list {
+						st.addCalls(prov, e, sd.tenant, &list[i], draw(mean*share/float64(len(list))))
 					}
 				}
-			} else {
-				list := templates[p.Name][kind]
-				c.tmpl = &list[rng.IntN(len(list))]
+				st.addCalls(prov, e, sd.tenant, nil, draw(mean*left))
 			}
-			st.calls = append(st.calls, c)
 		}
 		for _, b := range st.s.Blips {
 			if b.Provider == p.Name && b.At.UTC().Truncate(time.Minute).Equal(t) {
 				list := templates[p.Name][b.Kind]
 				for range b.Count {
-					st.calls = append(st.calls, call{provider: prov, endpoint: rng.IntN(len(prov.endpoints)),
-						tenant: scenarioTenants[rng.IntN(len(scenarioTenants))], tmpl: &list[rng.IntN(len(list))],
-						ms: rng.Int64N(int64(time.Minute / time.Millisecond))})
+					st.addCalls(prov, rng.IntN(len(prov.endpoints)), "", &list[rng.IntN(len(list))], 1)
 				}
 			}
 		}
 	}
 	return t
+}
+
+// addCalls adds n identical calls of the minute.
+func (st *Stream) addCalls(p *provider, endpoint int, tenant string, tmpl *errorTemplate, n int64) {
+	if n > 0 {
+		st.calls = append(st.calls, call{provider: p, endpoint: endpoint, tenant: tenant, tmpl: tmpl, n: n})
+	}
 }
 
 // errors is the tenant's error mix: its own kinds, the provider's others.
@@ -532,12 +544,19 @@ func (tn *Tenant) errors(provider map[string]float64) map[string]float64 {
 	return out
 }
 
-// incidentTemplate picks the error of one request failing in incident in.
-func (st *Stream) incidentTemplate(in *Incident) *errorTemplate {
-	if in.Kind == NewCode {
-		return &errorTemplate{category: "", status: in.Status, code: in.Code, msg: "Undocumented: " + in.Code}
+// incidentTmpl returns the errors of incident in, one of which each
+// request failing in it gets (computed once).
+func (st *Stream) incidentTmpl(in *Incident) []errorTemplate {
+	if st.incidentTemplates == nil {
+		st.incidentTemplates = map[*Incident][]errorTemplate{}
+	}
+	if list, ok := st.incidentTemplates[in]; ok {
+		return list
 	}
 	var list []errorTemplate
+	if in.Kind == NewCode {
+		list = []errorTemplate{{category: "", status: in.Status, code: in.Code, msg: "Undocumented: " + in.Code}}
+	}
 	for _, k := range incidentKinds[in.Kind] {
 		if in.Category != "" && k != in.Category {
 			continue
@@ -548,7 +567,8 @@ func (st *Stream) incidentTemplate(in *Incident) *errorTemplate {
 			}
 		}
 	}
-	return &list[st.draw.IntN(len(list))]
+	st.incidentTemplates[in] = list
+	return list
 }
 
 // volume is a provider's mean requests per minute at t.
@@ -613,7 +633,11 @@ var scenarioTenants = []string{"acme-foods", "northwind", "globex", "initech", "
 // that error in the provider's dialect.
 func (st *Stream) add(t time.Time, c *call) {
 	g := st.g
-	ts := t.Add(time.Duration(c.ms) * time.Millisecond)
+	ts := t.Add(time.Duration(g.rng.Int64N(int64(time.Minute/time.Millisecond))) * time.Millisecond)
+	tenant := c.tenant
+	if tenant == "" {
+		tenant = scenarioTenants[g.rng.IntN(len(scenarioTenants))]
+	}
 	p := c.provider
 	ep := p.endpoints[c.endpoint]
 	id := g.id(12)
@@ -628,7 +652,7 @@ func (st *Stream) add(t time.Time, c *call) {
 	b = append(b, `","service":"`...)
 	b = append(b, services[g.rng.IntN(len(services))]...)
 	b = append(b, `","env":"prod","tenant":"`...)
-	b = append(b, c.tenant...)
+	b = append(b, tenant...)
 	b = append(b, `","provider":"`...)
 	b = append(b, p.name...)
 	b = append(b, `","method":"`...)
