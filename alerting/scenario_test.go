@@ -233,7 +233,7 @@ func TestScenarioBacktest(t *testing.T) {
 				if v.suppressed != "" {
 					require.NotEmpty(t, v.alerts, "%s: stored, suppressed", v.name)
 					for _, a := range v.alerts {
-						require.Equal(t, v.suppressed, a.Suppression.Reason, "%s: %s", v.name, a.Summary)
+						require.Equal(t, v.suppressed, a.Suppression.Reason, "%s: from %s detected %s: %s", v.name, a.StartsAt, a.DetectedAt, a.Summary)
 						require.False(t, a.Paging(), "%s is not sent: %s", v.name, a.Summary)
 					}
 					continue

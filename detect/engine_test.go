@@ -361,7 +361,7 @@ func TestWeeklyEventsAreLearned(t *testing.T) {
 			require.Equal(t, Recurring, a.Suppression.Reason)
 			require.True(t, a.Paging(), "it outlasted the weeks before")
 			require.True(t, a.PagedAt.After(a.Suppression.Until))
-			require.LessOrEqual(t, a.PagedAt.Sub(a.Suppression.Until), 10*time.Minute)
+			require.LessOrEqual(t, a.PagedAt.Sub(a.Suppression.Until), 15*time.Minute)
 		}
 	}
 

@@ -39,8 +39,9 @@ func (e *engine) maintenance(o *openAlert, i int) bool {
 }
 
 // recurring suppresses an alert when the same rule, provider and subject
-// alerted at the same minute of the week (within RecurTolerance) in at
-// least RecurAfter of the last RecurWeeks weeks: an event of the provider's
+// alerted at the same minute of the week (its start or its detection
+// within RecurTolerance) in at least RecurAfter of the last RecurWeeks
+// weeks: an event of the provider's
 // week, such as a weekly maintenance nobody declared. It is suppressed for
 // as long as the longest of those lasted (and the tolerance): still firing
 // after that, on fresh evidence, it pages.
@@ -57,7 +58,10 @@ func (e *engine) recurring(o *openAlert) bool {
 		if w < 1 || w > p.RecurWeeks {
 			continue
 		}
-		if off := d - time.Duration(w)*week; off < -p.RecurTolerance || off > p.RecurTolerance {
+		// The same minute of the week: the starts, or the detections (a
+		// start is uncertain where calls are minutes apart).
+		near := func(off time.Duration) bool { return off >= -p.RecurTolerance && off <= p.RecurTolerance }
+		if !near(d-time.Duration(w)*week) && !near(o.DetectedAt.Sub(h.DetectedAt)-time.Duration(w)*week) {
 			continue
 		}
 		weeks[w] = h.StartsAt

@@ -197,11 +197,11 @@ var paramSpecs = []spec{
 			}
 			return ""
 		},
-		"an alert that started at the same minute of the week (within `recur_tolerance`) in this many of the last `recur_weeks` weeks is expected: stored as suppressed, not sent"),
+		"an alert that started at the same minute of the week (within `recur_tolerance`) as alerts of the same rule, provider and subject in this many of the last `recur_weeks` weeks is expected: stored as suppressed, not sent"),
 	param("recur_weeks", func(p *Params) *int { return &p.RecurWeeks }, 4, nil, between(1, 12),
 		"how many past weeks of alerts recurrence is learned from"),
-	param("recur_tolerance", func(p *Params) *time.Duration { return &p.RecurTolerance }, 5*time.Minute, nil, minutes(0, time.Hour),
-		"how far apart two weeks' starts may be and still be the same minute of the week"),
+	param("recur_tolerance", func(p *Params) *time.Duration { return &p.RecurTolerance }, 10*time.Minute, nil, minutes(0, time.Hour),
+		"how far apart two weeks' starts (or detections: a start is uncertain where calls are minutes apart) may be and still be the same minute of the week"),
 	param("novelty", func(p *Params) *time.Duration { return &p.Novelty }, 24*time.Hour, nil, minutes(time.Minute, 90*24*time.Hour),
 		"new_code: how long after its first sighting a code is new"),
 	param("min_history", func(p *Params) *time.Duration { return &p.MinHistory }, 7*24*time.Hour, nil,
