@@ -98,6 +98,12 @@ func formatValue(v any) string {
 	return fmt.Sprint(v)
 }
 
+// withDefaults replaces how a parameter's defaults read.
+func withDefaults(text string, s spec) spec {
+	s.defaults = text
+	return s
+}
+
 // The validators: each returns what the value must be, or "" when it is
 // fine.
 func between[T int | int64 | float64](lo, hi T) func(T, *Params) string {
@@ -140,14 +146,14 @@ var paramSpecs = []spec{
 		map[Rule]string{ExpiredTokenStorm: "critical", ProviderOutage: "critical", AuthFailure: "critical"},
 		oneOf("critical", "warning", "info"),
 		"the `severity` label (new_code: the severity of a code between `min_delta` and `critical_rate` of requests)"),
-	param("runbook_url", func(p *Params) *string { return &p.RunbookURL }, "", nil,
+	withDefaults("this page's section of the rule", param("runbook_url", func(p *Params) *string { return &p.RunbookURL }, "", nil,
 		func(v string, _ *Params) string {
 			if v != "" && !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
 				return "an http(s) URL"
 			}
 			return ""
 		},
-		"the `runbook_url` annotation (default: this page's section of the rule)"),
+		"the `runbook_url` annotation")),
 	param("evidence", func(p *Params) *float64 { return &p.Evidence }, 12, nil, between(2.0, 100),
 		"the log-likelihood ratio, in nats, of an elevated rate against the baseline's band that opens an alert: a false alarm per chart at most once in e^evidence minutes"),
 	param("for", func(p *Params) *time.Duration { return &p.For }, 2*time.Minute, map[Rule]time.Duration{NewCode: time.Minute},
@@ -179,7 +185,7 @@ var paramSpecs = []spec{
 	param("mads", func(p *Params) *float64 { return &p.MADs }, 3, nil, between(0.0, 100),
 		"the baseline's band: its rate plus this many spreads (median absolute deviations of the samples, scaled to a standard deviation)"),
 	param("weeks", func(p *Params) *int { return &p.Weeks }, 4, nil, between(0, 12),
-		"baseline samples of the same hours of the week, one per past week"),
+		"baseline samples of the same hour of the week, one per past week (besides the same hour of the 6 days before and the 2 hours before)"),
 	param("min_baselines", func(p *Params) *int { return &p.MinBaselines }, 2, nil,
 		func(v int, p *Params) string {
 			if n := p.Weeks + baselineDays + 1; v < 1 || v > n {
