@@ -31,7 +31,12 @@ func finix(perMinute func(time.Time) float64, extra ...errorRate) traffic {
 		{classify.AuthExpired, "token_expired", "", constant(0.0005)},
 		{classify.Validation, "INVALID_FIELD", "", constant(0.01)},
 	}
-	// An extra rate of a key already listed replaces it.
+	return traffic{provider: "finix", perMinute: perMinute, errs: withExtra(errs, extra)}
+}
+
+// withExtra adds the extra error rates to errs; one of a key already listed
+// replaces it.
+func withExtra(errs, extra []errorRate) []errorRate {
 	for _, x := range extra {
 		replaced := false
 		for i, e := range errs {
@@ -43,7 +48,7 @@ func finix(perMinute func(time.Time) float64, extra ...errorRate) traffic {
 			errs = append(errs, x)
 		}
 	}
-	return traffic{provider: "finix", perMinute: perMinute, errs: errs}
+	return errs
 }
 
 // weeks3 is the history every test has: three weeks of finix.
@@ -131,18 +136,7 @@ func quietAt(name string, peak float64, extra ...errorRate) traffic {
 		{classify.Decline, "DECLINED", "", constant(0.01)},
 		{classify.Validation, "invalid_request", "", constant(0.012)},
 	}
-	for _, x := range extra {
-		replaced := false
-		for i, e := range errs {
-			if e.category == x.category && e.code == x.code {
-				errs[i], replaced = x, true
-			}
-		}
-		if !replaced {
-			errs = append(errs, x)
-		}
-	}
-	return traffic{provider: name, perMinute: seasonal(peak), errs: errs}
+	return traffic{provider: name, perMinute: seasonal(peak), errs: withExtra(errs, extra)}
 }
 
 // TestWorkedExamplesAtLowVolume are docs/alerts.md's examples: at about

@@ -170,32 +170,16 @@ func scanAlert(row pgx.CollectableRow) (Alert, error) {
 // at finds firing: opened by the evaluation of an earlier minute and not
 // closed by one.
 func (r *AlertRun) OpenAlertsAt(ctx context.Context, at time.Time) ([]Alert, error) {
-	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts
+	return r.alerts(ctx, "store: open alerts", `
 		WHERE detected_at <= $1 AND (resolved_at IS NULL OR resolved_at > $1)
 		ORDER BY rule, provider, subject`, at)
-	if err != nil {
-		return nil, wrap(ctx, "store: open alerts", err)
-	}
-	out, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, wrap(ctx, "store: open alerts", err)
-	}
-	return out, nil
 }
 
 // ClosedAlerts returns the alerts closed by the evaluation of a minute
 // ending in (since, until].
 func (r *AlertRun) ClosedAlerts(ctx context.Context, since, until time.Time) ([]Alert, error) {
-	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts
+	return r.alerts(ctx, "store: closed alerts", `
 		WHERE resolved_at > $1 AND resolved_at <= $2 ORDER BY resolved_at, id`, since, until)
-	if err != nil {
-		return nil, wrap(ctx, "store: closed alerts", err)
-	}
-	out, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, wrap(ctx, "store: closed alerts", err)
-	}
-	return out, nil
 }
 
 // CodeAlerts returns the new-code alerts ever stored of the codes given:
@@ -205,15 +189,20 @@ func (r *AlertRun) CodeAlerts(ctx context.Context, codes []ProviderCode) ([]Aler
 	for i, pc := range codes {
 		providers[i], names[i] = pc.Provider, pc.Code
 	}
-	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts
+	return r.alerts(ctx, "store: new-code alerts", `
 		WHERE rule = 'new_code' AND (provider, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 		ORDER BY provider, subject, starts_at`, providers, names)
+}
+
+// alerts reads the alerts a WHERE (and ORDER BY) clause selects.
+func (r *AlertRun) alerts(ctx context.Context, op, where string, args ...any) ([]Alert, error) {
+	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts `+where, args...)
 	if err != nil {
-		return nil, wrap(ctx, "store: new-code alerts", err)
+		return nil, wrap(ctx, op, err)
 	}
 	out, err := pgx.CollectRows(rows, scanAlert)
 	if err != nil {
-		return nil, wrap(ctx, "store: new-code alerts", err)
+		return nil, wrap(ctx, op, err)
 	}
 	return out, nil
 }
