@@ -309,6 +309,11 @@ func (e *engine) resume(a Alert) {
 		t.series = append(t.series, s)
 	}
 	o := &openAlert{Alert: a, t: t, series: s}
+	if o.Rule != NewCode && !(o.Level > o.Expected) {
+		// Stored before alerts kept their level (migration 00009): the
+		// closing threshold was half way to the opening one.
+		o.Level = max(2*o.CloseBelow-o.Expected, 2*o.Expected, 1e-6)
+	}
 	t.open = o
 	e.open = append(e.open, o)
 }

@@ -518,3 +518,20 @@ func TestOtherErrorsChangeNothing(t *testing.T) {
 	require.Equal(t, got[0].EndsAt, rest[0].EndsAt)
 	require.False(t, rest[0].Firing())
 }
+
+// TestAlertStoredBeforeLevelsCloses: an alert stored before alerts kept
+// their level (no level, a closing threshold) still closes once its rate
+// is back.
+func TestAlertStoredBeforeLevelsCloses(t *testing.T) {
+	start := at(16, 14, 0)
+	spike := errorRate{classify.RateLimit, "TOO_MANY_REQUESTS", "", during(0.002, 0.2, start, 30*time.Minute)}
+	rows := weeks3(9, finix(seasonal(80), spike))
+	old := Alert{ID: 7, Rule: RateLimitStorm, Provider: "finix", Category: classify.RateLimit, Severity: "warning",
+		Expected: 0.002, CloseBelow: 0.02, StartsAt: start, DetectedAt: start.Add(3 * time.Minute),
+		LastEvaluated: start.Add(10 * time.Minute), PagedAt: start.Add(3 * time.Minute)}
+	got := evaluate(t, DefaultConfig(), rows, start.Add(10*time.Minute), start.Add(2*time.Hour), State{Open: []Alert{old}})
+	require.Len(t, got, 1)
+	require.Equal(t, int64(7), got[0].ID)
+	require.False(t, got[0].Firing())
+	require.WithinDuration(t, start.Add(30*time.Minute), got[0].EndsAt, 3*time.Minute)
+}
