@@ -186,6 +186,11 @@ func TestCompose(t *testing.T) {
 	require.Len(t, job.DNSSD, 1)
 	require.Equal(t, []string{"ingest"}, job.DNSSD[0].Names)
 	require.Equal(t, ":"+strconv.Itoa(job.DNSSD[0].Port), *ingest.Environment["HTTP_ADDR"])
+	// And the alerts watcher where it listens.
+	ajob := prom.job(t, "faultline-alerts")
+	require.Len(t, ajob.DNSSD, 1)
+	require.Equal(t, []string{"alerts"}, ajob.DNSSD[0].Names)
+	require.Equal(t, strconv.Itoa(ajob.DNSSD[0].Port), flagPort(t, watcher.Command, "--http-addr"))
 	for _, rf := range prom.RuleFiles {
 		_, err := os.Stat(mountedSource(t, svc("prometheus"), filepath.Join("/etc/prometheus", rf)))
 		require.NoError(t, err, "rule file %s", rf)
