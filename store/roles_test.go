@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
-	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/detect"
+	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/store"
 )
 
