@@ -35,6 +35,7 @@ type Alertmanager struct {
 	// backtest's) is not sent as firing; recent: a resolved alert is sent
 	// for this long after it was resolved.
 	stale, recent time.Duration
+	metrics       *Metrics
 }
 
 // AlertmanagerOptions tune an Alertmanager; zero values take defaults.
@@ -44,6 +45,8 @@ type AlertmanagerOptions struct {
 	Interval time.Duration
 	// Client sends the requests (default: one with a 10s timeout).
 	Client *http.Client
+	// Metrics counts the posts (default: none).
+	Metrics *Metrics
 }
 
 // NewAlertmanager returns a client of the Alertmanager at rawURL (its base
@@ -64,7 +67,7 @@ func NewAlertmanager(rawURL string, cfg *detect.Config, o AlertmanagerOptions) (
 	if cfg == nil {
 		cfg = detect.DefaultConfig()
 	}
-	return &Alertmanager{endpoint: u, client: o.Client, config: cfg,
+	return &Alertmanager{endpoint: u, client: o.Client, config: cfg, metrics: o.Metrics,
 		ttl: 4 * o.Interval, stale: 2*o.Interval + time.Minute, recent: 15 * time.Minute}, nil
 }
 
@@ -77,14 +80,16 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
-// Send posts the alerts that are current at now: firing ones evaluated
-// lately (endsAt now plus the TTL), and those resolved lately (endsAt
-// their end). It returns how many it sent.
+// Send posts the alerts that page and are current at now: firing ones
+// evaluated lately (endsAt now plus the TTL), and those resolved lately
+// (endsAt their end). Suppressed alerts are never sent. It returns how
+// many it sent.
 func (am *Alertmanager) Send(ctx context.Context, alerts []store.Alert, now time.Time) (int, error) {
 	var batch models.PostableAlerts
 	for i := range alerts {
 		a := &alerts[i]
 		switch {
+		case !a.Paging():
 		case a.Firing() && now.Sub(a.LastEvaluated) <= am.stale:
 			batch = append(batch, am.postable(a, now.Add(am.ttl)))
 		case !a.Firing() && now.Sub(a.ResolvedAt) <= am.recent:
@@ -104,8 +109,10 @@ func (am *Alertmanager) Send(ctx context.Context, alerts []store.Alert, now time
 	backoff := retry.WithMaxRetries(3, retry.NewExponential(200*time.Millisecond))
 	err = retry.Do(ctx, backoff, func(ctx context.Context) error { return am.post(ctx, body) })
 	if err != nil {
+		am.metrics.posted(false, 0)
 		return 0, fmt.Errorf("alertmanager %s: %w", am.endpoint.Redacted(), err)
 	}
+	am.metrics.posted(true, len(batch))
 	return len(batch), nil
 }
 
@@ -138,11 +145,11 @@ func (am *Alertmanager) post(ctx context.Context, body []byte) error {
 // moment it opened (they never change while it fires).
 func Labels(a *store.Alert) map[string]string {
 	l := map[string]string{
-		"alertname": detect.Rule(a.Rule).AlertName(),
+		"alertname": a.Rule.AlertName(),
 		"provider":  a.Provider,
 		"severity":  a.Severity,
 	}
-	for k, v := range map[string]string{"category": a.Category, "code": a.Code, "subcode": a.Subcode} {
+	for k, v := range map[string]string{"category": string(a.Category), "code": a.Code, "subcode": a.Subcode} {
 		if v != "" {
 			l[k] = v
 		}
@@ -151,7 +158,7 @@ func Labels(a *store.Alert) map[string]string {
 }
 
 func (am *Alertmanager) postable(a *store.Alert, endsAt time.Time) *models.PostableAlert {
-	params := am.config.Params(detect.Rule(a.Rule), a.Provider)
+	params := am.config.Params(a.Rule, a.Provider)
 	annotations := models.LabelSet{
 		"summary":     a.Summary,
 		"description": Description(a),
@@ -172,7 +179,7 @@ func (am *Alertmanager) postable(a *store.Alert, endsAt time.Time) *models.Posta
 func Description(a *store.Alert) string {
 	var b strings.Builder
 	b.WriteString("Watches ")
-	b.WriteString(detect.Rule(a.Rule).Description())
+	b.WriteString(a.Rule.Description())
 	b.WriteString(".")
 	c := &a.Context
 	if len(c.TopCodes) > 0 {
@@ -201,6 +208,9 @@ func Description(a *store.Alert) string {
 			at = "at least "
 		}
 		fmt.Fprintf(&b, " Tenants affected: %s%d.", at, c.TenantsAffected)
+	}
+	for _, j := range c.Joined {
+		fmt.Fprintf(&b, " Also %s: %s.", j.Rule, j.Summary)
 	}
 	if c.SampleCorrelationID != "" {
 		fmt.Fprintf(&b, " Sample: report lookup %s", c.SampleCorrelationID)

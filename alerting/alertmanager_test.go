@@ -9,18 +9,22 @@ import (
 	"time"
 
 	"github.com/prometheus/alertmanager/api/v2/models"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/alerting"
 	"github.com/faultline-dev/faultline/amtest"
+	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
 )
 
 func firingAlert(now time.Time, rule, provider, category, code, subcode, severity string) store.Alert {
 	return store.Alert{
-		ID: 1, Rule: rule, Provider: provider, Category: category, Code: code, Subcode: subcode, Severity: severity,
-		StartsAt: now.Add(-7 * time.Minute), DetectedAt: now.Add(-5 * time.Minute), LastEvaluated: now,
+		ID: 1, Rule: detect.Rule(rule), Provider: provider, Category: classify.Category(category), Code: code, Subcode: subcode,
+		Severity: severity, StartsAt: now.Add(-7 * time.Minute), DetectedAt: now.Add(-5 * time.Minute), LastEvaluated: now,
+		PagedAt:  now.Add(-5 * time.Minute),
 		Observed: 0.3, Expected: 0.01, Summary: provider + " " + rule + " summary",
 		Context: store.AlertContext{
 			TopCodes:        []store.CodeCount{{Code: code, Subcode: subcode, Count: 42}},
@@ -44,20 +48,27 @@ func find(alerts models.GettableAlerts, alertname, provider string) *models.Gett
 // real Alertmanager: firing alerts appear in its API v2 with their labels
 // and annotations, a re-send moves their endsAt on before Alertmanager
 // would resolve them, a resolved one leaves, and a firing alert from a
-// backtest of the past is not sent.
+// backtest of the past or a suppressed one is not sent, until it pages.
 func TestRealAlertmanagerShowsFiringAlertsAndDropsResolvedOnes(t *testing.T) {
 	am := amtest.Start(t)
 	ctx := testCtx(t, time.Minute)
-	client, err := alerting.NewAlertmanager(am.URL, nil, alerting.AlertmanagerOptions{Interval: time.Minute})
+	reg := prometheus.NewRegistry()
+	metrics := alerting.NewMetrics(reg)
+	client, err := alerting.NewAlertmanager(am.URL, nil, alerting.AlertmanagerOptions{Interval: time.Minute, Metrics: metrics})
 	require.NoError(t, err)
 
 	now := time.Now().UTC().Truncate(time.Second)
 	outage := firingAlert(now, "provider_outage", "flexiti", "provider_error", "general_error", "", "critical")
 	decline := firingAlert(now, "decline_spike", "finix", "decline", "DECLINED", "INSUFFICIENT_FUNDS", "warning")
 	old := firingAlert(now.Add(-48*time.Hour), "rate_limit_storm", "paylera", "rate_limit", "rate_limit.exceeded", "", "warning")
-	n, err := client.Send(ctx, []store.Alert{outage, decline, old}, now)
+	maintenance := firingAlert(now, "provider_outage", "cheers", "provider_error", "", "", "critical")
+	maintenance.PagedAt = time.Time{}
+	maintenance.Suppression = detect.Suppression{Reason: detect.Maintenance, Until: now.Add(10 * time.Minute)}
+	n, err := client.Send(ctx, []store.Alert{outage, decline, old, maintenance}, now)
 	require.NoError(t, err)
-	require.Equal(t, 2, n, "the backtest's firing alert is not sent")
+	require.Equal(t, 2, n, "neither the backtest's firing alert nor the suppressed one is sent")
+	require.Equal(t, 1.0, testutil.ToFloat64(metrics.Posts("ok")))
+	require.Equal(t, 0.0, testutil.ToFloat64(metrics.Posts("error")))
 
 	listed, err := am.Alerts(ctx)
 	require.NoError(t, err)
@@ -100,6 +111,15 @@ func TestRealAlertmanagerShowsFiringAlertsAndDropsResolvedOnes(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, find(listed, "ProviderOutage", "flexiti"), "resolved alerts leave")
 	require.NotNil(t, find(listed, "ProviderDeclineSpike", "finix"), "the other one fires on")
+	require.Nil(t, find(listed, "ProviderOutage", "cheers"))
+
+	// The suppressed one outlasts its maintenance window: it pages.
+	maintenance.PagedAt = now
+	_, err = client.Send(ctx, []store.Alert{maintenance}, now)
+	require.NoError(t, err)
+	listed, err = am.Alerts(ctx)
+	require.NoError(t, err)
+	require.NotNil(t, find(listed, "ProviderOutage", "cheers"))
 }
 
 func TestAlertmanagerRetriesTransientFailuresOnly(t *testing.T) {
@@ -128,10 +148,12 @@ func TestAlertmanagerRetriesTransientFailuresOnly(t *testing.T) {
 	}))
 	defer bad.Close()
 	calls.Store(0)
-	client, err = alerting.NewAlertmanager(strings.Replace(bad.URL, "http://", "http://user:s3cret@", 1), nil, alerting.AlertmanagerOptions{})
+	metrics := alerting.NewMetrics(prometheus.NewRegistry())
+	client, err = alerting.NewAlertmanager(strings.Replace(bad.URL, "http://", "http://user:s3cret@", 1), nil, alerting.AlertmanagerOptions{Metrics: metrics})
 	require.NoError(t, err)
 	_, err = client.Send(ctx, []store.Alert{firingAlert(now, "auth_failure", "finix", "auth", "UNKNOWN", "", "critical")}, now)
 	require.ErrorContains(t, err, "400 Bad Request: maxFailures exceeded")
+	require.Equal(t, 1.0, testutil.ToFloat64(metrics.Posts("error")))
 	require.NotContains(t, err.Error(), "s3cret")
 	require.Equal(t, int32(1), calls.Load(), "a refusal is not retried")
 

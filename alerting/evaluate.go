@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -82,7 +81,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, from, to time.Time, dryRun boo
 	started := time.Now()
 	err = e.store.RunAlerts(ctx, !dryRun, func(run *store.AlertRun) error {
 		var carried *detect.State
-		index := map[string]int{} // an incident's place in res.Alerts
+		index := map[string]int{} // an alert's place in res.Alerts, by Key
 		for cf := whole.From; cf.Before(whole.To); cf = cf.Add(maxChunk) {
 			plan, err := e.config.Plan(cf, minTime(cf.Add(maxChunk), whole.To))
 			if err != nil {
@@ -92,31 +91,26 @@ func (e *Evaluator) Evaluate(ctx context.Context, from, to time.Time, dryRun boo
 			if err != nil {
 				return err
 			}
-			incidents := detect.Evaluate(e.config, plan, counts, st)
-			next := &detect.State{Closed: st.Closed}
-			for i := range incidents {
-				in := &incidents[i]
-				a := toAlert(in)
-				if a.Context, err = run.AlertContext(ctx, contextQuery(in)); err != nil {
-					return err
-				}
-				if !dryRun {
-					if err := run.SaveAlert(ctx, &a, matchSlack); err != nil {
-						return fmt.Errorf("alerting: %s %s: %w", a.Rule, a.Provider, err)
-					}
-					in.ID = a.ID
-				}
-				if in.Firing() {
-					next.Open = append(next.Open, *in)
+			alerts := detect.Evaluate(e.config, plan, counts, st)
+			if err := e.keep(ctx, run, alerts, dryRun); err != nil {
+				return err
+			}
+			next := &detect.State{History: st.History, CodeAlerts: st.CodeAlerts}
+			for i := range alerts {
+				a := &alerts[i]
+				if a.Firing() {
+					next.Open = append(next.Open, *a)
 				} else {
-					next.Closed = append(next.Closed, *in)
+					next.History = append(next.History, *a)
 				}
-				k := fmt.Sprintf("%s/%s/%s/%d", a.Rule, a.Provider, a.Subject, a.StartsAt.Unix())
-				if j, ok := index[k]; ok {
-					res.Alerts[j] = a
+				if a.Rule == detect.NewCode {
+					next.CodeAlerts = append(next.CodeAlerts, *a)
+				}
+				if j, ok := index[a.Key()]; ok {
+					res.Alerts[j] = *a
 				} else {
-					index[k] = len(res.Alerts)
-					res.Alerts = append(res.Alerts, a)
+					index[a.Key()] = len(res.Alerts)
+					res.Alerts = append(res.Alerts, *a)
 				}
 			}
 			carried = next
@@ -129,6 +123,39 @@ func (e *Evaluator) Evaluate(ctx context.Context, from, to time.Time, dryRun boo
 		return Result{}, fmt.Errorf("alerting: evaluate %s to %s: %w", whole.From.Format(time.RFC3339), whole.To.Format(time.RFC3339), err)
 	}
 	return res, nil
+}
+
+// keep reads the alerts' context and, unless dryRun, stores them: the
+// alerts others joined first, so that those that joined them store their
+// id.
+func (e *Evaluator) keep(ctx context.Context, run *store.AlertRun, alerts []detect.Alert, dryRun bool) error {
+	ids := map[string]int64{} // stored ids by the Key the evaluation gave
+	for _, joined := range []bool{false, true} {
+		for i := range alerts {
+			a := &alerts[i]
+			if (a.Suppression.Reason == detect.Joined) != joined {
+				continue
+			}
+			c, err := run.AlertContext(ctx, contextQuery(a))
+			if err != nil {
+				return err
+			}
+			c.Joined = a.Context.Joined
+			a.Context = c
+			if joined && a.ParentID == 0 {
+				a.ParentID = ids[a.Parent]
+			}
+			if dryRun {
+				continue
+			}
+			key := a.Key()
+			if err := run.SaveAlert(ctx, a, matchSlack); err != nil {
+				return fmt.Errorf("alerting: %s %s: %w", a.Rule, a.Provider, err)
+			}
+			ids[key] = a.ID
+		}
+	}
+	return nil
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -172,70 +199,46 @@ func loadState(ctx context.Context, run *store.AlertRun, p detect.Plan, carried 
 	if st.HistoryStart, err = run.HistoryStart(ctx); err != nil {
 		return st, err
 	}
-	for _, s := range seen {
+	codes := make([]store.ProviderCode, len(seen))
+	for i, s := range seen {
 		st.FirstSeen = append(st.FirstSeen, detect.CodeSeen{Provider: s.Provider, Code: s.Code, FirstSeen: s.FirstSeen})
+		codes[i] = store.ProviderCode{Provider: s.Provider, Code: s.Code}
+	}
+	if st.CodeAlerts, err = run.CodeAlerts(ctx, codes); err != nil {
+		return st, err
 	}
 	if carried != nil {
-		st.Open, st.Closed = carried.Open, carried.Closed
+		st.Open, st.History = carried.Open, carried.History
+		st.CodeAlerts = append(st.CodeAlerts, carried.CodeAlerts...)
 		return st, nil
 	}
-	open, err := run.OpenAlertsAt(ctx, p.From)
-	if err != nil {
+	if st.Open, err = run.OpenAlertsAt(ctx, p.From); err != nil {
 		return st, err
 	}
-	closed, err := run.ClosedAlerts(ctx, p.CodesSince, p.From)
-	if err != nil {
+	if st.History, err = run.ClosedAlerts(ctx, p.HistorySince, p.From); err != nil {
 		return st, err
-	}
-	for i := range open {
-		st.Open = append(st.Open, toIncident(&open[i]))
-	}
-	for i := range closed {
-		st.Closed = append(st.Closed, toIncident(&closed[i]))
 	}
 	return st, nil
 }
 
-func toAlert(in *detect.Incident) store.Alert {
-	return store.Alert{
-		ID: in.ID, Rule: string(in.Rule), Provider: in.Provider, Subject: in.Subject,
-		Category: string(in.Category), Code: in.Code, Subcode: in.Subcode, Severity: in.Severity,
-		Series: in.Series, Expected: in.Expected, CloseBelow: in.CloseBelow,
-		Observed: in.Observed, ObservedCount: in.ObservedCount, ObservedRequests: in.ObservedRequests,
-		StartsAt: in.StartsAt, EndsAt: in.EndsAt, DetectedAt: in.DetectedAt, ResolvedAt: in.ResolvedAt,
-		LastEvaluated: in.LastEvaluated, Summary: in.Summary,
-	}
-}
-
-func toIncident(a *store.Alert) detect.Incident {
-	return detect.Incident{
-		ID: a.ID, Rule: detect.Rule(a.Rule), Provider: a.Provider, Subject: a.Subject,
-		Category: classify.Category(a.Category), Code: a.Code, Subcode: a.Subcode, Severity: a.Severity,
-		Series: a.Series, Expected: a.Expected, CloseBelow: a.CloseBelow,
-		Observed: a.Observed, ObservedCount: a.ObservedCount, ObservedRequests: a.ObservedRequests,
-		StartsAt: a.StartsAt, EndsAt: a.EndsAt, DetectedAt: a.DetectedAt, ResolvedAt: a.ResolvedAt,
-		LastEvaluated: a.LastEvaluated, Summary: a.Summary,
-	}
-}
-
-// contextQuery names the errors an incident is about over its span.
-func contextQuery(in *detect.Incident) store.ContextQuery {
-	q := store.ContextQuery{Provider: in.Provider, From: in.StartsAt, To: in.EndsAt}
+// contextQuery names the errors an alert is about over its span.
+func contextQuery(a *detect.Alert) store.ContextQuery {
+	q := store.ContextQuery{Provider: a.Provider, From: a.StartsAt, To: a.EndsAt}
 	if q.To.IsZero() {
-		q.To = in.LastEvaluated
+		q.To = a.LastEvaluated
 	}
 	if !q.To.After(q.From) {
 		q.To = q.From.Add(time.Minute)
 	}
-	for _, c := range in.Rule.Categories() {
+	for _, c := range a.Rule.Categories() {
 		q.Categories = append(q.Categories, string(c))
 	}
 	switch {
-	case in.Rule == detect.NewCode:
-		q.Categories = []string{string(in.Category)}
-		q.Code = in.Code
-	case in.Series != "":
-		q.Code, q.Subcode = in.Code, in.Subcode
+	case a.Rule == detect.NewCode:
+		q.Categories = []string{string(a.Category)}
+		q.Code = a.Code
+	case a.Series != "":
+		q.Code, q.Subcode = a.Code, a.Subcode
 	}
 	return q
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/alerting"
+	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
+	"github.com/faultline-dev/faultline/synth"
 )
 
 // rendezvous holds each evaluation, once inside its transaction, until
@@ -89,7 +91,7 @@ func TestTwoEvaluatorsNeverDoubleAnAlert(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, alerts, 1, "%+v", alerts)
 	a := alerts[0]
-	require.Equal(t, "provider_outage", a.Rule)
+	require.Equal(t, detect.ProviderOutage, a.Rule)
 	require.Equal(t, "finix", a.Provider)
 	require.False(t, a.Firing(), "over and resolved")
 	require.WithinDuration(t, in.Start, a.StartsAt, 3*time.Minute)
@@ -158,4 +160,46 @@ func TestEvaluatingAMinuteIsOneAlertContinued(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(ctx, "SELECT count(*) FROM alerts").Scan(&n))
 	require.Equal(t, 1, n)
+}
+
+// TestNewCodeAlertsOnceAcrossEvaluations: a code never seen before alerts
+// with its first sighting and never again: not when it comes back the
+// same day (within novelty) or the next week, whether evaluated every
+// 15 minutes like cron, in one backtest, or by a fresh evaluator (a
+// restart); a backtest of its first day finds the same stored alert.
+func TestNewCodeAlertsOnceAcrossEvaluations(t *testing.T) {
+	day := func(d, h, m int) time.Time { return time.Date(2026, 10, 5+d, h, m, 0, 0, time.UTC) }
+	s := synth.Scenario{Seed: 23, Start: day(0, 0, 0), Duration: 16 * 24 * time.Hour, Rate: 100,
+		Seasonality: synth.Seasonality{Daily: 0.8},
+		Incidents: []synth.Incident{
+			{Kind: synth.NewCode, Provider: "paylera", Start: day(8, 10, 0), Length: 20 * time.Minute, Strength: 0.05, Code: "payout.frozen"},
+			{Kind: synth.NewCode, Provider: "paylera", Start: day(8, 16, 0), Length: 20 * time.Minute, Strength: 0.05, Code: "payout.frozen"},
+			{Kind: synth.NewCode, Provider: "paylera", Start: day(15, 10, 0), Length: 20 * time.Minute, Strength: 0.05, Code: "payout.frozen"},
+		}}
+	st, db, _ := migrated(t)
+	writeRollups(t, st, s)
+	analyze(t, db)
+	ctx := testCtx(t, 5*time.Minute)
+	count := func() (n int) {
+		require.NoError(t, db.QueryRow(ctx, "SELECT count(*) FROM alerts WHERE rule = 'new_code'").Scan(&n))
+		return n
+	}
+	ev := alerting.NewEvaluator(st, nil, nil)
+	for end := day(8, 9, 45); end.Before(day(8, 17, 0)); end = end.Add(15 * time.Minute) {
+		_, err := ev.Evaluate(ctx, end.Add(-alerting.DefaultLookback), end, false)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, count(), "once, not again that afternoon")
+	var first int64
+	require.NoError(t, db.QueryRow(ctx, "SELECT id FROM alerts WHERE rule = 'new_code'").Scan(&first))
+
+	restarted := alerting.NewEvaluator(st, nil, nil)
+	res, err := restarted.Evaluate(ctx, day(8, 17, 0), day(16, 0, 0), false)
+	require.NoError(t, err)
+	require.Empty(t, res.Alerts, "nor the week after")
+	res, err = restarted.Evaluate(ctx, day(8, 0, 0), day(9, 0, 0), false)
+	require.NoError(t, err)
+	require.Len(t, res.Alerts, 1)
+	require.Equal(t, first, res.Alerts[0].ID, "a backtest of its day finds the same alert")
+	require.Equal(t, 1, count())
 }

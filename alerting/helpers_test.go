@@ -110,3 +110,22 @@ func readScenario(t testing.TB, name string) synth.Scenario {
 	require.NoError(t, err)
 	return s
 }
+
+// classifierFunc adapts the real classifier to synth's NextMinute.
+func classifierFunc(t testing.TB) synth.Classifier {
+	t.Helper()
+	cats, err := classify.BuiltinCatalogs()
+	require.NoError(t, err)
+	c, err := classify.New(cats, classify.Options{})
+	require.NoError(t, err)
+	return func(rec []byte) (synth.Classification, error) {
+		ev, err := c.Classify(rec)
+		if err != nil {
+			return synth.Classification{}, err
+		}
+		return synth.Classification{IsError: ev.IsError, Category: string(ev.Category), Code: ev.Code, Subcode: ev.Subcode,
+			Method: ev.Method, Endpoint: ev.Endpoint}, nil
+	}
+}
+
+func classifyCategory(s string) classify.Category { return classify.Category(s) }

@@ -28,10 +28,18 @@ type JSONAlert struct {
 	DetectedAt       time.Time          `json:"detected_at"`
 	ResolvedAt       *time.Time         `json:"resolved_at,omitempty"`
 	LastEvaluated    time.Time          `json:"last_evaluated"`
+	PagedAt          *time.Time         `json:"paged_at"` // null: not sent (suppressed)
+	Suppressed       string             `json:"suppressed,omitempty"`
+	SuppressedUntil  *time.Time         `json:"suppressed_until,omitempty"`
+	SuppressedDetail string             `json:"suppressed_detail,omitempty"`
+	ParentID         int64              `json:"parent_id,omitempty"`
 	Observed         float64            `json:"observed"`
 	ObservedCount    int64              `json:"observed_count"`
 	ObservedRequests int64              `json:"observed_requests"`
+	ObservedWindow   string             `json:"observed_window"`
 	Expected         float64            `json:"expected"`
+	Level            float64            `json:"level,omitempty"`
+	Evidence         float64            `json:"evidence,omitempty"`
 	Summary          string             `json:"summary"`
 	RunbookURL       string             `json:"runbook_url,omitempty"`
 	Labels           map[string]string  `json:"labels"`
@@ -41,20 +49,31 @@ type JSONAlert struct {
 // ToJSON is a's JSON form; cfg gives its runbook URL.
 func ToJSON(a *store.Alert, cfg *detect.Config) JSONAlert {
 	j := JSONAlert{
-		ID: a.ID, Rule: a.Rule, AlertName: detect.Rule(a.Rule).AlertName(), Provider: a.Provider, Subject: a.Subject,
-		Category: a.Category, Code: a.Code, Subcode: a.Subcode, Severity: a.Severity, Status: "firing",
+		ID: a.ID, Rule: string(a.Rule), AlertName: a.Rule.AlertName(), Provider: a.Provider, Subject: a.Subject,
+		Category: string(a.Category), Code: a.Code, Subcode: a.Subcode, Severity: a.Severity, Status: "firing",
 		StartsAt: a.StartsAt.UTC(), DetectedAt: a.DetectedAt.UTC(), LastEvaluated: a.LastEvaluated.UTC(),
+		PagedAt: timePtr(a.PagedAt), Suppressed: string(a.Suppression.Reason), SuppressedUntil: timePtr(a.Suppression.Until),
+		SuppressedDetail: a.Suppression.Detail, ParentID: a.ParentID,
 		Observed: a.Observed, ObservedCount: a.ObservedCount, ObservedRequests: a.ObservedRequests,
-		Expected: a.Expected, Summary: a.Summary, Labels: Labels(a), Context: a.Context,
+		ObservedWindow: a.ObservedWindow.String(), Expected: a.Expected, Level: a.Level, Evidence: a.Evidence,
+		Summary: a.Summary, Labels: Labels(a), Context: a.Context,
 	}
 	if cfg != nil {
-		j.RunbookURL = cfg.Params(detect.Rule(a.Rule), a.Provider).RunbookURL
+		j.RunbookURL = cfg.Params(a.Rule, a.Provider).RunbookURL
 	}
 	if !a.Firing() {
-		end, resolved := a.EndsAt.UTC(), a.ResolvedAt.UTC()
-		j.EndsAt, j.ResolvedAt, j.Status = &end, &resolved, "resolved"
+		j.EndsAt, j.ResolvedAt, j.Status = timePtr(a.EndsAt), timePtr(a.ResolvedAt), "resolved"
 	}
 	return j
+}
+
+// timePtr is t in UTC, nil for the zero time.
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 // WriteJSON writes the alerts as one JSON array (empty when none).
@@ -102,16 +121,30 @@ func WriteText(w io.Writer, r Result, cfg *detect.Config) error {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		what := a.Rule + " " + a.Provider
+		what := string(a.Rule) + " " + a.Provider
 		if a.Subject != "" {
 			what += " " + a.Subject
 		}
+		state := "RESOLVED"
 		if a.Firing() {
-			fmt.Fprintf(&b, "FIRING    %-8s %s\n          since %s, detected %s\n", a.Severity, what,
+			state = "FIRING"
+		}
+		if !a.Paging() {
+			state = "SUPPRESSED"
+		}
+		if a.Firing() {
+			fmt.Fprintf(&b, "%-9s %-8s %s\n          since %s, detected %s\n", state, a.Severity, what,
 				when(a.StartsAt), a.DetectedAt.UTC().Format("15:04"))
 		} else {
-			fmt.Fprintf(&b, "RESOLVED  %-8s %s\n          %s to %s (%s)\n", a.Severity, what,
+			fmt.Fprintf(&b, "%-9s %-8s %s\n          %s to %s (%s)\n", state, a.Severity, what,
 				when(a.StartsAt), a.EndsAt.UTC().Format("15:04"), span(a.EndsAt.Sub(a.StartsAt)))
+		}
+		if a.Suppression.Reason != "" {
+			how := "not sent"
+			if a.Paging() {
+				how = "sent from " + a.PagedAt.UTC().Format("15:04") + ", when it outlasted it"
+			}
+			fmt.Fprintf(&b, "          suppressed (%s: %s): %s\n", a.Suppression.Reason, a.Suppression.Detail, how)
 		}
 		fmt.Fprintf(&b, "          %s\n", a.Summary)
 		c := &a.Context
@@ -139,8 +172,11 @@ func WriteText(w io.Writer, r Result, cfg *detect.Config) error {
 		if c.SampleCorrelationID != "" {
 			fmt.Fprintf(&b, "          sample: report lookup %s\n", c.SampleCorrelationID)
 		}
+		for _, j := range c.Joined {
+			fmt.Fprintf(&b, "          joined: %s %s\n", j.Rule, j.Summary)
+		}
 		if cfg != nil {
-			if u := cfg.Params(detect.Rule(a.Rule), a.Provider).RunbookURL; u != "" {
+			if u := cfg.Params(a.Rule, a.Provider).RunbookURL; u != "" {
 				fmt.Fprintf(&b, "          runbook: %s\n", u)
 			}
 		}

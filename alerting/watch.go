@@ -5,18 +5,24 @@ import (
 	"time"
 )
 
+// DefaultLookback is how far back an evaluation every minute reaches, by
+// default (`report alerts` from cron, and Watch): the minutes evaluated
+// before are evaluated again, so that data that arrived late counts.
+const DefaultLookback = 15 * time.Minute
+
 // WatchOptions shape Watch.
 type WatchOptions struct {
 	// From starts the first evaluation (a catch-up); zero: Lookback ago.
 	From time.Time
-	// Lookback is how far back each evaluation reaches (default 15m): the
-	// minutes evaluated before are evaluated again, so that data that
-	// arrived late counts.
+	// Lookback is how far back each evaluation reaches (default
+	// DefaultLookback).
 	Lookback time.Duration
 	// Settle is how long after a minute ends it is evaluated (default
 	// 10s), for ingestion to store it.
 	Settle time.Duration
 	DryRun bool
+	// Metrics records every evaluation (default: none).
+	Metrics *Metrics
 }
 
 // Watch evaluates now and then every minute until ctx is done, calling
@@ -25,7 +31,7 @@ type WatchOptions struct {
 // alerts, it does not stop them. Watch returns nil once ctx is done.
 func (e *Evaluator) Watch(ctx context.Context, o WatchOptions, fn func(context.Context, Result) error) error {
 	if o.Lookback <= 0 {
-		o.Lookback = 15 * time.Minute
+		o.Lookback = DefaultLookback
 	}
 	if o.Settle <= 0 {
 		o.Settle = 10 * time.Second
@@ -36,7 +42,13 @@ func (e *Evaluator) Watch(ctx context.Context, o WatchOptions, fn func(context.C
 		if from.IsZero() || to.Sub(from) < o.Lookback {
 			from = to.Add(-o.Lookback)
 		}
-		if res, err := e.Evaluate(ctx, from, to, o.DryRun); err != nil {
+		began := e.now()
+		res, err := e.Evaluate(ctx, from, to, o.DryRun)
+		if ctx.Err() == nil {
+			end := e.now()
+			o.Metrics.evaluated(res, err, end.Sub(began), end)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/pgtest"
@@ -51,12 +53,15 @@ func TestWatchEvaluatesEveryMinuteUntilStopped(t *testing.T) {
 	ev := NewEvaluator(st, nil, nil)
 	ev.now, ev.after = clock.Now, clock.After
 
+	reg := prometheus.NewRegistry()
+	metrics := NewMetrics(reg)
+	require.True(t, metrics.Alive(clock.Now(), time.Minute), "alive before the first evaluation")
 	results := make(chan Result, 10)
 	watchCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	calls := 0
 	go func() {
-		done <- ev.Watch(watchCtx, WatchOptions{}, func(_ context.Context, r Result) error {
+		done <- ev.Watch(watchCtx, WatchOptions{Metrics: metrics}, func(_ context.Context, r Result) error {
 			results <- r
 			calls++
 			if calls == 2 {
@@ -78,6 +83,10 @@ func TestWatchEvaluatesEveryMinuteUntilStopped(t *testing.T) {
 		return Result{}
 	}
 	r := next()
+	require.Equal(t, 1.0, testutil.ToFloat64(metrics.Evaluations("ok")), "counted")
+	require.Equal(t, 0.0, testutil.ToFloat64(metrics.Evaluations("error")))
+	require.True(t, metrics.Alive(clock.Now(), time.Minute))
+	require.False(t, metrics.Alive(clock.Now().Add(4*time.Minute), 3*time.Minute), "stuck once no evaluation ends for 3 minutes")
 	require.Equal(t, time.Date(2026, 11, 2, 9, 45, 0, 0, time.UTC), r.From)
 	require.Equal(t, time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), r.To)
 	require.True(t, r.Stored)

@@ -272,7 +272,7 @@ func (c *Console) alert(w http.ResponseWriter, r *http.Request) {
 	if to.Sub(from) > maxWindow {
 		from = to.Add(-maxWindow)
 	}
-	c.render(w, r, http.StatusOK, pages.alert, page{Title: "Alert " + a.Rule + " " + a.Provider, Nav: "alerts", Data: struct {
+	c.render(w, r, http.StatusOK, pages.alert, page{Title: "Alert " + string(a.Rule) + " " + a.Provider, Nav: "alerts", Data: struct {
 		A                *store.Alert
 		WindowFrom, To   string
 		Week             string

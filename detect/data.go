@@ -13,18 +13,20 @@ type TimeRange struct{ From, To time.Time }
 
 // Plan says what an evaluation of the minutes [From, To) reads: per-minute
 // counts over Minutes (which starts on an hour, early enough for the
-// widest window and the hysteresis of the first minute evaluated; the
-// hours it covers are counted from its minutes), per-hour counts over
-// Hours (the whole hours before Minutes that the baselines compare with:
-// the same hours in earlier weeks, yesterday, the last two hours), of the
-// Categories only, with codes and subcodes for the Detailed ones; and the
-// codes first seen since CodesSince.
+// widest window of the first minute evaluated; the hours it covers are
+// counted from its minutes), per-hour counts over Hours (the whole hours
+// before Minutes that the baselines compare with: the week before each
+// hour evaluated and the same hours of earlier weeks), of the Categories
+// only, with codes and subcodes for the Detailed ones; the codes first
+// seen since CodesSince; and the alerts closed since HistorySince, which
+// recurrence is learned from.
 type Plan struct {
 	From, To             time.Time
 	Minutes              TimeRange
 	Hours                []TimeRange
 	Categories, Detailed []string
 	CodesSince           time.Time
+	HistorySince         time.Time
 }
 
 // Plan returns what evaluating the minutes of [from, to) reads. from and
@@ -35,13 +37,15 @@ func (c *Config) Plan(from, to time.Time) (Plan, error) {
 		return Plan{}, fmt.Errorf("detect: empty window [%s, %s)", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	p := Plan{From: from, To: to}
-	p.Minutes = TimeRange{From: from.Add(-c.MaxLookback() - time.Minute).Truncate(time.Hour), To: to}
+	p.Minutes = TimeRange{From: from.Add(-c.maxLookback() - time.Minute).Truncate(time.Hour), To: to}
 	weeks := c.maxWeeks()
 	need := map[time.Time]bool{}
 	for h := from.Truncate(time.Hour); h.Before(to); h = h.Add(time.Hour) {
-		for _, back := range baselineOffsets(weeks) {
-			if hour := h.Add(-back); hour.Before(p.Minutes.From) {
-				need[hour] = true
+		for _, r := range baselineHours(weeks) {
+			for back := r[0]; back < r[1]; back++ {
+				if hour := h.Add(-time.Duration(back) * time.Hour); hour.Before(p.Minutes.From) {
+					need[hour] = true
+				}
 			}
 		}
 	}
@@ -65,20 +69,8 @@ func (c *Config) Plan(from, to time.Time) (Plan, error) {
 		p.Detailed = append(p.Detailed, string(cat))
 	}
 	p.CodesSince = from.Add(-c.maxNovelty())
+	p.HistorySince = from.Add(-c.historyDuration())
 	return p, nil
-}
-
-// baselineOffsets are how far back from an hour its baseline samples'
-// hours are: each week's same hour and the hours either side, yesterday's
-// likewise, and the two hours before.
-func baselineOffsets(weeks int) []time.Duration {
-	var out []time.Duration
-	for w := 1; w <= weeks; w++ {
-		for _, d := range []int{-1, 0, 1} {
-			out = append(out, time.Duration(w*168+d)*time.Hour)
-		}
-	}
-	return append(out, 23*time.Hour, 24*time.Hour, 25*time.Hour, time.Hour, 2*time.Hour)
 }
 
 // Counts holds what an evaluation reads, as a Plan says: per-minute

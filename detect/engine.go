@@ -3,50 +3,12 @@ package detect
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"slices"
 	"time"
 
 	"github.com/faultline-dev/faultline/classify"
 )
-
-// Incident is an alert as the detectors see it: one incident of a rule for
-// a provider and a subject, from its start to its end.
-type Incident struct {
-	// ID is the stored alert's id, passed through from State.Open; 0 for
-	// an incident opened by this evaluation.
-	ID       int64
-	Rule     Rule
-	Provider string
-	// Subject tells incidents of one rule and provider apart: the code of
-	// a new-code incident, "" otherwise.
-	Subject  string
-	Category classify.Category
-	Code     string
-	Subcode  string
-	Severity string
-	// Series is the series the incident follows: "" for the rule's rate,
-	// a decline code's (EncodeSeries) or a new code.
-	Series string
-	// Expected is the baseline rate, CloseBelow the rate under which the
-	// incident counts as over: both fixed when it opened.
-	Expected   float64
-	CloseBelow float64
-	// Observed is the worst rate seen, of ObservedCount errors in
-	// ObservedRequests requests over ObservedWindow.
-	Observed         float64
-	ObservedCount    int64
-	ObservedRequests int64
-	ObservedWindow   time.Duration
-	StartsAt         time.Time
-	EndsAt           time.Time // zero while firing
-	DetectedAt       time.Time // the end of the minute whose evaluation opened it
-	ResolvedAt       time.Time // the end of the minute whose evaluation closed it
-	LastEvaluated    time.Time
-	Summary          string
-}
-
-// Firing reports whether the incident is not over.
-func (in *Incident) Firing() bool { return in.EndsAt.IsZero() }
 
 // CodeSeen is when a provider's code was first seen.
 type CodeSeen struct {
@@ -56,14 +18,17 @@ type CodeSeen struct {
 
 // State is what an evaluation starts from besides the counts.
 type State struct {
-	// Open are the incidents firing when the first minute is evaluated.
-	Open []Incident
-	// Closed are the incidents closed since the plan's CodesSince: a code
-	// alerted once is not new any more, and no window of a rule reaches
-	// back into its last incident.
-	Closed []Incident
+	// Open are the alerts firing when the first minute is evaluated.
+	Open []Alert
+	// History are the alerts closed since the plan's HistorySince: the
+	// weeks recurrence is learned from; no window of a rule reaches back
+	// into its last incident.
+	History []Alert
 	// FirstSeen are the codes first seen since the plan's CodesSince.
 	FirstSeen []CodeSeen
+	// CodeAlerts are the new-code alerts ever stored of the codes of
+	// FirstSeen: a code alerts once.
+	CodeAlerts []Alert
 	// HistoryStart is the first minute of stored traffic.
 	HistoryStart time.Time
 }
@@ -73,17 +38,17 @@ type ProviderCode struct{ Provider, Code string }
 
 // FollowedCodes returns the codes NewCode follows from st, whatever their
 // category, by provider and code: those first seen since the plan's
-// CodesSince and those of open new-code incidents. The per-minute errors
-// an evaluation needs are those of the plan's Categories and of these
-// codes; errors of other categories and codes change nothing.
+// CodesSince and those of open new-code alerts. The per-minute errors an
+// evaluation needs are those of the plan's Categories and of these codes;
+// errors of other categories and codes change nothing.
 func (st *State) FollowedCodes() []ProviderCode {
 	var out []ProviderCode
 	for _, cs := range st.FirstSeen {
 		out = append(out, ProviderCode{cs.Provider, cs.Code})
 	}
-	for _, in := range st.Open {
-		if in.Rule == NewCode {
-			out = append(out, ProviderCode{in.Provider, in.Subject})
+	for _, a := range st.Open {
+		if a.Rule == NewCode {
+			out = append(out, ProviderCode{a.Provider, a.Subject})
 		}
 	}
 	slices.SortFunc(out, func(a, b ProviderCode) int {
@@ -106,39 +71,44 @@ func decodeSeries(s string) (code, subcode string, ok bool) {
 	return cs[0], cs[1], true
 }
 
+// closeEvidence is the evidence, in nats, that an alert's rate is back
+// under its closing rate that closes it: 100 to 1.
+var closeEvidence = math.Log(100)
+
 // Evaluate evaluates every minute of the plan's [From, To), in order, and
-// returns the incidents that were firing during any of them: those of
-// st.Open, continued or closed, and those opened. An incident is opened
-// when its condition holds For consecutive minutes, and closed once its
-// rate stays under its closing threshold for ResolveAfter; it carries its
-// start, its end, the baseline it was judged against and the worst rate
-// seen. The result depends on nothing but the arguments.
-func Evaluate(cfg *Config, p Plan, c *Counts, st State) []Incident {
+// returns the alerts that were firing during any of them: those of
+// st.Open, continued or closed, and those opened. An alert opens when the
+// evidence of a minute's window says so (see doc.go), closes when its rate
+// is back, and is suppressed when a maintenance window, its weekly
+// recurrence or another alert of the same incident says so. The result
+// depends on nothing but the arguments.
+func Evaluate(cfg *Config, p Plan, c *Counts, st State) []Alert {
 	c.finish()
 	e := &engine{cfg: cfg, c: c, plan: p}
+	e.from, _ = c.minuteIndex(p.From)
+	e.hourOffset = int(c.minFrom.Sub(c.hourFrom) / time.Hour)
 	e.build(st)
-	from, _ := c.minuteIndex(p.From)
-	to := c.nMin
-	warm := 0
-	for _, t := range e.trackers {
-		warm = max(warm, int(t.params.For/time.Minute)-1)
-	}
-	for i := max(from-warm, 0); i < to; i++ {
+	start := max(e.from-int(cfg.maxLookback()/time.Minute), 0)
+	for i := start; i < c.nMin; i++ {
 		for _, t := range e.trackers {
-			e.step(t, i, i >= from)
+			if t.code != nil {
+				e.stepCode(t, i, i >= e.from)
+			} else {
+				e.stepRate(t, i, i >= e.from)
+			}
 		}
 	}
-	var out []Incident
+	var out []Alert
 	for _, t := range e.trackers {
 		out = append(out, t.done...)
 		if t.open != nil {
-			out = append(out, t.open.Incident)
+			out = append(out, t.open.Alert)
 		}
 	}
 	for i := range out {
 		out[i].Summary = summary(&out[i])
 	}
-	slices.SortFunc(out, func(a, b Incident) int {
+	slices.SortFunc(out, func(a, b Alert) int {
 		return cmp.Or(a.StartsAt.Compare(b.StartsAt), cmp.Compare(a.Rule, b.Rule),
 			cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Subject, b.Subject))
 	})
@@ -146,14 +116,21 @@ func Evaluate(cfg *Config, p Plan, c *Counts, st State) []Incident {
 }
 
 type engine struct {
-	cfg      *Config
-	c        *Counts
-	plan     Plan
-	trackers []*tracker
+	cfg        *Config
+	c          *Counts
+	plan       Plan
+	from       int // the minute index of plan.From
+	hourOffset int // the hour index of the first minute
+	trackers   []*tracker
+	// history are the closed alerts recurrence is learned from: the
+	// state's and those closed by this evaluation.
+	history []*Alert
+	// open are the alerts firing now, in the order they opened.
+	open []*openAlert
 }
 
 // tracker follows one rule for one provider and subject: its series, and
-// the incident it has open.
+// the alert it has open.
 type tracker struct {
 	rule     Rule
 	provider string
@@ -162,35 +139,33 @@ type tracker struct {
 	requests []int64 // the provider's prefix sums per minute
 	hourReq  []int64
 	series   []*series
-	open     *openIncident
-	done     []Incident
-	// barrier is the first minute that opening windows may start with:
-	// the end of the tracker's last incident.
+	open     *openAlert
+	done     []Alert
+	// barrier is the first minute that windows may start with: the end of
+	// the tracker's last incident, or of its alert's suppression.
 	barrier int
-	// NewCode only: when the code was first seen, and its category.
-	firstSeen time.Time
-	category  classify.Category
-	keys      []int // the provider's keys of the rule's categories (or code)
+	keys    []int // the provider's keys of the rule's categories (or code)
+	code    *newCode
 }
 
-type series struct {
-	name          string
-	code, subcode string
-	minute        []int64 // prefix sums
-	hour          []int64
-	run           int        // consecutive minutes the opening condition held
-	baselines     []baseline // per hour, computed once
+// openAlert is an alert firing, with what the engine follows it by.
+type openAlert struct {
+	Alert
+	t        *tracker
+	series   *series
+	parent   *openAlert
+	children []*openAlert
 }
 
-type baseline struct {
-	rate, sigma float64
-	ok, done    bool
-}
+func (e *engine) minuteTime(i int) time.Time { return e.c.minFrom.Add(time.Duration(i) * time.Minute) }
 
-type openIncident struct {
-	Incident
-	series     *series
-	quietSince int // minute index where the current quiet run began, -1 when hot
+func (e *engine) minuteIndex(t time.Time) int {
+	d := t.Sub(e.c.minFrom)
+	i := int(d / time.Minute)
+	if d < 0 && d%time.Minute != 0 {
+		i-- // floor, not towards zero
+	}
+	return i
 }
 
 func (e *engine) build(st State) {
@@ -204,36 +179,54 @@ func (e *engine) build(st State) {
 			if r == NewCode {
 				continue
 			}
-			params := e.cfg.Params(r, provider)
-			if !params.Enabled {
-				continue
+			if params := e.cfg.Params(r, provider); params.Enabled {
+				e.trackers = append(e.trackers, e.rateTracker(r, provider, params))
 			}
-			e.trackers = append(e.trackers, e.rateTracker(r, provider, params))
 		}
 	}
-	e.newCodeTrackers(st)
-	for _, in := range st.Open {
-		e.resume(in)
+	for i := range st.History {
+		e.history = append(e.history, &st.History[i])
 	}
-	for _, in := range st.Closed {
+	e.newCodeTrackers(st)
+	for _, a := range st.Open {
+		e.resume(a)
+	}
+	e.link()
+	for _, a := range e.history {
 		for _, t := range e.trackers {
-			if t.rule == in.Rule && t.provider == in.Provider && t.subject == in.Subject {
-				t.setBarrier(e.c, in.EndsAt)
+			if t.rule == a.Rule && t.provider == a.Provider && t.subject == a.Subject {
+				t.setBarrier(e.minuteIndex(a.EndsAt))
 			}
 		}
 	}
 }
 
-// setBarrier keeps opening windows from reaching back before end.
-func (t *tracker) setBarrier(c *Counts, end time.Time) {
-	if i, _ := c.minuteIndex(end); !end.Before(c.minFrom) && i > t.barrier {
-		t.barrier = i
+func (t *tracker) setBarrier(i int) { t.barrier = max(t.barrier, i) }
+
+func (e *engine) tracker(r Rule, provider, subject string) *tracker {
+	for _, t := range e.trackers {
+		if t.rule == r && t.provider == provider && t.subject == subject {
+			return t
+		}
 	}
+	return nil
+}
+
+// rateTracker follows a rate rule for a provider: the rule's rate and, for
+// declines, each decline code's.
+func (e *engine) rateTracker(r Rule, provider string, params Params) *tracker {
+	req := e.c.provider(provider)
+	t := &tracker{rule: r, provider: provider, params: params, requests: req.minute, hourReq: req.hour}
+	t.series = append(t.series, e.rateSeries(t, r.Categories()))
+	if r == DeclineSpike {
+		t.series = append(t.series, e.codeSeries(t)...)
+	}
+	return t
 }
 
 // rateSeries sums the provider's keys of the categories.
 func (e *engine) rateSeries(t *tracker, cats []classify.Category) *series {
-	s := &series{minute: make([]int64, e.c.nMin+1), hour: make([]int64, e.c.nHour)}
+	s := e.newSeries("", "", "")
 	for ki, k := range e.c.keyList {
 		if k.provider != t.provider || !slices.Contains(cats, k.category) {
 			continue
@@ -258,8 +251,7 @@ func (e *engine) codeSeries(t *tracker) []*series {
 		name := EncodeSeries(k.code, k.subcode)
 		s := byName[name]
 		if s == nil {
-			s = &series{name: name, code: k.code, subcode: k.subcode,
-				minute: make([]int64, e.c.nMin+1), hour: make([]int64, e.c.nHour)}
+			s = e.newSeries(name, k.code, k.subcode)
 			byName[name] = s
 			out = append(out, s)
 		}
@@ -280,111 +272,9 @@ func (e *engine) codeSeries(t *tracker) []*series {
 	return out
 }
 
-// newCodeTrackers follows each code first seen since the plan's
-// CodesSince that is new: stored history began at least MinHistory
-// before it, and it was not alerted on already.
-func (e *engine) newCodeTrackers(st State) {
-	alerted := map[[2]string]bool{}
-	for _, in := range st.Closed {
-		if in.Rule == NewCode {
-			alerted[[2]string{in.Provider, in.Subject}] = true
-		}
-	}
-	for _, cs := range st.FirstSeen {
-		params := e.cfg.Params(NewCode, cs.Provider)
-		if !params.Enabled || e.c.requests[cs.Provider] == nil || alerted[[2]string{cs.Provider, cs.Code}] ||
-			st.HistoryStart.IsZero() || cs.FirstSeen.Sub(st.HistoryStart) < params.MinHistory {
-			continue
-		}
-		t := e.codeTracker(cs.Provider, cs.Code, params)
-		t.firstSeen = cs.FirstSeen
-		e.trackers = append(e.trackers, t)
-	}
-}
-
-// codeTracker follows one code of a provider, whatever its category.
-func (e *engine) codeTracker(provider, code string, params Params) *tracker {
-	req := e.c.provider(provider)
-	t := &tracker{rule: NewCode, provider: provider, subject: code, params: params,
-		requests: req.minute, hourReq: req.hour}
-	s := &series{name: code, code: code, minute: make([]int64, e.c.nMin+1)}
-	var most int64 = -1
-	for ki, k := range e.c.keyList {
-		if k.provider != provider || k.code != code || e.c.minute[ki] == nil {
-			continue
-		}
-		t.keys = append(t.keys, ki)
-		addTo(s.minute, e.c.minute[ki])
-		if n := e.c.minute[ki][e.c.nMin]; n > most {
-			most, t.category = n, k.category
-		}
-	}
-	t.series = []*series{s}
-	return t
-}
-
-// rateTracker follows a rate rule for a provider.
-func (e *engine) rateTracker(r Rule, provider string, params Params) *tracker {
-	req := e.c.provider(provider)
-	t := &tracker{rule: r, provider: provider, params: params, requests: req.minute, hourReq: req.hour}
-	t.series = append(t.series, e.rateSeries(t, r.Categories()))
-	if r == DeclineSpike {
-		t.series = append(t.series, e.codeSeries(t)...)
-	}
-	return t
-}
-
-// resume continues a stored incident: it finds its tracker (making one
-// when the provider has no traffic in the plan) and how long it has been
-// quiet before the first minute evaluated.
-func (e *engine) resume(in Incident) {
-	var t *tracker
-	for _, x := range e.trackers {
-		if x.rule == in.Rule && x.provider == in.Provider && x.subject == in.Subject {
-			t = x
-			break
-		}
-	}
-	if t == nil {
-		// The rule is off for the provider now, or the code is no longer
-		// new: the incident still runs its course.
-		params := e.cfg.Params(in.Rule, in.Provider)
-		if in.Rule == NewCode {
-			t = e.codeTracker(in.Provider, in.Subject, params)
-		} else {
-			t = e.rateTracker(in.Rule, in.Provider, params)
-		}
-		e.trackers = append(e.trackers, t)
-	}
-	var s *series
-	for _, x := range t.series {
-		if x.name == in.Series {
-			s = x
-		}
-	}
-	if s == nil { // a decline code with no errors in the plan
-		code, subcode, _ := decodeSeries(in.Series)
-		s = &series{name: in.Series, code: code, subcode: subcode, minute: make([]int64, e.c.nMin+1), hour: make([]int64, e.c.nHour)}
-		t.series = append(t.series, s)
-	}
-	o := &openIncident{Incident: in, series: s, quietSince: -1}
-	from, _ := e.c.minuteIndex(e.plan.From)
-	start, _ := e.c.minuteIndex(maxTime(in.DetectedAt, e.plan.From.Add(-t.params.ResolveAfter)))
-	for i := start; i < from; i++ {
-		if e.hot(t, o, i) {
-			o.quietSince = -1
-		} else if o.quietSince < 0 {
-			o.quietSince = i
-		}
-	}
-	t.open = o
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
+func (e *engine) newSeries(name, code, subcode string) *series {
+	return &series{name: name, code: code, subcode: subcode,
+		minute: make([]int64, e.c.nMin+1), hour: make([]int64, e.c.nHour)}
 }
 
 func addTo(dst, src []int64) {
@@ -393,76 +283,195 @@ func addTo(dst, src []int64) {
 	}
 }
 
-func (e *engine) minuteTime(i int) time.Time { return e.c.minFrom.Add(time.Duration(i) * time.Minute) }
+// resume continues a stored alert: it finds its tracker (making one when
+// the provider has no traffic in the plan, the rule is now off for it or
+// the code is no longer new: the alert still runs its course).
+func (e *engine) resume(a Alert) {
+	t := e.tracker(a.Rule, a.Provider, a.Subject)
+	if t == nil {
+		params := e.cfg.Params(a.Rule, a.Provider)
+		if a.Rule == NewCode {
+			t = e.codeTracker(a.Provider, a.Subject, a.StartsAt, params)
+		} else {
+			t = e.rateTracker(a.Rule, a.Provider, params)
+		}
+		e.trackers = append(e.trackers, t)
+	}
+	var s *series
+	for _, x := range t.series {
+		if x.name == a.Series {
+			s = x
+		}
+	}
+	if s == nil { // a decline code with no errors in the plan
+		code, subcode, _ := decodeSeries(a.Series)
+		s = e.newSeries(a.Series, code, subcode)
+		t.series = append(t.series, s)
+	}
+	o := &openAlert{Alert: a, t: t, series: s}
+	if o.Rule != NewCode && !(o.Level > o.Expected) {
+		// Stored before alerts kept their level (migration 00009): the
+		// closing threshold was half way to the opening one.
+		o.Level = max(2*o.CloseBelow-o.Expected, 2*o.Expected, 1e-6)
+	}
+	t.open = o
+	e.open = append(e.open, o)
+}
 
-// step evaluates minute i for the tracker; before the first minute of the
-// plan (live false) it only counts how long opening conditions have held.
-func (e *engine) step(t *tracker, i int, live bool) {
-	end := e.minuteTime(i + 1)
-	if o := t.open; o != nil {
-		if !live {
-			return
-		}
-		o.LastEvaluated = end
-		if e.hot(t, o, i) {
-			o.quietSince = -1
-			return
-		}
-		if o.quietSince < 0 {
-			o.quietSince = i
-		}
-		if time.Duration(i-o.quietSince+1)*time.Minute < t.params.ResolveAfter {
-			return
-		}
-		o.EndsAt = maxTime(e.lastHot(t, o, i), o.StartsAt)
-		o.ResolvedAt = end
-		t.done = append(t.done, o.Incident)
-		t.open = nil
-		t.setBarrier(e.c, o.EndsAt)
-		for _, s := range t.series {
-			s.run = 0
-		}
-		return
-	}
-	need := int(t.params.For / time.Minute)
-	var trigger *series
-	var tj judgement
-	for _, s := range t.series {
-		j := e.judge(t, s, i)
-		if !j.significant {
-			s.run = 0
+// link joins the resumed alerts to their parents; one whose parent is no
+// longer firing has its suppression end where the evaluation begins.
+func (e *engine) link() {
+	for _, o := range e.open {
+		if o.Suppression.Reason != Joined || o.Paging() {
 			continue
 		}
-		s.run++
-		if s.run < need || !live {
-			continue
+		for _, x := range e.open {
+			if x != o && (o.ParentID != 0 && x.ID == o.ParentID || o.ParentID == 0 && o.Parent != "" && x.Key() == o.Parent) {
+				o.parent = x
+				x.children = append(x.children, o)
+			}
 		}
-		// The rule's own rate wins; among codes, the largest excess.
-		if trigger == nil || (trigger != t.series[0] && j.excessErrors > tj.excessErrors) {
-			trigger, tj = s, j
+		if o.parent == nil && o.Suppression.Until.IsZero() {
+			o.Suppression.Until = e.plan.From
+			o.t.setBarrier(e.from)
 		}
-	}
-	if trigger != nil {
-		t.open = e.openAt(t, trigger, tj, i)
 	}
 }
 
-// openAt opens an incident of series s at minute i, judged j.
-func (e *engine) openAt(t *tracker, s *series, j judgement, i int) *openIncident {
-	o := &openIncident{series: s, quietSince: -1}
+// stepRate evaluates minute i for a rate tracker; before the first minute
+// of the plan (live false) it only gathers evidence.
+func (e *engine) stepRate(t *tracker, i int, live bool) {
+	o := t.open
+	lapsed := o != nil && !o.Paging() && !o.Suppression.Until.IsZero() && !e.minuteTime(i).Before(o.Suppression.Until)
+	if lapsed {
+		t.setBarrier(e.minuteIndex(o.Suppression.Until))
+	}
+	for _, s := range t.series {
+		e.advance(t, s, i)
+	}
+	if !live {
+		return
+	}
+	end := e.minuteTime(i + 1)
+	if o != nil {
+		o.LastEvaluated = end
+		e.observe(o, i)
+		if lapsed && o.series.alarm.ok {
+			o.PagedAt = end // it outlasted its suppression on fresh evidence
+		}
+		if lo, ok := e.over(o, i); ok {
+			e.close(o, e.minuteTime(lo), end)
+		}
+		return
+	}
+	// The rule's own rate wins; among codes, the most evidence.
+	var trigger *series
+	for _, s := range t.series {
+		if s.alarm.ok && (trigger == nil || trigger != t.series[0] && s.alarm.evidence > trigger.alarm.evidence) {
+			trigger = s
+		}
+	}
+	if trigger != nil {
+		e.openRate(t, trigger, i)
+	}
+}
+
+// openRate opens an alert of series s at minute i.
+func (e *engine) openRate(t *tracker, s *series, i int) {
+	b := e.baseline(t, s, e.hourOffset+i/60)
+	al := s.alarm
+	o := &openAlert{t: t, series: s}
 	o.Rule, o.Provider, o.Subject = t.rule, t.provider, t.subject
 	o.Severity = t.params.Severity
 	o.Series = s.name
-	o.Expected, o.CloseBelow = j.expected, j.closeBelow
-	o.Observed, o.ObservedCount, o.ObservedRequests = j.rate, j.k, j.n
-	o.ObservedWindow = time.Duration(i-j.lo+1) * time.Minute
+	o.Expected = b.p0
+	o.Evidence = al.evidence
+	// The start: where the rate steps up from the baseline to the
+	// window's, by maximum likelihood over the evidence's window.
+	lo := al.lo
+	if k, n := s.count(lo, i), t.requests[i+1]-t.requests[lo]; n > 0 {
+		lo = changepoint(t.requests, s, max(i-int(t.params.MaxWindow/time.Minute)+1, t.barrier, 0), i, b.p0, float64(k)/float64(n), true)
+		lo = min(lo, i-int(t.params.For/time.Minute)+1)
+	}
+	o.ObservedCount = s.count(lo, i)
+	o.ObservedRequests = t.requests[i+1] - t.requests[lo]
+	if o.ObservedRequests > 0 {
+		o.Observed = float64(o.ObservedCount) / float64(o.ObservedRequests)
+	}
+	o.ObservedWindow = time.Duration(i-lo+1) * time.Minute
+	o.Level = max(al.lowest, o.Observed/2)
+	o.CloseBelow = (o.Level - o.Expected) / math.Log(o.Level/o.Expected)
+	o.StartsAt = e.minuteTime(lo)
 	o.DetectedAt = e.minuteTime(i + 1)
 	o.LastEvaluated = o.DetectedAt
-	o.StartsAt = e.onset(t, s, j, i)
-	o.Category, o.Code, o.Subcode = e.describe(t, s, j.lo, i)
-	if t.rule == NewCode {
-		o.Code = t.subject
-		o.Category = t.category
+	o.Category, o.Code, o.Subcode = e.describe(t, s, lo, i)
+	e.start(o, i)
+}
+
+// observe keeps the worst rate seen, over windows as long as the one that
+// opened the alert holding at least MinCount errors.
+func (e *engine) observe(o *openAlert, i int) {
+	t := o.t
+	lo := max(i-int(o.ObservedWindow/time.Minute)+1, e.minuteIndex(o.StartsAt), 0)
+	n := t.requests[i+1] - t.requests[lo]
+	if n == 0 {
+		return
 	}
-	return o
+	k := o.series.count(lo, i)
+	if r := float64(k) / float64(n); r > o.Observed && k >= t.params.MinCount {
+		o.Observed, o.ObservedCount, o.ObservedRequests = r, k, n
+	}
+}
+
+// over tells whether a rate alert is over at minute i, and since when: a
+// window of at least ResolveAfter minutes (and at most MaxWindow) ending
+// with i holds 100:1 evidence that the rate is back at the baseline rather
+// than still at the alert's level. The window's first minute is its end.
+// A window without traffic says nothing.
+func (e *engine) over(o *openAlert, i int) (int, bool) {
+	t := o.t
+	p := t.params
+	opened := e.minuteIndex(o.DetectedAt) - 1
+	if i <= opened {
+		return 0, false
+	}
+	p0 := max(o.Expected, 1e-12)
+	lr, d := math.Log(p0/o.Level), p0-o.Level
+	lowest := max(i-int(p.MaxWindow/time.Minute)+1, e.minuteIndex(o.StartsAt)+1, 0)
+	ra := int(p.ResolveAfter / time.Minute)
+	sum, best, at := 0.0, math.Inf(-1), -1
+	for lo := i; lo >= lowest; lo-- {
+		sum += float64(o.series.count(lo, lo))*lr - float64(t.requests[lo+1]-t.requests[lo])*d
+		if i-lo+1 >= ra && sum > best {
+			best, at = sum, lo
+		}
+	}
+	return at, at >= 0 && best >= closeEvidence
+}
+
+// close ends an open alert.
+func (e *engine) close(o *openAlert, end, resolved time.Time) {
+	t := o.t
+	o.EndsAt = maxTime(end, o.StartsAt)
+	o.ResolvedAt = resolved
+	t.done = append(t.done, o.Alert)
+	e.history = append(e.history, &t.done[len(t.done)-1])
+	t.open = nil
+	t.setBarrier(e.minuteIndex(o.EndsAt))
+	for _, s := range t.series {
+		s.alarm = alarm{}
+	}
+	for _, c := range o.children {
+		if c.Suppression.Until.IsZero() {
+			c.Suppression.Until = resolved
+		}
+	}
+	e.open = slices.DeleteFunc(e.open, func(x *openAlert) bool { return x == o })
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

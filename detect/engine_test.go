@@ -31,7 +31,12 @@ func finix(perMinute func(time.Time) float64, extra ...errorRate) traffic {
 		{classify.AuthExpired, "token_expired", "", constant(0.0005)},
 		{classify.Validation, "INVALID_FIELD", "", constant(0.01)},
 	}
-	// An extra rate of a key already listed replaces it.
+	return traffic{provider: "finix", perMinute: perMinute, errs: withExtra(errs, extra)}
+}
+
+// withExtra adds the extra error rates to errs; one of a key already listed
+// replaces it.
+func withExtra(errs, extra []errorRate) []errorRate {
 	for _, x := range extra {
 		replaced := false
 		for i, e := range errs {
@@ -43,7 +48,7 @@ func finix(perMinute func(time.Time) float64, extra ...errorRate) traffic {
 			errs = append(errs, x)
 		}
 	}
-	return traffic{provider: "finix", perMinute: perMinute, errs: errs}
+	return errs
 }
 
 // weeks3 is the history every test has: three weeks of finix.
@@ -51,10 +56,29 @@ func weeks3(seed uint64, tr ...traffic) []minuteRow {
 	return simulate(seed, monday, at(21, 0, 0), tr...)
 }
 
-func TestSteadySeasonalTrafficFiresNothing(t *testing.T) {
-	rows := weeks3(1, finix(seasonal(80)))
-	got := evaluate(t, DefaultConfig(), rows, at(7, 0, 0), at(21, 0, 0), State{})
-	require.Empty(t, got)
+// show logs what an evaluation found.
+func show(t *testing.T, got []Alert) {
+	t.Helper()
+	for _, a := range got {
+		t.Logf("%s %s from %s detected %s ended %s %s paged %v %s: %s", a.Rule, a.Provider, a.StartsAt.Format("01-02 15:04"),
+			a.DetectedAt.Format("15:04"), a.EndsAt.Format("15:04"), a.Severity, a.Paging(), a.Suppression.Reason, summary(&a))
+	}
+}
+
+// TestSteadyTrafficFiresNothing: two weeks of seasonal traffic at every
+// volume from a request every few minutes at night to hundreds a minute
+// open nothing, and nothing at a provider whose few calls fail often.
+func TestSteadyTrafficFiresNothing(t *testing.T) {
+	for _, peak := range []float64{2, 20, 200} {
+		tiny := traffic{provider: "cheers", perMinute: constant(0.1), errs: []errorRate{
+			{classify.Auth, "AUTHORIZATION", "", constant(0.2)},
+			{classify.Decline, "INSUFFICIENT_CREDIT", "", constant(0.1)},
+		}}
+		rows := weeks3(uint64(peak), finix(seasonal(peak)), tiny)
+		got := evaluate(t, DefaultConfig(), rows, at(7, 0, 0), at(21, 0, 0), State{})
+		show(t, got)
+		require.Empty(t, got, "peak %v a minute", peak)
+	}
 }
 
 func TestDeclineSpikeIsOneIncidentWithStartAndEnd(t *testing.T) {
@@ -62,22 +86,26 @@ func TestDeclineSpikeIsOneIncidentWithStartAndEnd(t *testing.T) {
 	spike := errorRate{classify.Decline, "DECLINED", "GENERIC_DECLINE", during(0.012, 0.10, start, 40*time.Minute)}
 	rows := weeks3(2, finix(seasonal(80), spike))
 	got := evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), State{})
-	require.Len(t, got, 1, "%+v", got)
-	in := got[0]
-	require.Equal(t, DeclineSpike, in.Rule)
-	require.Equal(t, "finix", in.Provider)
-	require.Equal(t, classify.Decline, in.Category)
-	require.Equal(t, "DECLINED", in.Code, "one code carries the spike")
-	require.Equal(t, "GENERIC_DECLINE", in.Subcode)
-	require.WithinDuration(t, start, in.StartsAt, 3*time.Minute)
-	require.True(t, in.DetectedAt.After(start) && in.DetectedAt.Sub(start) <= 10*time.Minute, "detected %s", in.DetectedAt)
-	require.WithinDuration(t, start.Add(40*time.Minute), in.EndsAt, 5*time.Minute)
+	show(t, got)
+	require.Len(t, got, 1)
+	a := got[0]
+	require.Equal(t, DeclineSpike, a.Rule)
+	require.Equal(t, "finix", a.Provider)
+	require.Equal(t, classify.Decline, a.Category)
+	require.Equal(t, "DECLINED", a.Code, "one code carries the spike")
+	require.Equal(t, "GENERIC_DECLINE", a.Subcode)
+	require.WithinDuration(t, start, a.StartsAt, 2*time.Minute)
+	require.True(t, a.DetectedAt.After(start) && a.DetectedAt.Sub(start) <= 5*time.Minute, "detected %s", a.DetectedAt)
+	require.WithinDuration(t, start.Add(40*time.Minute), a.EndsAt, 3*time.Minute)
+	require.Equal(t, a.DetectedAt, a.PagedAt)
 	resolve := DefaultConfig().Params(DeclineSpike, "finix").ResolveAfter
-	require.GreaterOrEqual(t, in.ResolvedAt.Sub(in.EndsAt), resolve)
-	require.LessOrEqual(t, in.ResolvedAt.Sub(in.EndsAt), resolve+10*time.Minute)
-	require.Greater(t, in.Observed, 0.08)
-	require.Greater(t, in.Observed/in.Expected, 2.0)
-	require.Contains(t, in.Summary, "finix decline rate")
+	require.GreaterOrEqual(t, a.ResolvedAt.Sub(a.EndsAt), resolve)
+	require.LessOrEqual(t, a.ResolvedAt.Sub(a.EndsAt), resolve+5*time.Minute)
+	require.Greater(t, a.Observed, 0.08)
+	require.Greater(t, a.Observed/a.Expected, 2.0)
+	require.GreaterOrEqual(t, a.Evidence, DefaultConfig().Params(DeclineSpike, "finix").Evidence)
+	require.Equal(t, a.ObservedWindow, time.Duration(0)+a.ObservedWindow)
+	require.Contains(t, summary(&a), "finix decline rate")
 }
 
 func TestSurgeWithUnchangedRatesFiresNothing(t *testing.T) {
@@ -85,7 +113,7 @@ func TestSurgeWithUnchangedRatesFiresNothing(t *testing.T) {
 	volume := func(t time.Time) float64 {
 		v := seasonal(80)(t)
 		if !t.Before(surge) && t.Before(surge.Add(3*time.Hour)) {
-			v *= 4
+			v *= 5
 		}
 		return v
 	}
@@ -93,98 +121,313 @@ func TestSurgeWithUnchangedRatesFiresNothing(t *testing.T) {
 	require.Empty(t, evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), State{}))
 }
 
-func TestLowVolumeNoiseFiresNothing(t *testing.T) {
-	// A provider at a tenth of a request a minute whose every call fails
-	// now and then in bursts of bad luck, and night traffic at finix.
-	tiny := traffic{provider: "cheers", perMinute: constant(0.1), errs: []errorRate{
-		{classify.Auth, "AUTHORIZATION", "", constant(0.2)},
-		{classify.Decline, "INSUFFICIENT_CREDIT", "", constant(0.1)},
-	}}
-	rows := weeks3(4, finix(seasonal(8)), tiny)
-	require.Empty(t, evaluate(t, DefaultConfig(), rows, at(7, 0, 0), at(21, 0, 0), State{}))
+// quiet is a provider with about one request a minute at night and twenty
+// at the afternoon peak (seasonal(20)), with extra errors.
+func quiet(name string, extra ...errorRate) traffic {
+	return quietAt(name, 7, extra...)
 }
 
-func TestExpiredTokenStormFromNearZero(t *testing.T) {
-	start := at(18, 9, 30)
-	storm := errorRate{classify.AuthExpired, "token_expired", "", during(0.0005, 0.25, start, 30*time.Minute)}
-	rows := weeks3(5, finix(seasonal(80), storm))
+// quietAt is quiet with peak requests a minute at the afternoon peak.
+func quietAt(name string, peak float64, extra ...errorRate) traffic {
+	errs := []errorRate{
+		{classify.AuthExpired, "token_expired", "", constant(0.0005)},
+		{classify.ProviderError, "internal_error", "", constant(0.004)},
+		{classify.Timeout, "", "", constant(0.003)},
+		{classify.Decline, "DECLINED", "", constant(0.01)},
+		{classify.Validation, "invalid_request", "", constant(0.012)},
+	}
+	return traffic{provider: name, perMinute: seasonal(peak), errs: withExtra(errs, extra)}
+}
+
+// TestWorkedExamplesAtLowVolume are docs/alerts.md's examples: at about
+// one request a minute at night, 20 of 25 calls failing with
+// token_expired where there are normally none opens an alert within
+// minutes; 3 errors of 20 calls at 3 a.m. against a 1% baseline open
+// nothing, nor does a blip of 3 errors in 2 minutes against none.
+func TestWorkedExamplesAtLowVolume(t *testing.T) {
+	start := at(16, 3, 0)
+	storm := errorRate{classify.AuthExpired, "token_expired", "", during(0.0005, 0.8, start, 25*time.Minute)}
+	rows := weeks3(21, quiet("finterra", storm))
+	var n, k int64
+	for _, r := range rows {
+		if !r.t.Before(start) && r.t.Before(start.Add(25*time.Minute)) {
+			n += r.requests
+			k += r.errs[key{"finterra", classify.AuthExpired, "token_expired", ""}]
+		}
+	}
+	t.Logf("the storm: %d of %d calls", k, n)
 	got := evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), State{})
-	require.Len(t, got, 1, "%+v", got)
+	show(t, got)
+	require.Len(t, got, 1)
 	require.Equal(t, ExpiredTokenStorm, got[0].Rule)
-	require.Equal(t, "critical", got[0].Severity)
-	require.LessOrEqual(t, got[0].DetectedAt.Sub(start), 5*time.Minute)
+	require.LessOrEqual(t, got[0].DetectedAt.Sub(start), 10*time.Minute)
+	require.WithinDuration(t, start.Add(25*time.Minute), got[0].EndsAt, 5*time.Minute)
+
+	// 3 declines in 20 calls at 3 a.m. (1% normally): once a night, at
+	// the same minutes, for a week.
+	rows = weeks3(22, quiet("finterra"))
+	for i := range rows {
+		r := &rows[i]
+		if r.t.Hour() == 3 && r.t.Minute() < 20 && r.t.After(at(14, 0, 0)) {
+			r.requests = 1
+			clear(r.errs)
+			if r.t.Minute()%7 == 0 {
+				r.errs[key{"finterra", classify.Decline, "DECLINED", ""}] = 1
+			}
+		}
+		// A blip: 3 expired-token errors in two minutes, night and day.
+		if r.t.Equal(at(17, 3, 30)) || r.t.Equal(at(18, 14, 30)) {
+			r.errs[key{"finterra", classify.AuthExpired, "token_expired", ""}] += 2
+			r.requests += 2
+		}
+		if r.t.Equal(at(17, 3, 31)) || r.t.Equal(at(18, 14, 31)) {
+			r.errs[key{"finterra", classify.AuthExpired, "token_expired", ""}]++
+			r.requests++
+		}
+	}
+	got = evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), State{})
+	show(t, got)
+	require.Empty(t, got)
 }
 
 func TestOneDeclineCodeOpensTheProviderAlert(t *testing.T) {
-	// INSUFFICIENT_FUNDS goes from 1% to 4%: the decline rate from 4% to
-	// 7%, less than twice its baseline.
+	// CALL_ISSUER goes from 1% to 6%: the decline rate from 4% to 9%,
+	// just over twice its baseline.
 	start := at(15, 13, 0)
-	code := errorRate{classify.Decline, "DECLINED", "INSUFFICIENT_FUNDS", during(0.01, 0.03, start, 45*time.Minute)}
+	code := errorRate{classify.Decline, "DECLINED", "CALL_ISSUER", during(0.01, 0.05, start, 45*time.Minute)}
 	rows := weeks3(6, finix(seasonal(150), code))
 	got := evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), State{})
-	require.Len(t, got, 1, "%+v", got)
-	in := got[0]
-	require.Equal(t, DeclineSpike, in.Rule)
-	require.Equal(t, "", in.Subject)
-	require.Equal(t, EncodeSeries("DECLINED", "INSUFFICIENT_FUNDS"), in.Series)
-	require.Equal(t, "DECLINED", in.Code)
-	require.Equal(t, "INSUFFICIENT_FUNDS", in.Subcode)
-	require.InDelta(t, 0.01, in.Expected, 0.004)
-	require.LessOrEqual(t, in.DetectedAt.Sub(start), 10*time.Minute)
-	require.Contains(t, in.Summary, "DECLINED/INSUFFICIENT_FUNDS")
+	show(t, got)
+	require.Len(t, got, 1)
+	a := got[0]
+	require.Equal(t, DeclineSpike, a.Rule)
+	require.Equal(t, "", a.Subject)
+	require.Equal(t, EncodeSeries("DECLINED", "CALL_ISSUER"), a.Series)
+	require.Equal(t, "DECLINED", a.Code)
+	require.Equal(t, "CALL_ISSUER", a.Subcode)
+	require.InDelta(t, 0.01, a.Expected, 0.004)
+	require.LessOrEqual(t, a.DetectedAt.Sub(start), 10*time.Minute)
+	require.Contains(t, summary(&a), "DECLINED/CALL_ISSUER")
 }
 
-func TestNewCodeOnceMoreThanNoise(t *testing.T) {
+// TestNewCodePagesOnceEver: a code never seen before opens an alert with
+// its first sighting, its severity set by its rate; once alerted it never
+// alerts again, in the same evaluation or a later one, however often it
+// comes back.
+func TestNewCodePagesOnceEver(t *testing.T) {
 	start := at(19, 11, 0)
-	fresh := errorRate{classify.Conflict, "terminal_offline", "", during(0, 0.03, start, 30*time.Minute)}
+	fresh := errorRate{classify.Conflict, "terminal_offline", "", func(t time.Time) float64 {
+		switch {
+		case !t.Before(start) && t.Before(start.Add(30*time.Minute)):
+			return 0.03
+		case !t.Before(at(20, 9, 0)) && t.Before(at(20, 10, 0)): // back the next morning
+			return 0.05
+		}
+		return 0
+	}}
 	// A code seen once on day 1 (in the history's first week) is not new.
 	early := errorRate{classify.Conflict, "order_locked", "", during(0, 0.5, at(1, 12, 0), time.Minute)}
 	rows := weeks3(7, finix(seasonal(80), fresh, early))
 	st := State{FirstSeen: firstSeen(rows)}
 	got := evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), st)
-	require.Len(t, got, 1, "%+v", got)
-	in := got[0]
-	require.Equal(t, NewCode, in.Rule)
-	require.Equal(t, "terminal_offline", in.Subject)
-	require.Equal(t, "terminal_offline", in.Code)
-	require.Equal(t, classify.Conflict, in.Category)
-	require.LessOrEqual(t, in.DetectedAt.Sub(start), 10*time.Minute)
-	require.False(t, in.Firing())
+	show(t, got)
+	require.Len(t, got, 1)
+	a := got[0]
+	require.Equal(t, NewCode, a.Rule)
+	require.Equal(t, "terminal_offline", a.Subject)
+	require.Equal(t, "terminal_offline", a.Code)
+	require.Equal(t, classify.Conflict, a.Category)
+	require.LessOrEqual(t, a.DetectedAt.Sub(start), 2*time.Minute, "its first sighting")
+	require.Equal(t, "warning", a.Severity, "3% of requests: between min_delta and critical_rate")
+	require.True(t, a.Paging())
+	require.False(t, a.Firing())
+	require.WithinDuration(t, start.Add(30*time.Minute), a.EndsAt, 2*time.Minute)
 
-	// Once alerted and closed, the code is not new any more.
-	st.Closed = got
-	require.Empty(t, evaluate(t, DefaultConfig(), rows, at(14, 0, 0), at(21, 0, 0), st))
+	// Later evaluations know it alerted (the stored alert), however far
+	// back: the code is not new any more.
+	st.CodeAlerts = got
+	require.Empty(t, evaluate(t, DefaultConfig(), rows, at(20, 0, 0), at(21, 0, 0), st))
+	// Evaluating its own window again finds the same alert.
+	again := evaluate(t, DefaultConfig(), rows, at(19, 0, 0), at(20, 0, 0), st)
+	require.Len(t, again, 1)
+	require.Equal(t, a.StartsAt, again[0].StartsAt)
+}
+
+func TestNewCodeSeverityFollowsItsRate(t *testing.T) {
+	for _, tt := range []struct {
+		rate float64
+		want string
+	}{{0.0005, "info"}, {0.01, "warning"}, {0.3, "critical"}} {
+		start := at(19, 15, 0)
+		fresh := errorRate{classify.Conflict, "terminal_offline", "", during(0, tt.rate, start, 30*time.Minute)}
+		rows := weeks3(8, finix(seasonal(400), fresh))
+		got := evaluate(t, DefaultConfig(), rows, at(19, 0, 0), at(20, 0, 0), State{FirstSeen: firstSeen(rows)})
+		show(t, got)
+		require.Len(t, got, 1)
+		require.Equal(t, tt.want, got[0].Severity, "%v of requests", tt.rate)
+	}
+}
+
+// TestOneIncidentOnePage: auth failures after a deploy, all of them codes
+// never seen before. The first alert to open pages; auth_failure and the
+// other new code join it (suppressed, named in its context) instead of
+// paging again, and it takes their severity.
+func TestOneIncidentOnePage(t *testing.T) {
+	start := at(19, 14, 0)
+	revoked := errorRate{classify.Auth, "client_revoked", "", during(0, 0.1, start, 20*time.Minute)}
+	fresh := errorRate{classify.Auth, "key_version_mismatch", "", during(0, 0.1, start, 20*time.Minute)}
+	rows := weeks3(9, finix(seasonal(80), revoked, fresh))
+	got := evaluate(t, DefaultConfig(), rows, at(19, 0, 0), at(20, 0, 0), State{FirstSeen: firstSeen(rows)})
+	show(t, got)
+	require.Len(t, got, 3, "auth_failure and two new codes")
+	var parent *Alert
+	for i := range got {
+		if got[i].Paging() {
+			require.Nil(t, parent, "one incident, one page")
+			parent = &got[i]
+		}
+	}
+	require.NotNil(t, parent)
+	require.Equal(t, "critical", parent.Severity)
+	require.Len(t, parent.Context.Joined, 2)
+	rules := map[Rule]bool{parent.Rule: true}
+	for _, a := range got {
+		if &a == parent || a.Key() == parent.Key() {
+			continue
+		}
+		require.Equal(t, Joined, a.Suppression.Reason)
+		require.Equal(t, parent.Key(), a.Parent)
+		require.Contains(t, a.Suppression.Detail, "part of "+string(parent.Rule))
+		require.False(t, a.Paging(), "it did not outlast its parent")
+		rules[a.Rule] = true
+	}
+	require.True(t, rules[AuthFailure] && rules[NewCode])
+}
+
+// weekly is an outage of flexiti-like traffic every Sunday from 02:00 to
+// 02:30, for weeks weeks from day 6 (the first Sunday), and a longer one
+// (an hour) the last week when long.
+func weekly(weeks int, long bool) errorRate {
+	return errorRate{classify.ProviderError, "", "", func(t time.Time) float64 {
+		for w := range weeks {
+			from := at(6+7*w, 2, 0)
+			d := 30 * time.Minute
+			if long && w == weeks-1 {
+				d = time.Hour
+			}
+			if !t.Before(from) && t.Before(from.Add(d)) {
+				return 0.6
+			}
+		}
+		return 0.004
+	}}
+}
+
+// TestWeeklyEventsAreLearned: a provider's outage every Sunday at 02:00
+// pages the first two weeks; from the third, its alert is stored as
+// suppressed (recurring) and not sent. The week it lasts twice as long, it
+// pages once it outlasts the weeks before.
+func TestWeeklyEventsAreLearned(t *testing.T) {
+	rows := simulate(31, monday, at(35, 0, 0), quietAt("flexiti", 20, weekly(4, true)))
+	cfg := DefaultConfig()
+	var st State
+	var all []Alert
+	// Week by week, as alerting carries what each week left.
+	for w := 0; w < 4; w++ {
+		got := evaluate(t, cfg, rows, at(7*w+1, 0, 0), at(7*w+8, 0, 0), st)
+		show(t, got)
+		require.Len(t, got, 1, "week %d", w)
+		all = append(all, got...)
+		st.History = append(st.History, got...)
+	}
+	for w, a := range all {
+		require.Equal(t, ProviderOutage, a.Rule)
+		require.WithinDuration(t, at(6+7*w, 2, 0), a.StartsAt, 2*time.Minute)
+		switch w {
+		case 0, 1:
+			require.True(t, a.Paging(), "week %d: not learned yet", w)
+			require.Empty(t, a.Suppression.Reason)
+		case 2:
+			require.False(t, a.Paging(), "week %d: the third time is expected", w)
+			require.Equal(t, Recurring, a.Suppression.Reason)
+			require.Contains(t, a.Suppression.Detail, at(13, 2, 0).Format("2006-01-02"))
+		case 3:
+			require.Equal(t, Recurring, a.Suppression.Reason)
+			require.True(t, a.Paging(), "it outlasted the weeks before")
+			require.True(t, a.PagedAt.After(a.Suppression.Until))
+			require.LessOrEqual(t, a.PagedAt.Sub(a.Suppression.Until), 15*time.Minute)
+		}
+	}
+
+	// One evaluation over the four weeks decides the same.
+	whole := evaluate(t, cfg, rows, at(1, 0, 0), at(29, 0, 0), State{})
+	require.Len(t, whole, 4)
+	for i := range whole {
+		require.Equal(t, all[i].Suppression, whole[i].Suppression)
+		require.Equal(t, all[i].PagedAt, whole[i].PagedAt)
+	}
+}
+
+// TestMaintenanceWindows: alerts opened inside a declared window are
+// suppressed until it ends; one still firing after the window, on fresh
+// evidence, pages then.
+func TestMaintenanceWindows(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+providers:
+  flexiti:
+    maintenance:
+      - {weekly: "Sun 02:00", for: 30m}
+      - {from: 2026-10-29T13:00:00Z, to: 2026-10-29T13:20:00Z}
+`))
+	require.NoError(t, err)
+	late := errorRate{classify.Timeout, "", "", during(0.003, 0.5, at(24, 13, 5), 40*time.Minute)} // past the one-off window
+	rows := simulate(32, monday, at(28, 0, 0), quietAt("flexiti", 20, weekly(3, false), late))
+	got := evaluate(t, cfg, rows, at(7, 0, 0), at(28, 0, 0), State{})
+	show(t, got)
+	require.Len(t, got, 3)
+	for _, a := range got[:2] {
+		require.Equal(t, Maintenance, a.Suppression.Reason)
+		require.False(t, a.Paging())
+		require.Contains(t, a.Suppression.Detail, "every Sun 02:00 UTC for 30m")
+		require.Equal(t, a.StartsAt.Truncate(time.Hour).Add(30*time.Minute), a.Suppression.Until)
+	}
+	a := got[2]
+	require.Equal(t, Maintenance, a.Suppression.Reason)
+	require.Equal(t, at(24, 13, 20), a.Suppression.Until)
+	require.True(t, a.Paging(), "it outlasted the window")
+	require.True(t, !a.PagedAt.Before(at(24, 13, 20)) && a.PagedAt.Before(at(24, 13, 35)), "paged %s", a.PagedAt)
 }
 
 func TestSplitEvaluationMatchesOne(t *testing.T) {
 	start := at(16, 14, 7)
 	spike := errorRate{classify.ProviderError, "UPSTREAM_PROCESSOR_ERROR", "", during(0.004, 0.3, start, 40*time.Minute)}
-	rows := weeks3(8, finix(seasonal(80), spike))
+	fresh := errorRate{classify.Conflict, "terminal_offline", "", during(0, 0.02, at(16, 14, 30), 20*time.Minute)}
+	rows := weeks3(8, finix(seasonal(80), spike, fresh))
 	cfg := DefaultConfig()
-	whole := evaluate(t, cfg, rows, at(16, 0, 0), at(17, 0, 0), State{})
-	require.Len(t, whole, 1)
+	seen := State{FirstSeen: firstSeen(rows)}
+	whole := evaluate(t, cfg, rows, at(16, 0, 0), at(17, 0, 0), seen)
+	show(t, whole)
+	require.Len(t, whole, 2)
 
-	// Minute by minute, each evaluation starting from the incidents the
+	// Minute by minute, each evaluation starting from the alerts the
 	// previous ones left firing, as `report alerts` run every minute does.
-	var open []Incident
-	var done []Incident
+	var open, done []Alert
 	for m := at(16, 0, 0); m.Before(at(17, 0, 0)); m = m.Add(time.Minute) {
-		got := evaluate(t, cfg, rows, m, m.Add(time.Minute), State{Open: open, Closed: done})
+		got := evaluate(t, cfg, rows, m, m.Add(time.Minute), State{Open: open, History: done, FirstSeen: seen.FirstSeen, CodeAlerts: done})
 		open = nil
-		for _, in := range got {
-			if in.Firing() {
-				open = append(open, in)
+		for _, a := range got {
+			if a.Firing() {
+				open = append(open, a)
 			} else {
-				done = append(done, in)
+				done = append(done, a)
 			}
 		}
 	}
 	require.Empty(t, open)
-	require.Len(t, done, 1)
-	require.Equal(t, whole[0], done[0])
+	require.Equal(t, whole, done)
 }
 
-func TestOpenIncidentContinuesAcrossEvaluations(t *testing.T) {
+func TestOpenAlertContinuesAcrossEvaluations(t *testing.T) {
 	start := at(16, 14, 0)
 	spike := errorRate{classify.RateLimit, "TOO_MANY_REQUESTS", "", during(0.002, 0.2, start, 2*time.Hour)}
 	rows := weeks3(9, finix(seasonal(80), spike))
@@ -204,7 +447,7 @@ func TestOpenIncidentContinuesAcrossEvaluations(t *testing.T) {
 func TestFollowedCodes(t *testing.T) {
 	st := State{
 		FirstSeen: []CodeSeen{{"paylera", "invoice.locked", at(20, 16, 0)}, {"finix", "terminal_offline", at(19, 11, 0)}},
-		Open: []Incident{
+		Open: []Alert{
 			{Rule: NewCode, Provider: "finix", Subject: "terminal_offline"},
 			{Rule: NewCode, Provider: "cheers", Subject: "ORDER_LOCKED"}, // open for longer than Novelty
 			{Rule: DeclineSpike, Provider: "finix", Code: "DECLINED"},
@@ -217,8 +460,8 @@ func TestFollowedCodes(t *testing.T) {
 
 // TestOtherErrorsChangeNothing: evaluations read per minute only the
 // errors of the rules' categories and of the codes NewCode follows; given
-// every error instead, they find the same incidents, from a state with a
-// new code first seen and from one with a new-code incident open.
+// every error instead, they find the same alerts, from a state with a new
+// code first seen and from one with a new-code alert open.
 func TestOtherErrorsChangeNothing(t *testing.T) {
 	start := at(19, 11, 0)
 	fresh := errorRate{classify.Conflict, "terminal_offline", "", during(0, 0.03, start, 30*time.Minute)}
@@ -226,7 +469,7 @@ func TestOtherErrorsChangeNothing(t *testing.T) {
 	spike := errorRate{classify.Decline, "DECLINED", "GENERIC_DECLINE", during(0.012, 0.10, at(19, 15, 0), 40*time.Minute)}
 	rows := weeks3(12, finix(seasonal(80), fresh, other, spike))
 	cfg := DefaultConfig()
-	both := func(from, to time.Time, st State) []Incident {
+	both := func(from, to time.Time, st State) []Alert {
 		t.Helper()
 		p, err := cfg.Plan(from, to)
 		require.NoError(t, err)
@@ -261,16 +504,34 @@ func TestOtherErrorsChangeNothing(t *testing.T) {
 		}
 	}
 	got := both(at(19, 0, 0), at(20, 0, 0), State{FirstSeen: seen})
-	require.Len(t, got, 2, "%+v", got)
+	show(t, got)
+	require.Len(t, got, 2)
 	require.Equal(t, NewCode, got[0].Rule)
 	require.Equal(t, DeclineSpike, got[1].Rule)
 
-	// The new-code incident open, its code no longer among those first
-	// seen (an incident that outlives Novelty): it closes as it did.
+	// The new-code alert open, its code no longer among those first seen
+	// (an alert that outlives Novelty): it closes as it did.
 	open := both(at(19, 0, 0), got[0].DetectedAt, State{FirstSeen: seen})
 	require.Len(t, open, 1)
 	require.True(t, open[0].Firing())
 	rest := both(got[0].DetectedAt, at(20, 0, 0), State{Open: open})
 	require.Equal(t, got[0].EndsAt, rest[0].EndsAt)
 	require.False(t, rest[0].Firing())
+}
+
+// TestAlertStoredBeforeLevelsCloses: an alert stored before alerts kept
+// their level (no level, a closing threshold) still closes once its rate
+// is back.
+func TestAlertStoredBeforeLevelsCloses(t *testing.T) {
+	start := at(16, 14, 0)
+	spike := errorRate{classify.RateLimit, "TOO_MANY_REQUESTS", "", during(0.002, 0.2, start, 30*time.Minute)}
+	rows := weeks3(9, finix(seasonal(80), spike))
+	old := Alert{ID: 7, Rule: RateLimitStorm, Provider: "finix", Category: classify.RateLimit, Severity: "warning",
+		Expected: 0.002, CloseBelow: 0.02, StartsAt: start, DetectedAt: start.Add(3 * time.Minute),
+		LastEvaluated: start.Add(10 * time.Minute), PagedAt: start.Add(3 * time.Minute)}
+	got := evaluate(t, DefaultConfig(), rows, start.Add(10*time.Minute), start.Add(2*time.Hour), State{Open: []Alert{old}})
+	require.Len(t, got, 1)
+	require.Equal(t, int64(7), got[0].ID)
+	require.False(t, got[0].Firing())
+	require.WithinDuration(t, start.Add(30*time.Minute), got[0].EndsAt, 3*time.Minute)
 }

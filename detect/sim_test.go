@@ -3,6 +3,8 @@ package detect
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,28 +60,27 @@ type minuteRow struct {
 	errs     map[key]int64
 }
 
-// simulate draws the minutes of [from, to) for every provider.
+// simulate draws the minutes of [from, to) for every provider: requests
+// Poisson around the curve, each an error of a key with that key's
+// probability; by Poisson splitting, each key's count and the successes'
+// are drawn on their own.
 func simulate(seed uint64, from, to time.Time, providers ...traffic) []minuteRow {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 	var out []minuteRow
 	for t := from; t.Before(to); t = t.Add(time.Minute) {
 		for _, p := range providers {
-			n := poisson(rng, p.perMinute(t))
-			row := minuteRow{t: t, provider: p.provider, requests: n, errs: map[key]int64{}}
-			ps := make([]float64, len(p.errs))
-			for i, e := range p.errs {
-				ps[i] = e.p(t)
-			}
-			for range n {
-				u := rng.Float64()
-				for i, e := range p.errs {
-					if u < ps[i] {
-						row.errs[key{p.provider, e.category, e.code, e.subcode}]++
-						break
-					}
-					u -= ps[i]
+			mean := p.perMinute(t)
+			row := minuteRow{t: t, provider: p.provider, errs: map[key]int64{}}
+			left := 1.0
+			for _, e := range p.errs {
+				share := min(e.p(t), left)
+				left -= share
+				if n := poisson(rng, mean*share); n > 0 {
+					row.errs[key{p.provider, e.category, e.code, e.subcode}] += n
+					row.requests += n
 				}
 			}
+			row.requests += poisson(rng, mean*left)
 			out = append(out, row)
 		}
 	}
@@ -103,50 +104,68 @@ func poisson(rng *rand.Rand, mean float64) int64 {
 	}
 }
 
-// feed fills Counts as the store would for the plan: minutes of
-// p.Minutes as they are, hours of p.Hours summed, with codes only for the
-// detailed categories and only the monitored ones.
-func feed(c *Counts, p Plan, rows []minuteRow) {
-	inHours := func(t time.Time) bool {
-		for _, h := range p.Hours {
-			if !t.Before(h.From) && t.Before(h.To) {
-				return true
-			}
-		}
-		return false
+// hourRow is one provider's hour, summed from its minutes.
+type hourRow struct {
+	t        time.Time
+	provider string
+	requests int64
+	errs     map[key]int64
+}
+
+// hourly caches the hours of simulated minutes (by their first row): the
+// hours a plan reads, summed once per history.
+var hourly sync.Map
+
+func hoursOf(rows []minuteRow) []hourRow {
+	if len(rows) == 0 {
+		return nil
 	}
-	type hk struct {
-		hour time.Time
-		key
+	if h, ok := hourly.Load(&rows[0]); ok {
+		return h.([]hourRow)
 	}
-	hourReq := map[hk]int64{}
-	hourErr := map[hk]int64{}
+	var out []hourRow
+	at := map[[2]any]int{}
 	for _, r := range rows {
-		switch {
-		case !r.t.Before(p.Minutes.From) && r.t.Before(p.Minutes.To):
-			c.AddRequests(r.t, r.provider, r.requests)
-			for k, n := range r.errs {
-				c.AddErrors(r.t, k.provider, k.category, k.code, k.subcode, n)
-			}
-		case inHours(r.t):
-			h := r.t.Truncate(time.Hour)
-			hourReq[hk{h, key{provider: r.provider}}] += r.requests
-			for k, n := range r.errs {
-				if !contains(p.Categories, string(k.category)) {
-					continue
-				}
-				if !contains(p.Detailed, string(k.category)) {
-					k.code, k.subcode = "", ""
-				}
-				hourErr[hk{h, k}] += n
-			}
+		k := [2]any{r.t.Truncate(time.Hour), r.provider}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, hourRow{t: r.t.Truncate(time.Hour), provider: r.provider, errs: map[key]int64{}})
+		}
+		out[i].requests += r.requests
+		for k, n := range r.errs {
+			out[i].errs[k] += n
 		}
 	}
-	for k, n := range hourReq {
-		c.AddHourlyRequests(k.hour, k.provider, n)
+	hourly.Store(&rows[0], out)
+	return out
+}
+
+// feed fills Counts as the store would for the plan: minutes of
+// p.Minutes as they are, hours of p.Hours summed (Counts keeps codes only
+// for the detailed categories and only the monitored ones).
+func feed(c *Counts, p Plan, rows []minuteRow) {
+	lo, _ := slices.BinarySearchFunc(rows, p.Minutes.From, func(r minuteRow, t time.Time) int { return r.t.Compare(t) })
+	for _, r := range rows[lo:] {
+		if !r.t.Before(p.Minutes.To) {
+			break
+		}
+		c.AddRequests(r.t, r.provider, r.requests)
+		for k, n := range r.errs {
+			c.AddErrors(r.t, k.provider, k.category, k.code, k.subcode, n)
+		}
 	}
-	for k, n := range hourErr {
-		c.AddHourlyErrors(k.hour, k.provider, k.category, k.code, k.subcode, n)
+	for _, h := range hoursOf(rows) {
+		for _, tr := range p.Hours {
+			if !h.t.Before(tr.From) && h.t.Before(tr.To) {
+				c.AddHourlyRequests(h.t, h.provider, h.requests)
+				for k, n := range h.errs {
+					c.AddHourlyErrors(h.t, k.provider, k.category, k.code, k.subcode, n)
+				}
+				break
+			}
+		}
 	}
 }
 
@@ -160,7 +179,7 @@ func contains(xs []string, s string) bool {
 }
 
 // evaluate evaluates [from, to) over the simulated rows with st.
-func evaluate(t *testing.T, cfg *Config, rows []minuteRow, from, to time.Time, st State) []Incident {
+func evaluate(t *testing.T, cfg *Config, rows []minuteRow, from, to time.Time, st State) []Alert {
 	t.Helper()
 	p, err := cfg.Plan(from, to)
 	if err != nil {

@@ -116,3 +116,23 @@ func betaCF(a, b, x float64) float64 {
 	}
 	return h
 }
+
+// rateLowerBound returns the lower confidence bound of a rate seen as k
+// errors in n requests (Clopper–Pearson): the rate p at which k or more
+// errors have probability alpha. 0 for no errors.
+func rateLowerBound(k, n int64, alpha float64) float64 {
+	if k <= 0 || n <= 0 {
+		return 0
+	}
+	k = min(k, n)
+	lo, hi := 0.0, 1.0
+	for range 60 {
+		mid := (lo + hi) / 2
+		if binomialUpperTail(k, n, mid) < alpha {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}

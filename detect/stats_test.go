@@ -56,3 +56,14 @@ func TestMedianMAD(t *testing.T) {
 	require.InDelta(t, madScale*0.01, sigma, 1e-12)
 	require.True(t, math.IsNaN(median(nil)))
 }
+
+func TestRateLowerBound(t *testing.T) {
+	require.Zero(t, rateLowerBound(0, 10, 0.1))
+	for _, tt := range []struct{ k, n int64 }{{1, 1}, {1, 3}, {1, 60}, {3, 300}, {20, 25}, {500, 1000}} {
+		lb := rateLowerBound(tt.k, tt.n, 0.1)
+		require.Less(t, lb, float64(tt.k)/float64(tt.n))
+		require.InDelta(t, 0.1, binomialUpperTail(tt.k, tt.n, lb), 1e-6, "%d of %d", tt.k, tt.n)
+	}
+	// One of three at 90%: 1 − 0.9^(1/3).
+	require.InDelta(t, 1-math.Pow(0.9, 1.0/3), rateLowerBound(1, 3, 0.1), 1e-9)
+}

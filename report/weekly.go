@@ -159,7 +159,7 @@ func BuildWeekly(ctx context.Context, src RollupReader, o WeeklyOptions) (*Weekl
 			return nil, fmt.Errorf("report: weekly %s: %w", rep.Week, err)
 		}
 		for _, a := range alerts {
-			wa := WeekAlert{Rule: a.Rule, Provider: a.Provider, Category: a.Category, Code: a.Code, Subcode: a.Subcode,
+			wa := WeekAlert{Rule: string(a.Rule), Provider: a.Provider, Category: string(a.Category), Code: a.Code, Subcode: a.Subcode,
 				Severity: a.Severity, StartsAt: a.StartsAt.In(loc), Observed: a.Observed, Expected: a.Expected, Summary: a.Summary}
 			if !a.EndsAt.IsZero() {
 				end := a.EndsAt.In(loc)

@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/faultline-dev/faultline/detect"
 )
 
 // alertsLockKey is the transaction advisory lock that serialises alert
@@ -19,78 +21,18 @@ import (
 // stored instead of opening them again.
 const alertsLockKey int64 = 0x6661756c74616c74
 
-// Alert is a stored alert: one incident of a rule for a provider and a
-// subject. Zero times are NULL.
-type Alert struct {
-	ID       int64
-	Rule     string
-	Provider string
-	// Subject tells incidents of one rule and provider apart: the code of
-	// a new-code alert, "" for the rate rules.
-	Subject  string
-	Category string
-	Code     string
-	Subcode  string
-	Severity string
-	// Series is the series the detector follows for the incident;
-	// Expected and CloseBelow are the baseline rate and the rate under
-	// which the incident counts as over, frozen when it opened.
-	Series     string
-	Expected   float64
-	CloseBelow float64
-	// Observed is the worst window's rate, of ObservedCount errors in
-	// ObservedRequests requests.
-	Observed         float64
-	ObservedCount    int64
-	ObservedRequests int64
-	StartsAt         time.Time
-	EndsAt           time.Time // zero while firing
-	DetectedAt       time.Time
-	ResolvedAt       time.Time // zero while firing
-	LastEvaluated    time.Time
-	Summary          string
-	Context          AlertContext
-	UpdatedAt        time.Time // set by the store
-}
+// Alert is a stored alert: what the detectors find, whole (detect.Alert).
+// Zero times are NULL.
+type Alert = detect.Alert
 
-// Firing reports whether the incident is not over.
-func (a *Alert) Firing() bool { return a.EndsAt.IsZero() }
-
-// AlertContext is what on-call needs to start on an alert, read from the
-// rollups, the error groups and a bounded sample of the incident's events.
-type AlertContext struct {
-	// From and To bound the period described.
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
-	// TopCodes are the provider's codes (and subcodes) of the alert's
-	// categories, most frequent first.
-	TopCodes []CodeCount `json:"top_codes"`
-	// TopEndpoints are the endpoints of those errors, most frequent first.
-	TopEndpoints []EndpointCount `json:"top_endpoints"`
-	// TenantsAffected counts the distinct tenants of those errors.
-	TenantsAffected int `json:"tenants_affected"`
-	// SampleCorrelationID is the provider's id of one of the errors, the
-	// latest found: `report lookup` takes it.
-	SampleCorrelationID string `json:"sample_correlation_id,omitempty"`
-	// Sampled is true when the incident had more events than were read:
-	// endpoints and tenants then describe the latest SampledEvents events.
-	Sampled       bool `json:"sampled,omitempty"`
-	SampledEvents int  `json:"sampled_events"`
-}
+// AlertContext is what on-call needs to start on an alert.
+type AlertContext = detect.AlertContext
 
 // CodeCount counts a provider code and subcode.
-type CodeCount struct {
-	Code    string `json:"code"`
-	Subcode string `json:"subcode,omitempty"`
-	Count   int64  `json:"count"`
-}
+type CodeCount = detect.CodeCount
 
 // EndpointCount counts errors of an endpoint.
-type EndpointCount struct {
-	Method   string `json:"method,omitempty"`
-	Endpoint string `json:"endpoint"`
-	Count    int64  `json:"count"`
-}
+type EndpointCount = detect.EndpointCount
 
 // TimeRange is [From, To).
 type TimeRange struct{ From, To time.Time }
@@ -198,23 +140,25 @@ func (r *AlertRun) HistoryStart(ctx context.Context) (time.Time, error) {
 	return utc(t.Time), nil
 }
 
-const alertColumns = `id, rule, provider, subject, category, code, subcode, severity, series, expected, close_below,
-	observed, observed_count, observed_requests, starts_at, ends_at, detected_at, resolved_at, last_evaluated,
-	summary, context, updated_at`
+const alertColumns = `id, rule, provider, subject, category, code, subcode, severity, series, expected, level,
+	close_below, evidence, observed, observed_count, observed_requests, observed_window, starts_at, ends_at,
+	detected_at, resolved_at, last_evaluated, paged_at, suppressed, suppressed_until, suppressed_detail,
+	coalesce(parent_id, 0), summary, context, updated_at`
 
 func scanAlert(row pgx.CollectableRow) (Alert, error) {
 	var (
-		a                Alert
-		endsAt, resolved pgtype.Timestamptz
-		ctxJSON          []byte
+		a                                  Alert
+		endsAt, resolved, paged, suppUntil pgtype.Timestamptz
+		ctxJSON                            []byte
 	)
 	err := row.Scan(&a.ID, &a.Rule, &a.Provider, &a.Subject, &a.Category, &a.Code, &a.Subcode, &a.Severity, &a.Series,
-		&a.Expected, &a.CloseBelow, &a.Observed, &a.ObservedCount, &a.ObservedRequests,
-		&a.StartsAt, &endsAt, &a.DetectedAt, &resolved, &a.LastEvaluated, &a.Summary, &ctxJSON, &a.UpdatedAt)
+		&a.Expected, &a.Level, &a.CloseBelow, &a.Evidence, &a.Observed, &a.ObservedCount, &a.ObservedRequests,
+		&a.ObservedWindow, &a.StartsAt, &endsAt, &a.DetectedAt, &resolved, &a.LastEvaluated, &paged,
+		&a.Suppression.Reason, &suppUntil, &a.Suppression.Detail, &a.ParentID, &a.Summary, &ctxJSON, &a.UpdatedAt)
 	if err != nil {
 		return a, err
 	}
-	a.EndsAt, a.ResolvedAt = utc(endsAt.Time), utc(resolved.Time)
+	a.EndsAt, a.ResolvedAt, a.PagedAt, a.Suppression.Until = utc(endsAt.Time), utc(resolved.Time), utc(paged.Time), utc(suppUntil.Time)
 	a.StartsAt, a.DetectedAt, a.LastEvaluated, a.UpdatedAt = a.StartsAt.UTC(), a.DetectedAt.UTC(), a.LastEvaluated.UTC(), a.UpdatedAt.UTC()
 	if err := json.Unmarshal(ctxJSON, &a.Context); err != nil {
 		return a, fmt.Errorf("alert %d: context: %w", a.ID, err)
@@ -226,30 +170,39 @@ func scanAlert(row pgx.CollectableRow) (Alert, error) {
 // at finds firing: opened by the evaluation of an earlier minute and not
 // closed by one.
 func (r *AlertRun) OpenAlertsAt(ctx context.Context, at time.Time) ([]Alert, error) {
-	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts
+	return r.alerts(ctx, "store: open alerts", `
 		WHERE detected_at <= $1 AND (resolved_at IS NULL OR resolved_at > $1)
 		ORDER BY rule, provider, subject`, at)
-	if err != nil {
-		return nil, wrap(ctx, "store: open alerts", err)
-	}
-	out, err := pgx.CollectRows(rows, scanAlert)
-	if err != nil {
-		return nil, wrap(ctx, "store: open alerts", err)
-	}
-	return out, nil
 }
 
 // ClosedAlerts returns the alerts closed by the evaluation of a minute
 // ending in (since, until].
 func (r *AlertRun) ClosedAlerts(ctx context.Context, since, until time.Time) ([]Alert, error) {
-	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts
+	return r.alerts(ctx, "store: closed alerts", `
 		WHERE resolved_at > $1 AND resolved_at <= $2 ORDER BY resolved_at, id`, since, until)
+}
+
+// CodeAlerts returns the new-code alerts ever stored of the codes given:
+// a code alerts once.
+func (r *AlertRun) CodeAlerts(ctx context.Context, codes []ProviderCode) ([]Alert, error) {
+	providers, names := make([]string, len(codes)), make([]string, len(codes))
+	for i, pc := range codes {
+		providers[i], names[i] = pc.Provider, pc.Code
+	}
+	return r.alerts(ctx, "store: new-code alerts", `
+		WHERE rule = 'new_code' AND (provider, subject) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY provider, subject, starts_at`, providers, names)
+}
+
+// alerts reads the alerts a WHERE (and ORDER BY) clause selects.
+func (r *AlertRun) alerts(ctx context.Context, op, where string, args ...any) ([]Alert, error) {
+	rows, err := r.tx.Query(ctx, `SELECT `+alertColumns+` FROM alerts `+where, args...)
 	if err != nil {
-		return nil, wrap(ctx, "store: closed alerts", err)
+		return nil, wrap(ctx, op, err)
 	}
 	out, err := pgx.CollectRows(rows, scanAlert)
 	if err != nil {
-		return nil, wrap(ctx, "store: closed alerts", err)
+		return nil, wrap(ctx, op, err)
 	}
 	return out, nil
 }
@@ -272,12 +225,18 @@ var (
 // updated, and only when there is none is a row inserted. It sets a.ID and
 // a.UpdatedAt.
 //
-// Updating keeps the row's category, code, series, thresholds and start:
-// they identify the incident (and label it in Alertmanager) from the
-// moment it opened. A start earlier than the stored one moves it back.
+// Updating keeps what identifies the incident from the moment it opened
+// (its category, code, series, baseline, level, evidence, why it was
+// suppressed and what it joined: its Alertmanager labels and its reading)
+// and its page: a page sent is never taken back. A start earlier than the
+// stored one moves it back. An alert not suppressed pages from its
+// detection when a.PagedAt is not set.
 func (r *AlertRun) SaveAlert(ctx context.Context, a *Alert, slack time.Duration) error {
 	if !r.write {
 		return fmt.Errorf("store: save alert: %w", ErrReadOnly)
+	}
+	if a.Suppression.Reason == "" && a.PagedAt.IsZero() {
+		a.PagedAt = a.DetectedAt // an alert not suppressed pages from the start
 	}
 	if a.ID == 0 {
 		err := r.tx.QueryRow(ctx, `
@@ -295,18 +254,27 @@ func (r *AlertRun) SaveAlert(ctx context.Context, a *Alert, slack time.Duration)
 	if err != nil {
 		return fmt.Errorf("store: save alert: context: %w", err)
 	}
+	var (
+		parent           = pgtype.Int8{Int64: a.ParentID, Valid: a.ParentID != 0}
+		paged, suppUntil pgtype.Timestamptz
+	)
 	if a.ID != 0 {
 		err = r.tx.QueryRow(ctx, `
 			UPDATE alerts SET
 				starts_at = least(starts_at, $2), ends_at = $3, resolved_at = $4,
 				last_evaluated = greatest(last_evaluated, $5),
-				observed = $6, observed_count = $7, observed_requests = $8,
-				summary = $9, context = $10, severity = $11, updated_at = now()
+				observed = $6, observed_count = $7, observed_requests = $8, observed_window = $9,
+				summary = $10, context = $11, severity = $12,
+				paged_at = coalesce(paged_at, $13), suppressed_until = coalesce($14, suppressed_until),
+				updated_at = now()
 			WHERE id = $1
-			RETURNING category, code, subcode, series, expected, close_below, starts_at, detected_at, updated_at`,
+			RETURNING category, code, subcode, series, expected, level, close_below, evidence, starts_at, detected_at,
+				paged_at, suppressed, suppressed_until, suppressed_detail, coalesce(parent_id, 0), updated_at`,
 			a.ID, a.StartsAt, nullTime(a.EndsAt), nullTime(a.ResolvedAt), a.LastEvaluated,
-			a.Observed, a.ObservedCount, a.ObservedRequests, a.Summary, ctxJSON, a.Severity,
-		).Scan(&a.Category, &a.Code, &a.Subcode, &a.Series, &a.Expected, &a.CloseBelow, &a.StartsAt, &a.DetectedAt, &a.UpdatedAt)
+			a.Observed, a.ObservedCount, a.ObservedRequests, a.ObservedWindow, a.Summary, ctxJSON, a.Severity,
+			nullTime(a.PagedAt), nullTime(a.Suppression.Until),
+		).Scan(&a.Category, &a.Code, &a.Subcode, &a.Series, &a.Expected, &a.Level, &a.CloseBelow, &a.Evidence,
+			&a.StartsAt, &a.DetectedAt, &paged, &a.Suppression.Reason, &suppUntil, &a.Suppression.Detail, &a.ParentID, &a.UpdatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("store: save alert %d: %w", a.ID, ErrNoAlert)
 		}
@@ -314,17 +282,21 @@ func (r *AlertRun) SaveAlert(ctx context.Context, a *Alert, slack time.Duration)
 			return wrap(ctx, "store: save alert", alertErr(err))
 		}
 		a.StartsAt, a.DetectedAt, a.UpdatedAt = a.StartsAt.UTC(), a.DetectedAt.UTC(), a.UpdatedAt.UTC()
+		a.PagedAt, a.Suppression.Until = utc(paged.Time), utc(suppUntil.Time)
 		return nil
 	}
 	err = r.tx.QueryRow(ctx, `
-		INSERT INTO alerts (rule, provider, subject, category, code, subcode, severity, series, expected, close_below,
-			observed, observed_count, observed_requests, starts_at, ends_at, detected_at, resolved_at,
-			last_evaluated, summary, context)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+		INSERT INTO alerts (rule, provider, subject, category, code, subcode, severity, series, expected, level,
+			close_below, evidence, observed, observed_count, observed_requests, observed_window, starts_at, ends_at,
+			detected_at, resolved_at, last_evaluated, paged_at, suppressed, suppressed_until, suppressed_detail,
+			parent_id, summary, context)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+			$23, $24, $25, $26, $27, $28)
 		RETURNING id, updated_at`,
-		a.Rule, a.Provider, a.Subject, a.Category, a.Code, a.Subcode, a.Severity, a.Series, a.Expected, a.CloseBelow,
-		a.Observed, a.ObservedCount, a.ObservedRequests, a.StartsAt, nullTime(a.EndsAt), a.DetectedAt,
-		nullTime(a.ResolvedAt), a.LastEvaluated, a.Summary, ctxJSON,
+		a.Rule, a.Provider, a.Subject, a.Category, a.Code, a.Subcode, a.Severity, a.Series, a.Expected, a.Level,
+		a.CloseBelow, a.Evidence, a.Observed, a.ObservedCount, a.ObservedRequests, a.ObservedWindow, a.StartsAt,
+		nullTime(a.EndsAt), a.DetectedAt, nullTime(a.ResolvedAt), a.LastEvaluated, nullTime(a.PagedAt),
+		a.Suppression.Reason, nullTime(a.Suppression.Until), a.Suppression.Detail, parent, a.Summary, ctxJSON,
 	).Scan(&a.ID, &a.UpdatedAt)
 	if err != nil {
 		return wrap(ctx, "store: save alert", alertErr(err))

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -18,7 +20,7 @@ func alertAt(start time.Time) store.Alert {
 		Severity: "warning", Series: `["DECLINED","INSUFFICIENT_FUNDS"]`, Expected: 0.01, CloseBelow: 0.02,
 		Observed: 0.06, ObservedCount: 21, ObservedRequests: 350,
 		StartsAt: start, DetectedAt: start.Add(5 * time.Minute), LastEvaluated: start.Add(5 * time.Minute),
-		Summary: "finix decline rate", Context: store.AlertContext{TopCodes: []store.CodeCount{{Code: "DECLINED", Count: 21}}},
+		PagedAt: start.Add(5 * time.Minute), Summary: "finix decline rate", Context: store.AlertContext{TopCodes: []store.CodeCount{{Code: "DECLINED", Count: 21}}},
 	}
 }
 
@@ -60,13 +62,67 @@ func TestSaveAlertContinuesTheIncident(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(testCtx(t), "SELECT count(*) FROM alerts").Scan(&n))
 	require.Equal(t, 2, n)
-	_, err := db.Exec(testCtx(t), `INSERT INTO alerts (rule, provider, subject, severity, expected, close_below, observed, starts_at, detected_at, last_evaluated)
-		VALUES ('decline_spike', 'finix', '', 'warning', 0, 0, 0, now(), now(), now())`)
+	_, err := db.Exec(testCtx(t), `INSERT INTO alerts (rule, provider, subject, severity, expected, close_below, observed, starts_at, detected_at, last_evaluated, paged_at)
+		VALUES ('decline_spike', 'finix', '', 'warning', 0, 0, 0, now(), now(), now(), now())`)
 	require.ErrorContains(t, err, "alerts_one_open_idx")
 
 	// Read-only runs cannot save.
 	err = st.RunAlerts(testCtx(t), false, func(r *store.AlertRun) error { return r.SaveAlert(testCtx(t), &later, 0) })
 	require.ErrorIs(t, err, store.ErrReadOnly)
+}
+
+// TestSavedAlertsKeepEveryField: what the detectors find is what the store
+// gives back, every field of detect.Alert (the store's Alert); a page sent
+// is never taken back, a suppression's end can be learned later, and new
+// codes' alerts are found by provider and code.
+func TestSavedAlertsKeepEveryField(t *testing.T) {
+	st, db := migrated(t)
+	ctx := testCtx(t)
+	parent := alertAt(base)
+	require.NoError(t, save(t, st, &parent))
+	a := store.Alert{
+		Rule: detect.NewCode, Provider: "finix", Subject: "key_version_mismatch", Category: classify.Auth,
+		Code: "key_version_mismatch", Severity: "critical", Series: "key_version_mismatch",
+		Expected: 0.001, Level: 0.2, CloseBelow: 0.05, Evidence: 23.5,
+		Observed: 0.3, ObservedCount: 30, ObservedRequests: 100, ObservedWindow: 7 * time.Minute,
+		StartsAt: base.Add(time.Minute), EndsAt: base.Add(20 * time.Minute), DetectedAt: base.Add(2 * time.Minute),
+		ResolvedAt: base.Add(50 * time.Minute), LastEvaluated: base.Add(50 * time.Minute),
+		Suppression: detect.Suppression{Reason: detect.Joined, Until: base.Add(45 * time.Minute), Detail: "part of decline_spike finix"},
+		ParentID:    parent.ID, Summary: "finix returns a code never seen before",
+		Context: store.AlertContext{From: base, To: base.Add(time.Hour), TopCodes: []store.CodeCount{{Code: "key_version_mismatch", Count: 30}},
+			TopEndpoints: []store.EndpointCount{{Method: "POST", Endpoint: "/transfers", Count: 30}}, TenantsAffected: 2,
+			SampleCorrelationID: "abc", SampledEvents: 30,
+			Joined: []detect.JoinedAlert{{Rule: detect.AuthFailure, Category: classify.Auth, Severity: "critical",
+				DetectedAt: base.Add(3 * time.Minute), Summary: "finix auth failures"}}},
+	}
+	require.NoError(t, save(t, st, &a))
+	got, err := st.GetAlert(ctx, a.ID)
+	require.NoError(t, err)
+	got.Context.From, got.Context.To = got.Context.From.UTC(), got.Context.To.UTC()
+	got.Context.Joined[0].DetectedAt = got.Context.Joined[0].DetectedAt.UTC()
+	a.UpdatedAt = got.UpdatedAt
+	require.Equal(t, a, got)
+
+	// A later evaluation pages it (it outlasted its parent): kept; one that
+	// would not page it again cannot take it back.
+	a.PagedAt = base.Add(46 * time.Minute)
+	require.NoError(t, save(t, st, &a))
+	a.PagedAt = time.Time{}
+	require.NoError(t, save(t, st, &a))
+	require.Equal(t, base.Add(46*time.Minute), a.PagedAt)
+
+	var found []store.Alert
+	require.NoError(t, st.RunAlerts(ctx, false, func(r *store.AlertRun) error {
+		found, err = r.CodeAlerts(ctx, []store.ProviderCode{{Provider: "finix", Code: "key_version_mismatch"}, {Provider: "paylera", Code: "x"}})
+		return err
+	}))
+	require.Len(t, found, 1)
+	require.Equal(t, a.ID, found[0].ID)
+
+	// An alert that pages has a page time; one suppressed needs a reason.
+	_, err = db.Exec(ctx, `INSERT INTO alerts (rule, provider, severity, expected, close_below, observed, starts_at, detected_at, last_evaluated)
+		VALUES ('auth_failure', 'finix', 'warning', 0, 0, 0, now(), now(), now())`)
+	require.ErrorContains(t, err, "alerts_paged_check")
 }
 
 // TestAlertsAsOfAMinute: an evaluation starting with a minute finds open
@@ -86,7 +142,7 @@ func TestAlertsAsOfAMinute(t *testing.T) {
 		require.NoError(t, st.RunAlerts(ctx, false, func(r *store.AlertRun) error {
 			open, err := r.OpenAlertsAt(ctx, at)
 			for _, o := range open {
-				out = append(out, o.Rule)
+				out = append(out, string(o.Rule))
 			}
 			return err
 		}))

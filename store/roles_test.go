@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/endpoints"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/store"
@@ -145,7 +146,17 @@ func TestAlerterRole(t *testing.T) {
 		if _, err := r.OpenAlertsAt(ctx, base); err != nil {
 			return err
 		}
-		return r.SaveAlert(ctx, &a, time.Minute)
+		if _, err := r.CodeAlerts(ctx, []store.ProviderCode{{Provider: "finix", Code: "X"}}); err != nil {
+			return err
+		}
+		if err := r.SaveAlert(ctx, &a, time.Minute); err != nil {
+			return err
+		}
+		// One that joined it, suppressed.
+		child := alertAt(base)
+		child.Rule, child.Subject, child.ParentID, child.PagedAt = "new_code", "X", a.ID, time.Time{}
+		child.Suppression = detect.Suppression{Reason: detect.Joined, Detail: "part of decline_spike finix"}
+		return r.SaveAlert(ctx, &child, time.Minute)
 	}))
 	require.NotZero(t, a.ID)
 	adb := rawPool(t, loginAs(t, dbURL, dbURL, "faultline_alerter"))
@@ -158,7 +169,7 @@ func TestAlerterRole(t *testing.T) {
 	rd := open(t, loginAs(t, dbURL, dbURL, "faultline_reader"))
 	list, err := rd.ListAlerts(ctx, base, base.Add(time.Hour))
 	require.NoError(t, err)
-	require.Len(t, list, 1, "the weekly report reads the week's alerts")
+	require.Len(t, list, 2, "the weekly report reads the week's alerts")
 	b := alertAt(base.Add(5 * time.Hour))
 	err = rd.RunAlerts(ctx, true, func(r *store.AlertRun) error { return r.SaveAlert(ctx, &b, 0) })
 	require.ErrorContains(t, err, "42501")

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +39,35 @@ type Scenario struct {
 	Surges []Surge `yaml:"surges"`
 	// Blips are a few errors in one minute: noise that must page nobody.
 	Blips []Blip `yaml:"blips"`
+	// Tenants are merchants with an error mix of their own at a provider
+	// (one that declines far more than the others, say).
+	Tenants []Tenant `yaml:"tenants"`
+}
+
+// Tenant is a merchant with its own share of a provider's requests and
+// its own errors. Outside Hours (from, to, UTC hours; none: always) it
+// sends nothing.
+type Tenant struct {
+	Name     string `yaml:"name"`
+	Provider string `yaml:"provider"`
+	// Share is the tenant's share of the provider's requests while it is
+	// active, on top of the others'.
+	Share float64 `yaml:"share"`
+	// Errors are the shares of the tenant's requests failing with each
+	// kind of error; kinds not given take the provider's.
+	Errors map[string]float64 `yaml:"errors"`
+	Hours  [2]int             `yaml:"hours"`
+}
+
+func (tn *Tenant) active(t time.Time) bool {
+	if tn.Hours == [2]int{} {
+		return true
+	}
+	h := t.Hour()
+	if tn.Hours[0] <= tn.Hours[1] {
+		return h >= tn.Hours[0] && h < tn.Hours[1]
+	}
+	return h >= tn.Hours[0] || h < tn.Hours[1]
 }
 
 // Seasonality shapes volume over the day and the week.
@@ -100,10 +128,53 @@ type Incident struct {
 	Code    string `yaml:"code"`
 	Subcode string `yaml:"subcode"`
 	Status  int    `yaml:"status"`
+	// Category picks the kind's errors of one category only (timeout:
+	// transport errors without a status).
+	Category string `yaml:"category"`
+	// Endpoint limits the incident to one endpoint of the provider
+	// ("POST /transfers", its path as the provider's calls have it with
+	// {id} for ids): Strength is then the share of that endpoint's
+	// requests failing, the others are fine.
+	Endpoint string `yaml:"endpoint"`
+	// Ramp makes a slow burn: the strength rises from 0 to Strength over
+	// the incident's first Ramp.
+	Ramp time.Duration `yaml:"ramp"`
+	// Volume multiplies the provider's requests during the incident (a
+	// retry loop raises volume and errors at once).
+	Volume float64 `yaml:"volume"`
+	// Every repeats the incident from Start every period (a weekly
+	// maintenance: 168h) until the scenario ends.
+	Every time.Duration `yaml:"every"`
 }
 
-// End is when the incident stops.
+// End is when the incident stops (its first occurrence, when it repeats).
 func (in Incident) End() time.Time { return in.Start.Add(in.Length) }
+
+// Occurrences returns the starts of the incident before end: Start, and
+// every Every after it when it repeats.
+func (in Incident) Occurrences(end time.Time) []time.Time {
+	out := []time.Time{in.Start}
+	for t := in.Start.Add(in.Every); in.Every > 0 && t.Before(end); t = t.Add(in.Every) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// strength is the share of requests failing in the incident at t (0
+// outside it), for one of its occurrences.
+func (in *Incident) strength(t time.Time) float64 {
+	start := in.Start
+	if in.Every > 0 && !t.Before(start) {
+		start = start.Add(t.Sub(start) / in.Every * in.Every)
+	}
+	if t.Before(start) || !t.Before(start.Add(in.Length)) {
+		return 0
+	}
+	if d := t.Sub(start); in.Ramp > 0 && d < in.Ramp {
+		return in.Strength * float64(d+time.Minute) / float64(in.Ramp)
+	}
+	return in.Strength
+}
 
 // Surge multiplies the volume of a provider ("" for all) for a while.
 type Surge struct {
@@ -213,6 +284,21 @@ func (s Scenario) normalized() (Scenario, error) {
 		if in.Length < time.Minute || !(in.Strength > 0 && in.Strength <= 1) {
 			return s, fmt.Errorf("%s: length must be at least 1m and strength in (0, 1]", where)
 		}
+		switch {
+		case in.Ramp < 0 || in.Ramp > in.Length:
+			return s, fmt.Errorf("%s: ramp must be between 0 and the length", where)
+		case in.Volume < 0:
+			return s, fmt.Errorf("%s: volume must not be negative", where)
+		case in.Every != 0 && in.Every < in.Length:
+			return s, fmt.Errorf("%s: every must be at least the length", where)
+		case in.Endpoint != "" && endpointIndex(in.Provider, in.Endpoint) < 0:
+			return s, fmt.Errorf("%s: %s has no endpoint %q (%s)", where, in.Provider, in.Endpoint, strings.Join(endpointNames(in.Provider), ", "))
+		case in.Category != "" && (in.Kind == NewCode || !slices.Contains(incidentKinds[in.Kind], in.Category)):
+			return s, fmt.Errorf("%s: category %q is not one of the kind's (%s)", where, in.Category, strings.Join(incidentKinds[in.Kind], ", "))
+		}
+		if in.Volume == 0 {
+			in.Volume = 1
+		}
 		if in.Kind == NewCode {
 			if in.Code == "" {
 				return s, fmt.Errorf("%s: a new code needs its code", where)
@@ -225,7 +311,8 @@ func (s Scenario) normalized() (Scenario, error) {
 		var have bool
 		for _, k := range incidentKinds[in.Kind] {
 			for _, t := range templates[in.Provider][k] {
-				have = have || in.Code == "" || t.code == in.Code && (in.Subcode == "" || t.subcode == in.Subcode)
+				have = have || (in.Category == "" || k == in.Category) &&
+					(in.Code == "" || t.code == in.Code && (in.Subcode == "" || t.subcode == in.Subcode))
 			}
 		}
 		if !have {
@@ -243,301 +330,24 @@ func (s Scenario) normalized() (Scenario, error) {
 			return s, fmt.Errorf("scenario: blips[%d]: needs a provider with errors of kind %q and a positive count", i, b.Kind)
 		}
 	}
+	for i, tn := range s.Tenants {
+		where := fmt.Sprintf("scenario: tenants[%d] (%s)", i, tn.Name)
+		if tn.Name == "" || templates[tn.Provider] == nil || !(tn.Share > 0 && tn.Share <= 1) {
+			return s, fmt.Errorf("%s: needs a name, a known provider and a share in (0, 1]", where)
+		}
+		if tn.Hours[0] < 0 || tn.Hours[0] > 23 || tn.Hours[1] < 0 || tn.Hours[1] > 24 {
+			return s, fmt.Errorf("%s: hours must be UTC hours, from 0 to 24", where)
+		}
+		var total float64
+		for k, v := range tn.Errors {
+			if templates[tn.Provider][k] == nil || v < 0 || v > 1 {
+				return s, fmt.Errorf("%s: errors.%s: the provider has no such errors, or the share is not in [0, 1]", where, k)
+			}
+			total += v
+		}
+		if total > 1 {
+			return s, fmt.Errorf("%s: errors add up to more than all requests", where)
+		}
+	}
 	return s, nil
-}
-
-// Stream returns the scenario's records in time order.
-func (s Scenario) Stream() (*Stream, error) {
-	n, err := s.normalized()
-	if err != nil {
-		return nil, err
-	}
-	st := &Stream{s: n, g: New(Options{Seed: n.Seed, Start: n.Start}), minute: n.Start}
-	for _, p := range n.Providers {
-		st.kinds = append(st.kinds, sortedKinds(p.Errors))
-	}
-	return st, nil
-}
-
-func sortedKinds(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// Stream produces a scenario's records, a minute at a time. It is not safe
-// for concurrent use.
-type Stream struct {
-	s      Scenario
-	g      *Generator
-	kinds  [][]string // per provider, its kinds of errors in a fixed order
-	minute time.Time
-	buf    []pending
-	next   int
-	arena  []byte
-}
-
-type pending struct {
-	ts         time.Time
-	start, end int // in arena
-}
-
-// Next appends the next record (without a newline) to dst and returns it
-// with its timestamp; ok is false when the scenario is over.
-func (st *Stream) Next(dst []byte) (out []byte, ts time.Time, ok bool) {
-	for st.next >= len(st.buf) {
-		if !st.minute.Before(st.s.Start.Add(st.s.Duration)) {
-			return dst, time.Time{}, false
-		}
-		st.fill()
-	}
-	p := st.buf[st.next]
-	st.next++
-	return append(dst, st.arena[p.start:p.end]...), p.ts, true
-}
-
-// WriteTo writes every remaining record as NDJSON.
-func (st *Stream) WriteTo(w io.Writer) (int64, error) {
-	var total int64
-	var line []byte
-	for {
-		var ok bool
-		line, _, ok = st.Next(line[:0])
-		if !ok {
-			return total, nil
-		}
-		line = append(line, '\n')
-		n, err := w.Write(line)
-		total += int64(n)
-		if err != nil {
-			return total, err
-		}
-	}
-}
-
-// fill generates the records of the next minute.
-func (st *Stream) fill() {
-	st.buf, st.next, st.arena = st.buf[:0], 0, st.arena[:0]
-	t := st.minute
-	st.minute = t.Add(time.Minute)
-	rng := st.g.rng
-	for pi, p := range st.s.Providers {
-		n := poisson(rng.Float64, rng.NormFloat64, st.s.volume(p, t))
-		kinds := st.kinds[pi]
-		active := st.s.activeIncidents(p.Name, t)
-		for range n {
-			u := rng.Float64()
-			kind, tmpl := "", (*errorTemplate)(nil)
-			for _, k := range kinds {
-				if u < p.Errors[k] {
-					kind = k
-					break
-				}
-				u -= p.Errors[k]
-			}
-			if kind == "" {
-				for _, in := range active {
-					if u < in.Strength {
-						tmpl = st.incidentTemplate(in)
-						break
-					}
-					u -= in.Strength
-				}
-			}
-			if kind != "" {
-				list := templates[p.Name][kind]
-				tmpl = &list[rng.IntN(len(list))]
-			}
-			st.add(t, p.Name, tmpl)
-		}
-		for _, b := range st.s.Blips {
-			if b.Provider == p.Name && b.At.UTC().Truncate(time.Minute).Equal(t) {
-				list := templates[p.Name][b.Kind]
-				for range b.Count {
-					st.add(t, p.Name, &list[rng.IntN(len(list))])
-				}
-			}
-		}
-	}
-	slices.SortStableFunc(st.buf, func(a, b pending) int { return a.ts.Compare(b.ts) })
-}
-
-// incidentTemplate picks the error of one request failing in incident in.
-func (st *Stream) incidentTemplate(in *Incident) *errorTemplate {
-	if in.Kind == NewCode {
-		return &errorTemplate{category: "", status: in.Status, code: in.Code, msg: "Undocumented: " + in.Code}
-	}
-	var list []errorTemplate
-	for _, k := range incidentKinds[in.Kind] {
-		for _, t := range templates[in.Provider][k] {
-			if in.Code == "" || t.code == in.Code && (in.Subcode == "" || t.subcode == in.Subcode) {
-				list = append(list, t)
-			}
-		}
-	}
-	return &list[st.g.rng.IntN(len(list))]
-}
-
-// volume is a provider's mean requests per minute at t.
-func (s *Scenario) volume(p ProviderTraffic, t time.Time) float64 {
-	v := s.Rate * p.Share
-	h := float64(t.Hour()) + float64(t.Minute())/60
-	v *= 1 - s.Seasonality.Daily*(0.5+0.5*math.Cos(2*math.Pi*(h-3)/24))
-	if wd := t.Weekday(); wd == time.Saturday || wd == time.Sunday {
-		v *= s.Seasonality.Weekend
-	}
-	if t.Weekday() == time.Monday && h >= 7 && h < 12 {
-		ramp := (h - 7) / 2
-		if h >= 9 {
-			ramp = (12 - h) / 3
-		}
-		v *= 1 + s.Seasonality.MondayRamp*ramp
-	}
-	if s.Duration > 0 {
-		v *= 1 + (p.Growth-1)*float64(t.Sub(s.Start))/float64(s.Duration)
-	}
-	for _, su := range s.Surges {
-		if (su.Provider == "" || su.Provider == p.Name) && !t.Before(su.Start) && t.Before(su.Start.Add(su.Length)) {
-			v *= su.Factor
-		}
-	}
-	return v
-}
-
-func (s *Scenario) activeIncidents(provider string, t time.Time) []*Incident {
-	var out []*Incident
-	for i := range s.Incidents {
-		in := &s.Incidents[i]
-		if in.Provider == provider && !t.Before(in.Start) && t.Before(in.End()) {
-			out = append(out, in)
-		}
-	}
-	return out
-}
-
-// poisson draws from a Poisson law of the mean (normal above 50).
-func poisson(uniform, normal func() float64, mean float64) int {
-	switch {
-	case mean <= 0:
-		return 0
-	case mean > 50:
-		return max(0, int(math.Round(mean+math.Sqrt(mean)*normal())))
-	}
-	l, k, p := math.Exp(-mean), 0, 1.0
-	for {
-		p *= uniform()
-		if p <= l {
-			return k
-		}
-		k++
-	}
-}
-
-var scenarioTenants = []string{"acme-foods", "northwind", "globex", "initech", "umbrella", "hooli",
-	"stark-retail", "wayne-cafe", "tyrell-home", "soylent-market", "cyberdyne-parts", "oceanic-travel"}
-
-// add renders one request of provider at a random second of minute t: a
-// success when tmpl is nil, else that error in the provider's dialect.
-func (st *Stream) add(t time.Time, name string, tmpl *errorTemplate) {
-	g := st.g
-	ts := t.Add(time.Duration(g.rng.Int64N(int64(time.Minute/time.Millisecond))) * time.Millisecond)
-	var p *provider
-	for i := range providers {
-		if providers[i].name == name {
-			p = &providers[i]
-		}
-	}
-	ep := p.endpoints[g.rng.IntN(len(p.endpoints))]
-	id := g.id(12)
-	path := ep.path
-	if strings.Contains(path, "%s") {
-		path = fmt.Sprintf(path, id)
-	}
-	start := len(st.arena)
-	b := st.arena
-	b = append(b, `{"ts":"`...)
-	b = ts.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","service":"`...)
-	b = append(b, services[g.rng.IntN(len(services))]...)
-	b = append(b, `","env":"prod","tenant":"`...)
-	b = append(b, scenarioTenants[g.rng.IntN(len(scenarioTenants))]...)
-	b = append(b, `","provider":"`...)
-	b = append(b, name...)
-	b = append(b, `","method":"`...)
-	b = append(b, ep.method...)
-	b = append(b, `","url":"https://`...)
-	b = append(b, p.host...)
-	b = append(b, path...)
-	b = append(b, '"')
-	status, body, headers, transport := 200, "", "", ""
-	if ep.method == "POST" {
-		status = 201
-	}
-	if tmpl != nil {
-		status, body, headers, transport = st.render(name, tmpl)
-		b = append(b, `,"request_headers":{"Authorization":"Bearer `...)
-		b = append(b, PlantedToken...)
-		b = append(b, `"}`...)
-	}
-	if status != 0 {
-		b = append(b, `,"status":`...)
-		b = strconv.AppendInt(b, int64(status), 10)
-	}
-	if transport != "" {
-		b = append(b, `,"error":`...)
-		b = strconv.AppendQuote(b, transport)
-	}
-	b = append(b, `,"duration_ms":`...)
-	b = strconv.AppendInt(b, int64(20+g.rng.IntN(900)), 10)
-	if headers != "" {
-		b = append(b, `,"response_headers":{`...)
-		b = append(b, headers...)
-		b = append(b, '}')
-	}
-	if body != "" {
-		b = append(b, `,"response_body":`...)
-		b = appendJSONString(b, body)
-	}
-	b = append(b, `,"trace_id":"`...)
-	b = append(b, g.hex(32)...)
-	b = append(b, `"}`...)
-	st.arena = b
-	st.buf = append(st.buf, pending{ts: ts, start: start, end: len(b)})
-}
-
-// render returns the status, body, response headers (a JSON fragment) and
-// transport error of a failed call in the provider's dialect.
-func (st *Stream) render(provider string, t *errorTemplate) (int, string, string, string) {
-	g := st.g
-	if t.status == 0 {
-		return 0, "", "", "context deadline exceeded"
-	}
-	if t.code == "" {
-		switch {
-		case t.status == 502:
-			return t.status, `<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>`, `"X-Request-Id":"` + g.hex(16) + `"`, ""
-		default:
-			return t.status, "", `"x-request-id":"` + g.hex(16) + `"`, ""
-		}
-	}
-	switch provider {
-	case "finterra":
-		return t.status, `{"error":"` + t.code + `","message":"` + t.msg + `","request_id":"req_01j` + g.id(20) + `"}`, "", ""
-	case "cheers":
-		return t.status, `{"errorModel":{"errorCode":"` + t.code + `","message":"` + t.msg + `","descriptors":["transaction","` + g.hex(8) + `"]}}`, `"X-Correlation-Id":"` + g.uuid() + `"`, ""
-	case "flexiti":
-		return t.status, `{"error":"` + t.code + `","message":"` + t.msg + `"}`, `"X-Request-Id":"` + g.uuid() + `"`, ""
-	case "finix":
-		au := "AU" + g.id(22)
-		failure := ""
-		if t.subcode != "" {
-			failure = `,"failure_code":"` + t.subcode + `","authorization":"` + au + `"`
-		}
-		return t.status, `{"total":1,"_embedded":{"errors":[{"logref":"` + g.hex(16) + `","code":"` + t.code + `","message":"` + t.msg + `"` + failure + `}]}}`, "", ""
-	default:
-		return t.status, `{"type":"https://docs.paylera.com/problems/` + t.code + `","problem":"` + t.code + `","title":"` + t.msg + `","status":` + strconv.Itoa(t.status) + `,"trace_id":"` + g.hex(32) + `"}`, "", ""
-	}
 }

@@ -94,6 +94,7 @@ var templates = map[string]map[string][]errorTemplate{
 		"permission":     {{"permission", 403, "EXTERNAL_DEVICE_HAS_NO_RIGHT_AUTHORITY", "", "Device has no right authority"}},
 		"provider_error": {{"provider_error", 502, "", "", ""}},
 		"timeout":        {{"timeout", 0, "", "", ""}},
+		"rate_limit":     {{"rate_limit", 429, "", "", ""}},
 		"validation":     {{"validation", 400, "COULD_NOT_MAP_BIG_DECIMAL_TO_VAT_ENUM_VALUE", "", "Unsupported VAT rate 8.25"}},
 		"conflict":       {{"conflict", 400, "X_TRANSACTION_HAS_EXPIRED", "", "The Transaction Key has expired"}},
 	},

@@ -6,9 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -245,8 +248,9 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 	require.Equal(t, got[0].Summary, listed[0].Annotations["summary"])
 	firstEnd := time.Time(*listed[0].EndsAt)
 
-	// --watch: evaluates at once, sends, and stops cleanly on SIGTERM.
-	cmd := exec.Command(bin, "alerts", "--database-url", db, "--alertmanager-url", am.URL, "--watch")
+	// --watch: evaluates at once, sends, serves its metrics, and stops
+	// cleanly on SIGTERM.
+	cmd := exec.Command(bin, "alerts", "--database-url", db, "--alertmanager-url", am.URL, "--watch", "--http-addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "ALERTMANAGER_URL=")
 	lines := &alertsLineWaiter{want: `"msg":"alerts sent to alertmanager"`, seen: make(chan struct{})}
 	cmd.Stderr = lines
@@ -273,6 +277,30 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 	require.Len(t, listed, 1)
 	require.False(t, time.Time(*listed[0].EndsAt).Before(firstEnd), "re-sent, its end moved on")
 	require.Contains(t, stdout.String(), "FIRING")
+
+	// Its metrics say so: an evaluation, its success, a post.
+	addr := regexp.MustCompile(`"msg":"serving http","addr":"([^"]+)"`).FindStringSubmatch(lines.String())
+	require.NotNil(t, addr, lines.String())
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr[1] + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/healthz")
+	require.Equal(t, http.StatusOK, code, body)
+	_, metrics := get("/metrics")
+	for _, re := range []string{
+		`(?m)^faultline_alert_evaluations_total\{outcome="ok"\} [1-9]`,
+		`(?m)^faultline_alert_evaluations_total\{outcome="error"\} 0$`,
+		`(?m)^faultline_alert_last_success_timestamp_seconds [1-9]`,
+		`(?m)^faultline_alertmanager_posts_total\{outcome="ok"\} [1-9]`,
+		`(?m)^faultline_alerts_firing\{severity="critical",state="sent"\} 1$`,
+	} {
+		require.Regexp(t, re, metrics)
+	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-done:

@@ -6,8 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/faultline-dev/faultline/alerting"
 	"github.com/faultline-dev/faultline/detect"
@@ -23,12 +29,9 @@ type alertsCmd struct {
 	Watch           bool   `name:"watch" help:"Evaluate every minute until SIGINT/SIGTERM (from --from when given, to catch up first)."`
 	JSON            bool   `name:"json" help:"Print a JSON array (with --watch, one array per evaluation that changed something)."`
 	AlertmanagerURL string `name:"alertmanager-url" env:"ALERTMANAGER_URL" help:"Post firing and resolved alerts to this Alertmanager's API v2, e.g. http://alertmanager:9093."`
-	Config          string `name:"config" env:"FAULTLINE_ALERTS_CONFIG" help:"YAML file of detector parameters per rule and provider (default: built-in defaults, no file needed)."`
+	Config          string `name:"config" env:"FAULTLINE_ALERTS_CONFIG" help:"YAML file of detector parameters per rule and provider, and providers' maintenance windows (default: built-in defaults, no file needed)."`
+	HTTPAddr        string `name:"http-addr" env:"HTTP_ADDR" default:"127.0.0.1:9465" help:"With --watch: serve /metrics (evaluations, failures, the last success, Alertmanager posts) and /healthz on HOST:PORT; empty for none."`
 }
-
-// alertsLookback is the default window: the last 15 minutes, for cron
-// every minute (each run evaluates again what late data may change).
-const alertsLookback = 15 * time.Minute
 
 func (cmd *alertsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	from, to, err := cmd.window(time.Now())
@@ -45,9 +48,12 @@ func (cmd *alertsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := alerting.NewMetrics(reg)
 	var am *alerting.Alertmanager
 	if cmd.AlertmanagerURL != "" {
-		if am, err = alerting.NewAlertmanager(cmd.AlertmanagerURL, cfg, alerting.AlertmanagerOptions{}); err != nil {
+		if am, err = alerting.NewAlertmanager(cmd.AlertmanagerURL, cfg, alerting.AlertmanagerOptions{Metrics: metrics}); err != nil {
 			return usageError{fmt.Errorf("--alertmanager-url: %w", err)}
 		}
 	}
@@ -58,15 +64,26 @@ func (cmd *alertsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	defer st.Close()
 	ev := alerting.NewEvaluator(st, cfg, log)
 	if cmd.Watch {
-		o := alerting.WatchOptions{DryRun: cmd.DryRun, Lookback: alertsLookback}
+		o := alerting.WatchOptions{DryRun: cmd.DryRun, Metrics: metrics}
 		if cmd.From != "" {
 			o.From = from
+		}
+		if cmd.HTTPAddr != "" {
+			srv, err := serveWatchHTTP(cmd.HTTPAddr, reg, metrics, log)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(sctx)
+			}()
 		}
 		printed := map[string]bool{}
 		return ev.Watch(ctx, o, func(ctx context.Context, res alerting.Result) error {
 			var changed []store.Alert
 			for _, a := range res.Alerts {
-				k := fmt.Sprintf("%s/%s/%s/%d/%t", a.Rule, a.Provider, a.Subject, a.StartsAt.Unix(), a.Firing())
+				k := fmt.Sprintf("%s/%t/%t", a.Key(), a.Firing(), a.Paging())
 				if !printed[k] {
 					printed[k] = true
 					changed = append(changed, a)
@@ -131,7 +148,8 @@ func (cmd *alertsCmd) print(res alerting.Result, cfg *detect.Config) error {
 	return alerting.WriteText(os.Stdout, res, cfg)
 }
 
-// window resolves --from and --to: by default the 15 minutes before now.
+// window resolves --from and --to: by default the minutes of
+// alerting.DefaultLookback before now.
 func (cmd *alertsCmd) window(now time.Time) (from, to time.Time, err error) {
 	to = now
 	if cmd.To != "" {
@@ -139,7 +157,7 @@ func (cmd *alertsCmd) window(now time.Time) (from, to time.Time, err error) {
 			return from, to, usageError{fmt.Errorf("--to %q: want RFC 3339 like 2026-11-02T10:00:00Z", cmd.To)}
 		}
 	}
-	from = to.Add(-alertsLookback)
+	from = to.Add(-alerting.DefaultLookback)
 	if cmd.From != "" {
 		if from, err = time.Parse(time.RFC3339, cmd.From); err != nil {
 			return from, to, usageError{fmt.Errorf("--from %q: want RFC 3339 like 2026-11-02T10:00:00Z", cmd.From)}
@@ -183,4 +201,36 @@ func (cmd *alertsCmd) open(ctx context.Context, log *slog.Logger) (*store.Store,
 		return nil, err
 	}
 	return st, nil
+}
+
+// watchStale is how long /healthz gives the watch loop to end an
+// evaluation, successful or not: three minutes without one means it is
+// stuck, and Kubernetes restarts it. A database that is away fails
+// evaluations, it does not stop them: that is the Prometheus rule's to
+// page for (FaultlineAlertEvaluationsFailing), not a restart's.
+const watchStale = 3 * time.Minute
+
+// serveWatchHTTP serves /metrics and /healthz for `report alerts --watch`.
+func serveWatchHTTP(addr string, reg *prometheus.Registry, m *alerting.Metrics, log *slog.Logger) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !m.Alive(time.Now(), watchStale) {
+			http.Error(w, "stuck: no evaluation has ended for "+watchStale.String(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--http-addr %s: %w", addr, err)}
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server failed", "err", err)
+		}
+	}()
+	log.Info("serving http", "addr", ln.Addr().String())
+	return srv, nil
 }

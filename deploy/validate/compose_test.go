@@ -123,12 +123,16 @@ func TestCompose(t *testing.T) {
 	}
 	sort.Strings(ours)
 	require.Equal(t, []string{"alerts", "console", "ingest", "loggen", "migrate", "weekly-report"}, ours)
-	// Ingest and the console serve HTTP: ingest keeps the image's health
-	// check, the console has its own on its port; it is off elsewhere.
+	// Ingest, the console and the alerts watcher serve HTTP: ingest keeps
+	// the image's health check, the console and the watcher have their own
+	// on their port; it is off elsewhere.
 	require.Nil(t, ingest.HealthCheck, "ingest keeps the image's HEALTHCHECK")
-	for _, name := range []string{"alerts", "loggen", "migrate", "weekly-report"} {
+	for _, name := range []string{"loggen", "migrate", "weekly-report"} {
 		require.True(t, svc(name).HealthCheck.Disable, "%s has no HTTP listener: its health check is disabled", name)
 	}
+	watcher := svc("alerts")
+	require.Equal(t, []string{"CMD", "healthcheck", "http://127.0.0.1:" + flagPort(t, watcher.Command, "--http-addr") + "/healthz"},
+		[]string(watcher.HealthCheck.Test), "the watcher's /healthz on the port of --http-addr")
 
 	// The console: the read-only report user once it exists, restarted
 	// like the other long-running services, its users in a secret file
@@ -194,6 +198,11 @@ func TestCompose(t *testing.T) {
 	require.Len(t, job.DNSSD, 1)
 	require.Equal(t, []string{"ingest"}, job.DNSSD[0].Names)
 	require.Equal(t, ":"+strconv.Itoa(job.DNSSD[0].Port), *ingest.Environment["HTTP_ADDR"])
+	// And the alerts watcher where it listens.
+	ajob := prom.job(t, "faultline-alerts")
+	require.Len(t, ajob.DNSSD, 1)
+	require.Equal(t, []string{"alerts"}, ajob.DNSSD[0].Names)
+	require.Equal(t, strconv.Itoa(ajob.DNSSD[0].Port), flagPort(t, watcher.Command, "--http-addr"))
 	for _, rf := range prom.RuleFiles {
 		_, err := os.Stat(mountedSource(t, svc("prometheus"), filepath.Join("/etc/prometheus", rf)))
 		require.NoError(t, err, "rule file %s", rf)

@@ -2,8 +2,10 @@ package validate
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -283,7 +285,18 @@ func TestKubernetes(t *testing.T) {
 	require.NotNil(t, alerts)
 	require.Equal(t, int32(1), *alerts.Spec.Replicas)
 	require.Equal(t, appsv1.RecreateDeploymentStrategyType, alerts.Spec.Strategy.Type)
-	require.Equal(t, []string{"report", "alerts", "--watch"}, alerts.Spec.Template.Spec.Containers[0].Command[:3])
+	ac := alerts.Spec.Template.Spec.Containers[0]
+	require.Equal(t, []string{"report", "alerts", "--watch"}, ac.Command[:3])
+	// It is watched: /metrics on the port of --http-addr, scraped, and a
+	// liveness probe on /healthz there.
+	require.Len(t, ac.Ports, 1)
+	require.Equal(t, flagPort(t, ac.Command, "--http-addr"), strconv.Itoa(int(ac.Ports[0].ContainerPort)), "the port of --http-addr")
+	require.Equal(t, strconv.Itoa(int(ac.Ports[0].ContainerPort)), alerts.Spec.Template.Annotations["prometheus.io/port"])
+	require.Equal(t, "true", alerts.Spec.Template.Annotations["prometheus.io/scrape"])
+	require.NotNil(t, ac.LivenessProbe)
+	require.NotNil(t, ac.LivenessProbe.HTTPGet)
+	require.Equal(t, "/healthz", ac.LivenessProbe.HTTPGet.Path)
+	require.Equal(t, ac.Ports[0].Name, ac.LivenessProbe.HTTPGet.Port.String())
 
 	// The console: one or two stateless replicas as the read-only report
 	// user, listening on the port its probes (/healthz) and its ClusterIP
@@ -387,4 +400,14 @@ func imageUID(t *testing.T) int64 {
 
 func metaSelector(s *metav1.LabelSelector) (labels.Selector, error) {
 	return metav1.LabelSelectorAsSelector(s)
+}
+
+// flagPort is the port of the address a flag of argv gives.
+func flagPort(t *testing.T, argv []string, flag string) string {
+	t.Helper()
+	i := slices.Index(argv, flag)
+	require.True(t, i >= 0 && i+1 < len(argv), "%q: no %s", argv, flag)
+	_, port, err := net.SplitHostPort(argv[i+1])
+	require.NoError(t, err, "%s %s", flag, argv[i+1])
+	return port
 }
