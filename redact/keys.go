@@ -31,6 +31,13 @@ var sensitiveParts = [...]string{
 	"signingkey", "subscriptionkey", "cardnumber", "creditcard", "cardno", "ccnumber",
 	"securitycode", "securityanswer", "secretanswer", "birth", "phone", "mobile", "email",
 	"authorization", "authentication", "passport", "governmentid",
+	// Card verification values under other names (Authorize.net cardCode,
+	// Shopify verification_value, CardSecVal) and security questions.
+	"cardcode", "verificationvalue", "cardsecval", "cardverification", "maidenname",
+	// Bank and identity numbers.
+	"iban", "routingnumber", "routingno", "abanumber", "transitnumber", "institutionnumber",
+	"bankaccount", "sortcode", "socialsecurity", "nationalid", "driverslicen", "driverlicen",
+	"licencenumber", "licensenumber", "taxpayerid", "accountkey",
 }
 
 // sensitiveWord reports whether a word of a key makes it sensitive on its
@@ -40,7 +47,7 @@ var sensitiveParts = [...]string{
 func sensitiveWord(w string) bool {
 	switch w {
 	case "pass", "pwd", "mysqlpwd", "dbpwd", "pin", "pinblock", "pincode", "pinnumber", "dob", "sin", "ssn",
-		"piw", "pan", "otp", "jwt", "sig", "tel", "cell", "answer", "govid":
+		"piw", "pan", "otp", "jwt", "sig", "tel", "cell", "answer", "govid", "aba", "bsb", "csc":
 		return true
 	case "authenticate", "authority", "authorities":
 		return false
@@ -158,6 +165,8 @@ func (k *keyName) parseASCII(name string) bool {
 			cl = 'L'
 		case isDigit(c):
 			cl = 'D'
+		case c == '%' && i+2 < len(name) && isHexByte(name[i+1]) && isHexByte(name[i+2]):
+			i += 2 // a percent-encoded separator: card%5Bcvc%5D
 		}
 		if cl == 0 {
 			if start >= 0 {

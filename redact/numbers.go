@@ -5,7 +5,8 @@ import (
 	"unicode/utf8"
 )
 
-// Numbers: card numbers, SINs and phone numbers, in ASCII or any other
+// Numbers: card numbers, SINs, US social security numbers (3-2-4 with
+// dashes) and phone numbers (UK mobiles written nationally too), in ASCII or any other
 // script's decimal digits (full-width ４１１１…), with any mix of spaces,
 // tabs, dashes, dots, "%20" and invisible characters between groups.
 
@@ -301,7 +302,7 @@ func numberCandidate(nb *number, m int, ds []byte) bool {
 		if digits == 9 && sinShape(gs) && luhn(ds) {
 			return true
 		}
-		if internationalZeroZero(gs, ds) {
+		if internationalZeroZero(gs, ds) || ssnShape(gs, ds) || ukMobile(gs, ds) {
 			return true
 		}
 	}

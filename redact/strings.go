@@ -106,3 +106,13 @@ func IndexFold(s, lower string) int {
 	}
 	return -1
 }
+
+// indexFrom returns the index of sub (not empty) in s at or after from, or -1.
+func indexFrom(s, sub string, from int) int {
+	for j := from; j+len(sub) <= len(s); j++ {
+		if s[j] == sub[0] && s[j:j+len(sub)] == sub {
+			return j
+		}
+	}
+	return -1
+}

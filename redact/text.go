@@ -61,14 +61,23 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 			i++
 			continue
 		}
-		if isAlpha(c) && i+1 < n && i != sc.last {
-			// A letter starts nothing unless it is the 'e' of a JWT or
-			// starts a word whose first two letters a keyword has.
-			d := s[i+1] | 0x20
-			jwt := c == 'e' && s[i+1] == 'y'
-			word := keywordStart[c|0x20][d&0x7f] && (!isAlnum(s[i-boolIndex(i > 0)]) || i == 0 || isLower(s[i-1]) && isUpper(c))
-			if !jwt && !word {
-				i++
+		if isAlpha(c) && i != sc.last && i+1 < n {
+			// A letter inside a word starts nothing but a glued JWT or a
+			// camel-case word (userPin); the lower-case letters after it
+			// are skipped at once. A letter that starts a word starts
+			// nothing unless a keyword or a vendor prefix starts with its
+			// first two letters, or a shape that only length tells (an IBAN,
+			// an AWS secret key) may start there.
+			if i > 0 && isAlnum(s[i-1]) && !(isUpper(c) && isLower(s[i-1])) {
+				if c != 'e' || s[i+1] != 'y' {
+					for i++; i < n && midWord[s[i]]; i++ {
+					}
+					continue
+				}
+			} else if !keywordStart[c|0x20][(s[i+1]|0x20)&0x7f] && !mayStartShape(s, i) &&
+				(c != 'e' || s[i+1] != 'y') {
+				for i++; i < n && midWord[s[i]]; i++ {
+				}
 				continue
 			}
 		}
@@ -98,8 +107,11 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 // phone, pin, tel), 'e' of a JWT, and the lead bytes of non-ASCII
 // characters (digits of other scripts, the full-width at-sign).
 var trigger = func() (t [256]bool) {
-	for _, c := range []byte("0123456789+(@%&:='\"ebBcCdDfFmMpPtT") {
+	for _, c := range []byte("0123456789+(@%&:='\"-<~") {
 		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
 	}
 	for c := 0xC0; c < 0x100; c++ {
 		t[c] = true
@@ -110,13 +122,43 @@ var trigger = func() (t [256]bool) {
 // keywordStart marks the first two letters (lower case) of the keywords
 // matchWord knows: bearer, basic, birth…, born, dob, dateofbirth, d.o.b.,
 // cvv, cvc, cvn, cvd, csc, cid, pin, pincode, tel, telephone, fax, cell,
-// cellphone, phone…, mobile….
+// cellphone, phone…, mobile…; the words that name a secret in prose
+// (secret, token, key, password, credential, signing, hmac, api, private,
+// access, webhook, encryption, client, auth, refresh, shared, master,
+// security code, verification value, personal identification word,
+// maiden name); and bank and identity numbers (routing, aba, rtn,
+// transit, institution, account, acct, ssn, social security, passport,
+// licence, license, dl).
 var keywordStart = func() (t [128][128]bool) {
-	for _, p := range []string{"be", "ba", "bi", "bo", "do", "da", "d.", "cv", "cs", "ci", "pi", "te", "fa", "ce", "ph", "mo"} {
+	for _, p := range []string{"be", "ba", "bi", "bo", "do", "da", "d.", "cv", "cs", "ci", "pi", "te", "fa", "ce", "ph", "mo",
+		"se", "to", "ke", "pa", "pw", "cr", "si", "hm", "ap", "pr", "ac", "we", "en", "cl", "au", "re", "sh", "ma",
+		"ve", "pe", "ro", "ab", "rt", "tr", "in", "ss", "so", "li", "dl"} {
 		t[p[0]][p[1]] = true
 	}
 	return t
 }()
+
+// midWord: the bytes skipped at once inside a word, lower-case letters but
+// the 'e' that may start a glued JWT.
+var midWord = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = c != 'e'
+	}
+	return t
+}()
+
+// mayStartShape is the constant-time test of a word start for the shapes
+// matchShape, matchIBAN, matchAWSSecret and matchMailchimp look for.
+func mayStartShape(s string, i int) bool {
+	c, d := s[i], s[i+1]
+	if c < 0x80 && d < 0x80 && shapeIndex[c][d] != nil {
+		return true
+	}
+	if i+3 < len(s) && isAlpha(d) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+		return true // an IBAN's country and check digits
+	}
+	return mayBeAWSSecret(s, i) || (i+34 < len(s) && s[i+32] == '-' && s[i+33] == 'u')
+}
 
 func boolIndex(b bool) int {
 	if b {
@@ -149,6 +191,11 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		if !afterMatch && prevIsDigit(s, i) {
 			return -1, -1, i + 1
 		}
+		if isDigit(c) && (afterMatch || !isAlnum(s[i-boolIndex(i > 0)]) || i == 0) {
+			if start, end = sc.wordShape(i); start >= 0 {
+				return start, end, end
+			}
+		}
 		// "+" starts a number of its own even after a word (AU+1416…).
 		if start, end = matchNumber(s, i, !afterMatch && c != '+' && prevIsWord(s, i), modeFree); start >= 0 {
 			return start, end, end
@@ -175,6 +222,11 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		if c == ':' && i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
 			return matchUserinfo(s, i+3)
 		}
+		if c == ':' && i > 0 && isDigit(s[i-1]) {
+			if start, end = matchTelegram(s, i, sc.last); start >= 0 {
+				return start, end, end
+			}
+		}
 		if start, end = matchAssignment(s, i, sc.last); start >= 0 {
 			return start, end, end
 		}
@@ -189,8 +241,25 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		}
 		fallthrough
 	case isAlpha(c):
+		if afterMatch || !isAlnum(s[i-1]) {
+			if start, end = sc.wordShape(i); start >= 0 {
+				return start, end, end
+			}
+		}
 		if afterMatch || !isAlnum(s[i-1]) || (isLower(s[i-1]) && isUpper(c)) {
 			if start, end = matchWord(s, i); start >= 0 {
+				return start, end, end
+			}
+		}
+	case c == '-':
+		if start, end = matchPEM(s, i); start >= 0 {
+			return start, end, end
+		}
+	case c == '<':
+		return matchMarkup(s, i)
+	case c == '~':
+		if i >= 5 {
+			if start, end = matchAzureSecret(s, i, sc.last); start >= 0 {
 				return start, end, end
 			}
 		}
@@ -210,6 +279,28 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		return -1, -1, i + size
 	}
 	return -1, -1, i + 1
+}
+
+// wordShape tries the shapes that a word start (a letter or digit after
+// a boundary) may begin: a vendor credential, an IBAN, an AWS secret key,
+// a Mailchimp key.
+func (sc *textScanner) wordShape(i int) (int, int) {
+	s := sc.s
+	if i+1 >= len(s) {
+		return -1, -1
+	}
+	if start, end := matchShape(s, i); start >= 0 {
+		return start, end
+	}
+	if start, end := matchIBAN(s, i); start >= 0 {
+		return start, end
+	}
+	if mayBeAWSSecret(s, i) {
+		if start, end := matchAWSSecret(s, i, sc.last); start >= 0 {
+			return start, end
+		}
+	}
+	return matchMailchimp(s, i)
 }
 
 func startsDigit(s string, i int) bool {
@@ -346,6 +437,10 @@ func matchWord(s string, i int) (int, int) {
 		p := skipFiller(s, e)
 		if p < n && (startsDigit(s, p) || s[p] == '+' || s[p] == '(') {
 			return matchNumber(s, p, false, modePhoneWord)
+		}
+	default:
+		if start, end, ok := matchProseWord(s, i, e, w); ok {
+			return start, end
 		}
 	}
 	return -1, -1

@@ -1,0 +1,349 @@
+package redact
+
+// Prose: secrets that a sentence names without a key=value pair ("HMAC
+// secret is X", "signing key: X", "auth token X", "client_secret X does
+// not match", "security code 123", "personal identification word X"),
+// and bank and identity numbers after the words that name them.
+
+// matchProseWord is matchWord's part for these words: w is the word at
+// s[i:e], lower case. It reports handled when w is one of them.
+func matchProseWord(s string, i, e int, w string) (start, end int, handled bool) {
+	switch w {
+	case "secret", "secrets", "token", "tokens", "password", "passwd", "passphrase", "passcode", "pwd",
+		"credential", "credentials", "apikey", "privatekey":
+		start, end = matchProseSecret(s, i, e)
+	case "key", "keys":
+		if !qualifiedKey(s, i) {
+			return -1, -1, true
+		}
+		start, end = matchProseSecret(s, i, e)
+	case "security", "verification":
+		p, ok := nextWordIs(s, e, "code", "value", "number")
+		if !ok {
+			if p, ok = nextWordIs(s, e, "answer"); ok {
+				start, end = matchProseValueWord(s, p)
+				break
+			}
+			return -1, -1, true
+		}
+		start, end = matchCode(s, p, 3, 8)
+	case "personal":
+		p, ok := nextWordIs(s, e, "identification")
+		if !ok {
+			return -1, -1, true
+		}
+		if q, ok := nextWordIs(s, p, "word"); ok {
+			start, end = matchProseValueWord(s, q)
+		} else if q, ok := nextWordIs(s, p, "number"); ok {
+			start, end = matchCode(s, q, 4, 12)
+		} else {
+			return -1, -1, true
+		}
+	case "piw":
+		start, end = matchProseValueWord(s, e)
+	case "maiden":
+		p, ok := nextWordIs(s, e, "name")
+		if !ok {
+			return -1, -1, true
+		}
+		start, end = matchProseValueWord(s, p)
+	case "routing", "aba", "rtn":
+		start, end = matchCode(s, e, 9, 9)
+	case "transit":
+		start, end = matchCode(s, e, 5, 5)
+		// transit-institution: 12345-003
+		if end > 0 && end+4 <= len(s) && s[end] == '-' && isDigit(s[end+1]) && isDigit(s[end+2]) && isDigit(s[end+3]) &&
+			(end+4 == len(s) || !isAlnum(s[end+4])) {
+			end += 4
+		}
+	case "institution":
+		start, end = matchCode(s, e, 3, 3)
+	case "account", "acct", "accountno":
+		if !bankContext(s, i, e) {
+			return -1, -1, true
+		}
+		start, end = matchAccount(s, e)
+	case "bank":
+		p, ok := nextWordIs(s, e, "account", "acct")
+		if !ok {
+			return -1, -1, true
+		}
+		start, end = matchAccount(s, p)
+	case "ssn":
+		start, end = matchSSN(s, e)
+	case "social":
+		p, ok := nextWordIs(s, e, "security")
+		if !ok {
+			return -1, -1, true
+		}
+		start, end = matchSSN(s, p)
+	case "passport":
+		start, end = matchDocumentNumber(s, e, 6, 12, false)
+	case "licence", "license", "dl":
+		start, end = matchDocumentNumber(s, e, 5, 20, true)
+	default:
+		return -1, -1, false
+	}
+	return start, end, true
+}
+
+// nextWordIs returns the end of the next word after p (past blanks, '_',
+// '-' or "'s") when it is one of words, ignoring ASCII case.
+func nextWordIs(s string, p int, words ...string) (int, bool) {
+	q := p
+	if q+1 < len(s) && s[q] == '\'' && (s[q+1] == 's' || s[q+1] == 'S') {
+		q += 2
+	}
+	for q < len(s) && q-p < 4 && (s[q] == ' ' || s[q] == '\t' || s[q] == '_' || s[q] == '-') {
+		q++
+	}
+	if q == p {
+		return p, false
+	}
+	e := q
+	for e < len(s) && e-q <= 16 && isAlpha(s[e]) {
+		e++
+	}
+	for _, w := range words {
+		if asciiEqualFold(s[q:e], w) {
+			return e, true
+		}
+	}
+	return p, false
+}
+
+// qualifiedKey reports whether the word "key" at s[i] is named a secret by
+// the word before it (signing key, API key, secret key, private_key).
+func qualifiedKey(s string, i int) bool {
+	j := i
+	for j > 0 && i-j < 3 && (s[j-1] == ' ' || s[j-1] == '_' || s[j-1] == '-') {
+		j--
+	}
+	if j == i {
+		return false
+	}
+	k := j
+	for k > 0 && j-k <= 16 && isAlpha(s[k-1]) {
+		k--
+	}
+	switch w := s[k:j]; {
+	case asciiEqualFold(w, "signing"), asciiEqualFold(w, "api"), asciiEqualFold(w, "secret"),
+		asciiEqualFold(w, "private"), asciiEqualFold(w, "access"), asciiEqualFold(w, "hmac"),
+		asciiEqualFold(w, "webhook"), asciiEqualFold(w, "encryption"), asciiEqualFold(w, "client"),
+		asciiEqualFold(w, "master"), asciiEqualFold(w, "licence"), asciiEqualFold(w, "license"),
+		asciiEqualFold(w, "shared"), asciiEqualFold(w, "consumer"), asciiEqualFold(w, "auth"),
+		asciiEqualFold(w, "session"), asciiEqualFold(w, "subscription"), asciiEqualFold(w, "app"):
+		return true
+	}
+	return false
+}
+
+// matchProseSecret: after a word that names a secret (s[i:e]), the value
+// that follows it, past "is", "was" or ':' — unless a sensitive key=value
+// pair starts there, which matchAssignment removes with its own rules
+// ("token: …"). A quoted value goes whatever it is; an unquoted one only
+// when it looks like a secret rather than a word of the sentence
+// ("invalid token provided"): six bytes or more, with a digit, a capital
+// after its first letter, or a sign.
+func matchProseSecret(s string, i, e int) (int, int) {
+	n := len(s)
+	p := e
+	for {
+		q, ok := nextWordIs(s, p, "key", "secret", "token", "value", "string")
+		if !ok || q-p > 24 {
+			break
+		}
+		p = q
+	}
+	if p >= n || !(s[p] == ' ' || s[p] == '\t' || s[p] == ':' || s[p] == '=') {
+		return -1, -1 // the word is part of something else: a quoted key, a longer name
+	}
+	q := p
+	for q < n && (s[q] == ' ' || s[q] == '\t') {
+		q++
+	}
+	if q < n && (s[q] == ':' || s[q] == '=') {
+		if key, ok := keyBefore(s, q, 0); ok && SensitiveKey(key) {
+			return -1, -1 // a key=value pair: matchAssignment's
+		}
+	}
+	p = skipProseFiller(s, p)
+	if p >= n {
+		return -1, -1
+	}
+	if c := s[p]; c == '"' || c == '\'' || c == '`' {
+		end := closingQuote(s, p+1, c, false)
+		if end <= p+1 {
+			return -1, -1
+		}
+		return p + 1, end
+	}
+	end := p
+	for end < n && end-p <= 512 && !proseDelimiter(s[end]) {
+		end++
+	}
+	for end > p && (s[end-1] == '.' || s[end-1] == ':' || s[end-1] == '!' || s[end-1] == '?') {
+		end--
+	}
+	if !secretLike(s[p:end]) {
+		return -1, -1
+	}
+	return p, end
+}
+
+// skipProseFiller moves past blanks, ':' or '=', and "is", "was", "of".
+func skipProseFiller(s string, p int) int {
+	n := len(s)
+	for words := 0; p < n; {
+		switch c := s[p]; {
+		case c == ' ' || c == '\t' || c == ':' || c == '=':
+			p++
+		case words < 2 && isAlpha(c):
+			for _, f := range [...]string{"is", "was", "of", "for"} {
+				if hasPrefixFold(s, p, f) && (p+len(f) >= n || !isAlnum(s[p+len(f)])) && p+len(f) < n && s[p+len(f)] == ' ' {
+					p += len(f)
+					words++
+					goto next
+				}
+			}
+			return p
+		default:
+			return p
+		}
+	next:
+	}
+	return p
+}
+
+func proseDelimiter(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '"', '\'', '`', '<', '>', ',', ';', '(', ')', '{', '}', '[', ']', '\\':
+		return true
+	}
+	return false
+}
+
+// secretLike: not a word of a sentence. Six bytes or more, and a digit, a
+// capital letter after the first byte, or anything but a letter.
+func secretLike(v string) bool {
+	if len(v) < 6 {
+		return false
+	}
+	for j := 0; j < len(v); j++ {
+		c := v[j]
+		if isDigit(c) || (j > 0 && isUpper(c)) || !isAlpha(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// proseStopWords are the words after "PIW" or "security answer" that are
+// the sentence going on, not the answer.
+var proseStopWords = []string{
+	"does", "did", "do", "is", "was", "not", "mismatch", "mismatched", "invalid", "incorrect", "missing",
+	"required", "must", "should", "failed", "provided", "entered", "for", "of", "and", "or", "the",
+	"a", "an", "field", "value", "has", "have", "had", "cannot", "can", "could", "did", "no", "verification",
+	"check", "match", "matches", "error", "expired", "empty", "too", "length", "format", "wrong",
+}
+
+// matchProseValueWord: after "PIW" or "maiden name", a quoted value, or the
+// next word unless it is the sentence going on.
+func matchProseValueWord(s string, p int) (int, int) {
+	p = skipProseFiller(s, p)
+	n := len(s)
+	if p >= n {
+		return -1, -1
+	}
+	if c := s[p]; c == '"' || c == '\'' || c == '`' {
+		end := closingQuote(s, p+1, c, false)
+		if end <= p+1 {
+			return -1, -1
+		}
+		return p + 1, end
+	}
+	end := p
+	for end < n && end-p <= 64 && (isAlnum(s[end]) || s[end] >= 0x80 || s[end] == '-') {
+		end++
+	}
+	if end-p < 2 {
+		return -1, -1
+	}
+	for _, w := range proseStopWords {
+		if asciiEqualFold(s[p:end], w) {
+			return -1, -1
+		}
+	}
+	return p, end
+}
+
+// bankContext reports whether a bank word (routing, transit, institution,
+// ABA, IBAN, bank, sort code, BSB) is near the account word at s[i:e]: an
+// account number is a bank's only beside one. The look is bounded.
+func bankContext(s string, i, e int) bool {
+	from, to := max(0, i-96), min(len(s), e+96)
+	w := s[from:to]
+	for _, k := range [...]string{"routing", "transit", "institution", "aba", "iban", "bank", "sort code", "bsb"} {
+		if IndexFold(w, k) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// matchAccount: an account number after its word, 5 to 17 digits, written
+// in one run or in groups joined by dashes or spaces.
+func matchAccount(s string, p int) (int, int) {
+	p = skipFiller(s, p)
+	return digitGroups(s, p, 5, 17)
+}
+
+// matchSSN: nine digits after "SSN" or "social security (number)", in one
+// run or in groups.
+func matchSSN(s string, p int) (int, int) {
+	p = skipFiller(s, p)
+	return digitGroups(s, p, 9, 9)
+}
+
+// digitGroups returns the span of minDigits to maxDigits ASCII digits at p,
+// groups joined by single dashes or spaces, followed by no letter or digit.
+func digitGroups(s string, p, minDigits, maxDigits int) (int, int) {
+	n := len(s)
+	q, digits := p, 0
+	for q < n && digits <= maxDigits {
+		switch c := s[q]; {
+		case isDigit(c):
+			digits++
+			q++
+			continue
+		case (c == '-' || c == ' ') && digits > 0 && q+1 < n && isDigit(s[q+1]):
+			q++
+			continue
+		}
+		break
+	}
+	if digits < minDigits || digits > maxDigits || (q < n && isAlnum(s[q])) {
+		return -1, -1
+	}
+	return p, q
+}
+
+// matchDocumentNumber: a passport or driver's licence number after its
+// word: minLen to maxLen letters and digits (and dashes when dashes is
+// set), at least one of them a digit.
+func matchDocumentNumber(s string, p, minLen, maxLen int, dashes bool) (int, int) {
+	p = skipFiller(s, p)
+	n := len(s)
+	end, digit := p, false
+	for end < n && end-p <= maxLen && (isAlnum(s[end]) || dashes && s[end] == '-') {
+		digit = digit || isDigit(s[end])
+		end++
+	}
+	for end > p && s[end-1] == '-' {
+		end--
+	}
+	if !digit || end-p < minLen || end-p > maxLen || (end < n && isAlnum(s[end])) {
+		return -1, -1
+	}
+	return p, end
+}
