@@ -262,6 +262,28 @@ func (k *keyName) is(names ...string) bool {
 	return false
 }
 
+// signature: a signature header (Stripe-Signature: t=…,v1=…) holds a list
+// of values, all secret.
+func (k *keyName) signature() bool { return strings.Contains(k.norm(), "signature") }
+
+// bankKey: a bank number that makes the account number beside it a bank
+// account's (routing_number, transit, institution_number, iban, sort_code,
+// bsb).
+func (k *keyName) bankKey() bool {
+	norm := k.norm()
+	for _, p := range [...]string{"routing", "transit", "institution", "iban", "sortcode"} {
+		if strings.Contains(norm, p) {
+			return true
+		}
+	}
+	return k.is("aba", "abanumber", "bsb")
+}
+
+// accountNumber: an account number, a bank's beside a bankKey.
+func (k *keyName) accountNumber() bool {
+	return k.is("accountnumber", "accountno", "acctnumber", "acctno", "account", "acct", "accountnum")
+}
+
 // The roles of keys that the tokenizer gives meaning to.
 
 // fieldErrorsKey: Flexiti echoes submitted values, PIWs and SINs included,

@@ -668,6 +668,9 @@ func matchAssignment(s string, i, last int) (int, int) {
 	}
 	n := len(s)
 	p := i + 1
+	if s[i] == '=' && p < n && s[p] == '>' {
+		p++ // a Ruby hash: :password=>"…"
+	}
 	for p < n && p-i <= 16 && (s[p] == ' ' || s[p] == '\t') {
 		p++
 	}
@@ -682,7 +685,7 @@ func matchAssignment(s string, i, last int) (int, int) {
 		start, end = p+2, closingQuote(s, p+2, '"', true)
 	case c == '{' || c == '[':
 		start, end = p, skipBalanced(s, p)
-	case s[i] == ':' && k.is("cookie", "setcookie", "authorization", "proxyauthorization"):
+	case s[i] == ':' && (k.is("cookie", "setcookie", "authorization", "proxyauthorization") || k.signature()):
 		start, end = p, p
 		for end < n && s[end] != '\n' && s[end] != '\r' && s[end] != '"' {
 			end++
@@ -744,7 +747,8 @@ func keyBefore(s string, i, last int) (string, bool) {
 		return "", false
 	}
 	k := j
-	for k > last && j-k <= maxKeyLen && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '.') {
+	for k > last && j-k <= maxKeyLen && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '.' ||
+		s[k-1] == '[' || s[k-1] == ']' || s[k-1] == '%') { // card[cvc]=, card%5Bcvc%5D=
 		k--
 	}
 	if k == j || j-k > maxKeyLen {

@@ -20,6 +20,9 @@ type vendorShape struct {
 	strict   bool    // not after '_', '-' or '.' either (the prefix is short or common)
 	contains string  // the body must hold this ("_secret_" of a Stripe client secret)
 	keepHost bool    // a webhook URL: the prefix (host and path) stays, the rest goes
+	// tail: after a body holding "=-", a last segment of any printable
+	// bytes (an Adyen key ends with one) goes too, up to a blank or quote.
+	tail bool
 }
 
 func alphabet(extra string, classes ...func(byte) bool) *[256]bool {
@@ -76,8 +79,8 @@ var shapes = []vendorShape{
 	{prefix: "sq0atp-", alphabet: wordDashSet, min: 22, max: 60},
 	{prefix: "sq0csp-", alphabet: wordDashSet, min: 40, max: 60},
 	{prefix: "EAAA", alphabet: b64DashSet, min: 22, max: 100, strict: true},
-	{prefix: "AQE", alphabet: b64DashSet, min: 40, max: 300, entropy: 4, strict: true}, // Adyen API key
-	{prefix: "access_token$production$", alphabet: dollarSet, min: 20, max: 128},  // Braintree, PayPal
+	{prefix: "AQE", alphabet: b64DashSet, min: 40, max: 300, entropy: 4, strict: true, tail: true}, // Adyen API key
+	{prefix: "access_token$production$", alphabet: dollarSet, min: 20, max: 128},                   // Braintree, PayPal
 	{prefix: "access_token$sandbox$", alphabet: dollarSet, min: 20, max: 128},
 	{prefix: "access-production-", alphabet: wordDashSet, min: 30, max: 64}, // Plaid
 	{prefix: "access-development-", alphabet: wordDashSet, min: 30, max: 64},
@@ -107,7 +110,7 @@ var shapes = []vendorShape{
 	{prefix: "HRKU-AA", alphabet: wordDashSet, min: 58, max: 58}, // Heroku
 	{prefix: "hvs.", alphabet: wordDashSet, min: 90, max: 300},   // HashiCorp Vault
 	{prefix: "hvb.", alphabet: wordDashSet, min: 138, max: 300},
-	{prefix: "sk-ant-", alphabet: wordDashSet, min: 32, max: 300}, // Anthropic
+	{prefix: "sk-ant-", alphabet: wordDashSet, min: 32, max: 300},  // Anthropic
 	{prefix: "sk-proj-", alphabet: wordDashSet, min: 32, max: 300}, // OpenAI
 	{prefix: "sk-svcacct-", alphabet: wordDashSet, min: 32, max: 300},
 	{prefix: "sk-admin-", alphabet: wordDashSet, min: 32, max: 300},
@@ -131,7 +134,7 @@ var shapes = []vendorShape{
 	{prefix: "glagent-", alphabet: dottedSet, min: 50, max: 300},
 	{prefix: "gloas-", alphabet: dottedSet, min: 64, max: 300},
 	{prefix: "GR1348941", alphabet: wordDashSet, min: 20, max: 64},
-	{prefix: "ATATT3", alphabet: b64DashSet, min: 150, max: 300}, // Atlassian
+	{prefix: "ATATT3", alphabet: b64DashSet, min: 150, max: 300},                       // Atlassian
 	{prefix: "ATBB", alphabet: alnumSet, min: 28, max: 40, entropy: 3.5, strict: true}, // Bitbucket app password
 	{prefix: "npm_", alphabet: alnumSet, min: 36, max: 36},
 	{prefix: "pypi-AgEIcHlwaS5vcmc", alphabet: wordDashSet, min: 50, max: 1000},
@@ -152,10 +155,10 @@ var shapes = []vendorShape{
 	{prefix: "hooks.slack.com/triggers/", alphabet: pathSet, min: 20, max: 200, keepHost: true},
 	{prefix: "discord.com/api/webhooks/", alphabet: pathSet, min: 20, max: 200, keepHost: true},
 	{prefix: "discordapp.com/api/webhooks/", alphabet: pathSet, min: 20, max: 200, keepHost: true},
-	{prefix: "SG.", alphabet: dottedSet, min: 60, max: 80, contains: "."},                      // SendGrid
-	{prefix: "SK", alphabet: hexSet, min: 32, max: 32, strict: true},                            // Twilio API key
-	{prefix: "key-", alphabet: alnumSet, min: 32, max: 32, entropy: 3.5, strict: true},          // Mailgun
-	{prefix: "xkeysib-", alphabet: wordDashSet, min: 64, max: 100},                              // Brevo
+	{prefix: "SG.", alphabet: dottedSet, min: 60, max: 80, contains: "."},              // SendGrid
+	{prefix: "SK", alphabet: hexSet, min: 32, max: 32, strict: true},                   // Twilio API key
+	{prefix: "key-", alphabet: alnumSet, min: 32, max: 32, entropy: 3.5, strict: true}, // Mailgun
+	{prefix: "xkeysib-", alphabet: wordDashSet, min: 64, max: 100},                     // Brevo
 }
 
 // shapeIndex maps the first two bytes of a prefix (7-bit) to the shapes
@@ -199,10 +202,19 @@ func matchShape(s string, i int) (start, end int) {
 		if sh.keepHost {
 			return b, e
 		}
+		if sh.tail && containsString(body, "=-") {
+			t := e
+			for e < len(s) && e-t < maxTail && s[e] > ' ' && s[e] < 0x7f && s[e] != '"' && s[e] != '\'' && s[e] != '\\' {
+				e++
+			}
+		}
 		return i, e
 	}
 	return -1, -1
 }
+
+// maxTail bounds the last segment of an Adyen key.
+const maxTail = 32
 
 func containsString(s, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
