@@ -329,10 +329,9 @@ func (w *docWalker) str(p int) int {
 // key handles a key token (tok, holding content) and sets the rule of its
 // value.
 func (w *docWalker) key(tok, content string, dropped, closed bool) {
-	var k keyName
-	k.parse(content)
+	k := roleOf(content)
 	f := w.top()
-	if f != nil && !f.array && !f.bank && k.bankKey() {
+	if f != nil && !f.array && !f.bank && k.bank {
 		f.bank = true
 		switch {
 		case w.survey:
@@ -343,27 +342,31 @@ func (w *docWalker) key(tok, content string, dropped, closed bool) {
 	}
 	var r rule
 	switch {
-	case f != nil && !f.array && k.accountNumber() && !f.bank:
+	case f != nil && !f.array && k.account && !f.bank:
 		f.sawAccount = true // kept, unless a bank number comes later in the object
-	case k.sensitive(), f != nil && f.bank && k.accountNumber():
-		r = rule{scalar: redact, structure: redact, authz: k.is("authorization")}
-	case k.is("number"):
+	case k.sensitive, f != nil && f.bank && k.account:
+		r = rule{scalar: redact, structure: redact, authz: k.authorization}
+	case k.number:
 		r = rule{longDigits: true}
-	case f != nil && f.marked && k.valueLike():
+	case f != nil && f.marked && k.valueLike:
 		r = rule{scalar: redact, structure: redact}
-	case k.fieldErrors():
+	case k.fieldErrors:
 		r = rule{fieldErrors: true}
-	case f != nil && f.fieldErrors && !k.descriptive():
+	case f != nil && f.fieldErrors && !k.descriptive:
 		r = rule{scalar: redact, fieldErrors: true}
 	case f != nil && f.fieldErrors:
 		r = rule{fieldErrors: true}
 	}
-	r.naming = k.naming()
-	if f != nil && !f.array && k.valueLike() {
+	r.naming = k.naming
+	if f != nil && !f.array && k.valueLike {
 		f.sawValue = true
 	}
 	w.pending, w.has = r, true
-	if !w.survey {
+	switch {
+	case w.survey:
+	case k.plain && !dropped:
+		w.emit(tok)
+	default:
 		w.textString(tok, content, dropped, closed)
 	}
 }

@@ -284,6 +284,61 @@ func (k *keyName) accountNumber() bool {
 	return k.is("accountnumber", "accountno", "acctnumber", "acctno", "account", "acct", "accountnum")
 }
 
+// keyRole is what the tokenizer needs to know of a key.
+type keyRole struct {
+	sensitive, authorization, number, valueLike, fieldErrors, naming, descriptive, bank, account bool
+	plain bool // Text leaves it as it is
+}
+
+// roleOf returns the role of a key: from commonKeys when it is one of them,
+// else worked out.
+func roleOf(name string) keyRole {
+	if r, ok := commonKeys[name]; ok {
+		return r
+	}
+	return workOutRole(name)
+}
+
+func workOutRole(name string) keyRole {
+	var k keyName
+	k.parse(name)
+	return keyRole{
+		sensitive: k.sensitive(), authorization: k.is("authorization"), number: k.is("number"),
+		valueLike: k.valueLike(), fieldErrors: k.fieldErrors(), naming: k.naming(), descriptive: k.descriptive(),
+		bank: k.bankKey(), account: k.accountNumber(),
+	}
+}
+
+// commonKeys holds the roles of the keys that error bodies and log records
+// use most, worked out once: a body's keys then cost a lookup each. Every
+// entry is what workOutRole and Text give for it (TestCommonKeys).
+var commonKeys = func() map[string]keyRole {
+	names := []string{
+		"message", "messages", "msg", "code", "error", "errors", "error_code", "errorCode", "error_message",
+		"errorMessage", "errorModel", "error_description", "status", "statusCode", "status_code", "type", "title",
+		"detail", "details", "description", "reason", "field", "fields", "param", "parameter", "value", "name",
+		"path", "pointer", "location", "href", "self", "_links", "links", "_embedded", "embedded", "logref",
+		"total", "count", "descriptors", "problem", "instance", "timestamp", "time", "ts", "date", "created",
+		"created_at", "updated_at", "id", "request_id", "requestId", "request", "trace_id", "traceId", "trace",
+		"span_id", "correlation_id", "correlationId", "failure_code", "failure_message", "decline_code",
+		"doc_url", "amount", "currency", "category", "subcode", "sub_code", "retryable", "retry_after",
+		"transfer", "transaction", "transaction_id", "merchant", "merchant_id", "identity", "order_id",
+		"payment", "payment_id", "result", "success", "data", "body", "headers", "method", "url", "service",
+		"env", "tenant", "provider", "duration_ms", "response_body", "response_headers", "request_headers",
+		"content-type", "Content-Type", "X-Request-Id", "X-Correlation-Id", "x-request-id", "level", "severity",
+		"field_errors", "fieldErrors", "inputs", "limit", "offset", "page", "state", "context", "info", "hint",
+		"documentation_url", "more_info", "help", "link", "errors_count", "validation", "violations", "rule",
+	}
+	m := make(map[string]keyRole, len(names))
+	for _, n := range names {
+		r := workOutRole(n)
+		_, changed := appendText(nil, n)
+		r.plain = !changed
+		m[n] = r
+	}
+	return m
+}()
+
 // The roles of keys that the tokenizer gives meaning to.
 
 // fieldErrorsKey: Flexiti echoes submitted values, PIWs and SINs included,

@@ -74,10 +74,19 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 					}
 					continue
 				}
-			} else if !keywordStart[c|0x20][(s[i+1]|0x20)&0x7f] && !mayStartShape(s, i) &&
-				(c != 'e' || s[i+1] != 'y') {
+			} else if !mayStartKeyword(s, i) && !mayStartShape(s, i) && (c != 'e' || s[i+1] != 'y') {
 				for i++; i < n && midWord[s[i]]; i++ {
 				}
+				continue
+			}
+		}
+		switch c {
+		case '-', '<', '~':
+			// Rare starts: a PEM block's dashes, a tag's name, Q~ of an
+			// Azure secret.
+			if c == '-' && (i+1 >= n || s[i+1] != '-') || c == '<' && (i+1 >= n || !isAlpha(s[i+1]) && s[i+1] != '_') ||
+				c == '~' && s[i-boolIndex(i > 0)] != 'Q' {
+				i++
 				continue
 			}
 		}
@@ -119,24 +128,50 @@ var trigger = func() (t [256]bool) {
 	return t
 }()
 
-// keywordStart marks the first two letters (lower case) of the keywords
-// matchWord knows: bearer, basic, birth…, born, dob, dateofbirth, d.o.b.,
-// cvv, cvc, cvn, cvd, csc, cid, pin, pincode, tel, telephone, fax, cell,
-// cellphone, phone…, mobile…; the words that name a secret in prose
-// (secret, token, key, password, credential, signing, hmac, api, private,
-// access, webhook, encryption, client, auth, refresh, shared, master,
-// security code, verification value, personal identification word,
-// maiden name); and bank and identity numbers (routing, aba, rtn,
-// transit, institution, account, acct, ssn, social security, passport,
-// licence, license, dl).
-var keywordStart = func() (t [128][128]bool) {
-	for _, p := range []string{"be", "ba", "bi", "bo", "do", "da", "d.", "cv", "cs", "ci", "pi", "te", "fa", "ce", "ph", "mo",
-		"se", "to", "ke", "pa", "pw", "cr", "si", "hm", "ap", "pr", "ac", "we", "en", "cl", "au", "re", "sh", "ma",
-		"ve", "pe", "ro", "ab", "rt", "tr", "in", "ss", "so", "li", "dl"} {
-		t[p[0]][p[1]] = true
+// keywords are the words matchWord knows, lower case: credentials
+// (bearer, basic), birth dates, card codes, PINs, phone words; the words
+// that name a secret in prose; bank and identity numbers.
+var keywords = []string{
+	"bearer", "basic", "birth", "born", "dob", "dateofbirth", "d.o.b", "cvv", "cvc", "cvn", "cvd", "csc", "cid",
+	"pin", "pincode", "tel", "telephone", "fax", "cell", "cellphone", "phone", "mobile",
+	"secret", "token", "password", "passwd", "passphrase", "passcode", "pwd", "credential", "apikey",
+	"privatekey", "key", "security", "verification", "personal", "piw", "maiden",
+	"routing", "aba", "rtn", "transit", "institution", "account", "acct", "bank", "ssn", "social",
+	"passport", "licence", "license", "dl",
+}
+
+// keywordStart is the set of the first three bytes of keywords, folded to
+// five bits each (a letter of either case to 1–26): a word whose first
+// three bytes are not in it starts no keyword. A keyword of two letters
+// (dl) is in it with every third byte.
+var keywordStart = func() (t [1 << 15 / 64]uint64) {
+	set := func(a, b, c byte) {
+		k := keyIndex3(a, b, c)
+		t[k/64] |= 1 << (k % 64)
+	}
+	for _, w := range keywords {
+		if len(w) == 2 {
+			for c := 0; c < 32; c++ {
+				set(w[0], w[1], byte(c))
+			}
+			continue
+		}
+		set(w[0], w[1], w[2])
 	}
 	return t
 }()
+
+func keyIndex3(a, b, c byte) uint { return uint(a&31)<<10 | uint(b&31)<<5 | uint(c&31) }
+
+// mayStartKeyword is the constant-time test of a word start at s[i].
+func mayStartKeyword(s string, i int) bool {
+	var c byte
+	if i+2 < len(s) {
+		c = s[i+2]
+	}
+	k := keyIndex3(s[i], s[i+1], c)
+	return keywordStart[k/64]&(1<<(k%64)) != 0
+}
 
 // midWord: the bytes skipped at once inside a word, lower-case letters but
 // the 'e' that may start a glued JWT.
@@ -150,8 +185,8 @@ var midWord = func() (t [256]bool) {
 // mayStartShape is the constant-time test of a word start for the shapes
 // matchShape, matchIBAN, matchAWSSecret and matchMailchimp look for.
 func mayStartShape(s string, i int) bool {
-	c, d := s[i], s[i+1]
-	if c < 0x80 && d < 0x80 && shapeIndex[c][d] != nil {
+	d := s[i+1]
+	if shapeGroup(s[i], d) != nil {
 		return true
 	}
 	if i+3 < len(s) && isAlpha(d) && isDigit(s[i+2]) && isDigit(s[i+3]) {

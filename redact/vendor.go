@@ -162,22 +162,38 @@ var shapes = []vendorShape{
 }
 
 // shapeIndex maps the first two bytes of a prefix (7-bit) to the shapes
-// that start so, longest prefix first.
-var shapeIndex = func() (t [128][128][]*vendorShape) {
+// that start so (in shapes' order: a specific prefix before a generic
+// one), through shapeGroups.
+var shapeIndex, shapeGroups = func() (t [128][128]uint8, groups [][]*vendorShape) {
+	groups = [][]*vendorShape{nil}
 	for i := range shapes {
 		p := shapes[i].prefix
-		t[p[0]][p[1]] = append(t[p[0]][p[1]], &shapes[i])
+		g := t[p[0]][p[1]]
+		if g == 0 {
+			g = uint8(len(groups))
+			groups = append(groups, nil)
+			t[p[0]][p[1]] = g
+		}
+		groups[g] = append(groups[g], &shapes[i])
 	}
-	return t
+	return t, groups
 }()
+
+// shapeGroup returns the shapes whose prefix starts with c, d.
+func shapeGroup(c, d byte) []*vendorShape {
+	if c >= 0x80 || d >= 0x80 {
+		return nil
+	}
+	return shapeGroups[shapeIndex[c][d]]
+}
 
 // matchShape returns the end of the vendor credential at s[i] (i at a
 // word start), and where its redaction starts, or -1.
 func matchShape(s string, i int) (start, end int) {
-	if i+2 >= len(s) || s[i] >= 0x80 || s[i+1] >= 0x80 {
+	if i+2 >= len(s) {
 		return -1, -1
 	}
-	for _, sh := range shapeIndex[s[i]][s[i+1]] {
+	for _, sh := range shapeGroup(s[i], s[i+1]) {
 		if len(s)-i < len(sh.prefix)+sh.min || s[i:i+len(sh.prefix)] != sh.prefix {
 			continue
 		}
@@ -258,11 +274,14 @@ const (
 var awsSet = alphabet("+/", isAlnum)
 
 // mayBeAWSSecret is the constant-time test at a word start i: a run of
-// exactly 40 base64 bytes can start at i (or at the '+' or '/' before it).
+// exactly 40 base64 bytes can start at i (or at the '+' or '/' before it):
+// it ends there, and bytes sampled every 8 are in it (a sentence's words
+// are shorter).
 func mayBeAWSSecret(s string, i int) bool {
 	for _, st := range [2]int{i, i - 1} {
 		end := st + awsSecretLen
-		if st >= 0 && end <= len(s) && awsSet[s[end-1]] && (end == len(s) || !awsSet[s[end]]) {
+		if st >= 0 && end <= len(s) && awsSet[s[end-1]] && (end == len(s) || !awsSet[s[end]]) &&
+			awsSet[s[st+8]] && awsSet[s[st+16]] && awsSet[s[st+24]] && awsSet[s[st+32]] {
 			return true
 		}
 	}
