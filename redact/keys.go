@@ -287,7 +287,7 @@ func (k *keyName) accountNumber() bool {
 // keyRole is what the tokenizer needs to know of a key.
 type keyRole struct {
 	sensitive, authorization, number, valueLike, fieldErrors, naming, descriptive, bank, account bool
-	plain bool // Text leaves it as it is
+	plain                                                                                        bool // Text leaves it as it is
 }
 
 // roleOf returns the role of a key: from commonKeys when it is one of them,

@@ -98,9 +98,13 @@ func matchMarkup(s string, i int) (start, end, next int) {
 	// The element's text content.
 	c := p + 1
 	if hasPrefixFold(s, c, "<![cdata[") {
+		c += len("<![cdata[")
 		e := indexFrom(s, "]]>", c)
 		if e < 0 {
 			e = n
+		}
+		if e == c {
+			return -1, -1, i + 1
 		}
 		return c, e, e
 	}

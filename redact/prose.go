@@ -7,7 +7,10 @@ package redact
 
 // matchProseWord is matchWord's part for these words: w is the word at
 // s[i:e], lower case. It reports handled when w is one of them.
-func matchProseWord(s string, i, e int, w string) (start, end int, handled bool) {
+//
+// bank caches whether s names a bank anywhere (0 not known yet, 1 yes, -1
+// no): an account number is a bank's only then.
+func matchProseWord(s string, i, e int, w string, bank *int8) (start, end int, handled bool) {
 	switch w {
 	case "secret", "secrets", "token", "tokens", "password", "passwd", "passphrase", "passcode", "pwd",
 		"credential", "credentials", "apikey", "privatekey":
@@ -59,7 +62,7 @@ func matchProseWord(s string, i, e int, w string) (start, end int, handled bool)
 	case "institution":
 		start, end = matchCode(s, e, 3, 3)
 	case "account", "acct", "accountno":
-		if !bankContext(s, i, e) {
+		if !bankContext(s, bank) {
 			return -1, -1, true
 		}
 		start, end = matchAccount(s, e)
@@ -148,9 +151,9 @@ func qualifiedKey(s string, i int) bool {
 func matchProseSecret(s string, i, e int) (int, int) {
 	n := len(s)
 	p := e
-	for {
+	for words := 0; words < 2; words++ { // secret key value …
 		q, ok := nextWordIs(s, p, "key", "secret", "token", "value", "string")
-		if !ok || q-p > 24 {
+		if !ok {
 			break
 		}
 		p = q
@@ -278,17 +281,18 @@ func matchProseValueWord(s string, p int) (int, int) {
 }
 
 // bankContext reports whether a bank word (routing, transit, institution,
-// ABA, IBAN, bank, sort code, BSB) is near the account word at s[i:e]: an
-// account number is a bank's only beside one. The look is bounded.
-func bankContext(s string, i, e int) bool {
-	from, to := max(0, i-96), min(len(s), e+96)
-	w := s[from:to]
-	for _, k := range [...]string{"routing", "transit", "institution", "aba", "iban", "bank", "sort code", "bsb"} {
-		if IndexFold(w, k) >= 0 {
-			return true
+// ABA, IBAN, bank, sort code, BSB) is in s, looked for once per text.
+func bankContext(s string, bank *int8) bool {
+	if *bank == 0 {
+		*bank = -1
+		for _, k := range [...]string{"routing", "transit", "institution", "aba", "iban", "bank", "sort code", "bsb"} {
+			if IndexFold(s, k) >= 0 {
+				*bank = 1
+				break
+			}
 		}
 	}
-	return false
+	return *bank > 0
 }
 
 // matchAccount: an account number after its word, 5 to 17 digits, written

@@ -209,6 +209,7 @@ type textScanner struct {
 	last        int
 	noJWTBefore int // no JWT starts before this position
 	afterAt     int // past the last at-sign seen: no local part reaches before it
+	bank        int8 // s names a bank: see bankContext
 }
 
 // at tries the detectors that can start at s[i]. It returns the span to
@@ -282,7 +283,7 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 			}
 		}
 		if afterMatch || !isAlnum(s[i-1]) || (isLower(s[i-1]) && isUpper(c)) {
-			if start, end = matchWord(s, i); start >= 0 {
+			if start, end = matchWord(s, i, &sc.bank); start >= 0 {
 				return start, end, end
 			}
 		}
@@ -435,7 +436,7 @@ func allLetters(s string) bool {
 
 // matchWord looks at the word starting at s[i] (a letter after a word
 // boundary) for a keyword that introduces a secret.
-func matchWord(s string, i int) (int, int) {
+func matchWord(s string, i int, bank *int8) (int, int) {
 	n := len(s)
 	e := i
 	for e < n && e-i <= 16 && isAlpha(s[e]) {
@@ -474,7 +475,7 @@ func matchWord(s string, i int) (int, int) {
 			return matchNumber(s, p, false, modePhoneWord)
 		}
 	default:
-		if start, end, ok := matchProseWord(s, i, e, w); ok {
+		if start, end, ok := matchProseWord(s, i, e, w, bank); ok {
 			return start, end
 		}
 	}

@@ -70,7 +70,7 @@ var shapes = []vendorShape{
 	{prefix: "rk_live_", alphabet: alnumSet, min: 10, max: 247},
 	{prefix: "rk_test_", alphabet: alnumSet, min: 10, max: 247},
 	{prefix: "rk_prod_", alphabet: alnumSet, min: 10, max: 247},
-	{prefix: "sk_", alphabet: wordDashSet, min: 24, max: 247, entropy: 3}, // Checkout.com sk_<uuid>, sk_sbox_…
+	{prefix: "sk_", alphabet: wordDashSet, min: 24, max: 96, entropy: 3}, // Checkout.com sk_<uuid>, sk_sbox_…
 	{prefix: "whsec_", alphabet: b64Set, min: 20, max: 128},
 	{prefix: "pi_", alphabet: wordSet, min: 30, max: 128, contains: "_secret_"},   // PaymentIntent client secret
 	{prefix: "seti_", alphabet: wordSet, min: 30, max: 128, contains: "_secret_"}, // SetupIntent client secret
@@ -201,13 +201,27 @@ func matchShape(s string, i int) (start, end int) {
 			continue
 		}
 		b := i + len(sh.prefix)
-		e := b
-		for e < len(s) && e-b <= sh.max && sh.alphabet[s[e]] {
+		e, limit := b, b+sh.max+1
+		if sh.min < sh.max {
+			limit = len(s) // a longer run goes whole: see below
+		}
+		for e < len(s) && e < limit && sh.alphabet[s[e]] {
 			e++
 		}
 		body := s[b:e]
-		if len(body) < sh.min || len(body) > sh.max {
+		switch {
+		case len(body) < sh.min:
 			continue
+		case len(body) > sh.max && sh.min == sh.max:
+			continue // not this credential: its length is exact
+		case len(body) > sh.max:
+			// Longer than any such credential: one glued to more, or
+			// garbage after a credential's prefix. It goes whole, which
+			// also keeps the scan linear: a run is read once.
+			if sh.keepHost {
+				return b, e
+			}
+			return i, e
 		}
 		if sh.contains != "" && !containsString(body, sh.contains) {
 			continue
