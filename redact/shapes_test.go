@@ -136,7 +136,7 @@ func TestEscalationIDsKept(t *testing.T) {
 		"req_01j2abc7k9x8f3m4n5p6q7r8s9", "req_01jIZwhXmsbmOxojRlOfNx", // Finterra
 		"d4ee0b6cdb67686f0c1ec0780e5b4296", "3fe8e6ab1e8cf44f", // Finix logrefs
 		"AUst6ZdywPwe4fbYWrH1zTNJ", "TRw4x8b2Q2e4fbYWrH1zTNJ", "IDpYDM7J9n57q849o9E9yNrG", // Finix ids
-		"c813ebe559c854d6e2aad4ebbd0c6d54",                                               // Paylera trace id, our trace ids
+		"c813ebe559c854d6e2aad4ebbd0c6d54", // Paylera trace id, our trace ids
 		"4bf92f3577b34da6a3ce929d0e0e4736", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		"123e4567-e89b-12d3-a456-426614174000", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "01HZX3M8K2Q9W7E5R4T6Y8U0IP", // UUID, ULIDs
 		"pay_oXTZhQ8stzhe", "ord_8812", "ch_3MmlLrLkdIwHu7ix0snN0B15", "pi_3MtwBwLkdIwHu7ix28a3tqPa",

@@ -207,8 +207,8 @@ func boolIndex(b bool) int {
 type textScanner struct {
 	s           string
 	last        int
-	noJWTBefore int // no JWT starts before this position
-	afterAt     int // past the last at-sign seen: no local part reaches before it
+	noJWTBefore int  // no JWT starts before this position
+	afterAt     int  // past the last at-sign seen: no local part reaches before it
 	bank        int8 // s names a bank: see bankContext
 }
 
