@@ -253,8 +253,11 @@ var proseStopWords = []string{
 // matchProseValueWord: after "PIW" or "maiden name", a quoted value, or the
 // next word unless it is the sentence going on.
 func matchProseValueWord(s string, p int) (int, int) {
-	p = skipProseFiller(s, p)
 	n := len(s)
+	if p >= n || !(s[p] == ' ' || s[p] == '\t' || s[p] == ':' || s[p] == '=') {
+		return -1, -1 // the word is part of something else: a quoted key, a longer name
+	}
+	p = skipProseFiller(s, p)
 	if p >= n {
 		return -1, -1
 	}

@@ -95,6 +95,7 @@ var shapeCases = []textCase{
 	{name: "maiden name in prose", in: "mother's maiden name Smithers does not match", want: "mother's maiden name [REDACTED] does not match"},
 	{name: "personal identification word", in: "personal identification word bluebird does not match",
 		want: "personal identification word [REDACTED] does not match"},
+	{name: "quoted security answer key", in: "{'error': 'x', 'security_answer': 'meadow granite'}", want: "{'error': 'x', 'security_answer': '[REDACTED]'}"},
 	{name: "piw in prose", in: "PIW sunflower rejected; PIW does not match", want: "PIW [REDACTED] rejected; PIW does not match"},
 
 	// Bank and identity numbers.
