@@ -1,5 +1,7 @@
 package redact
 
+import "strings"
+
 // Prose: secrets that a sentence names without a key=value pair ("HMAC
 // secret is X", "signing key: X", "auth token X", "client_secret X does
 // not match", "security code 123", "personal identification word X"),
@@ -158,7 +160,7 @@ func matchProseSecret(s string, i, e int) (int, int) {
 		}
 		p = q
 	}
-	if p >= n || !(s[p] == ' ' || s[p] == '\t' || s[p] == ':' || s[p] == '=') {
+	if !separated(s, p) {
 		return -1, -1 // the word is part of something else: a quoted key, a longer name
 	}
 	q := p
@@ -181,6 +183,9 @@ func matchProseSecret(s string, i, e int) (int, int) {
 		}
 		return p + 1, end
 	}
+	if hasPrefixFold(s, p, "-----begin") {
+		return -1, -1 // a PEM block: matchPEM removes all of it
+	}
 	end := p
 	for end < n && end-p <= 512 && !proseDelimiter(s[end]) {
 		end++
@@ -194,13 +199,23 @@ func matchProseSecret(s string, i, e int) (int, int) {
 	return p, end
 }
 
-// skipProseFiller moves past blanks, ':' or '=', and "is", "was", "of".
+// separated reports whether a word that ends at p is followed by a blank,
+// ':' or '=', or by U+FFFD: a byte that was not UTF-8 separates like a
+// blank.
+func separated(s string, p int) bool {
+	return p < len(s) && (s[p] == ' ' || s[p] == '\t' || s[p] == ':' || s[p] == '=' || strings.HasPrefix(s[p:], "\uFFFD"))
+}
+
+// skipProseFiller moves past blanks (U+FFFD too), ':' or '=', and "is",
+// "was", "of", "for".
 func skipProseFiller(s string, p int) int {
 	n := len(s)
 	for words := 0; p < n; {
 		switch c := s[p]; {
 		case c == ' ' || c == '\t' || c == ':' || c == '=':
 			p++
+		case strings.HasPrefix(s[p:], "\uFFFD"):
+			p += len("\uFFFD")
 		case words < 2 && isAlpha(c):
 			for _, f := range [...]string{"is", "was", "of", "for"} {
 				if hasPrefixFold(s, p, f) && (p+len(f) >= n || !isAlnum(s[p+len(f)])) && p+len(f) < n && s[p+len(f)] == ' ' {
@@ -254,7 +269,7 @@ var proseStopWords = []string{
 // next word unless it is the sentence going on.
 func matchProseValueWord(s string, p int) (int, int) {
 	n := len(s)
-	if p >= n || !(s[p] == ' ' || s[p] == '\t' || s[p] == ':' || s[p] == '=') {
+	if !separated(s, p) {
 		return -1, -1 // the word is part of something else: a quoted key, a longer name
 	}
 	p = skipProseFiller(s, p)

@@ -57,6 +57,8 @@ var shapeCases = []textCase{
 	{name: "encrypted key with headers", in: "-----BEGIN ENCRYPTED PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F17F5316E2BAC89\n\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkq\n-----END ENCRYPTED PRIVATE KEY-----",
 		want: "[REDACTED]"},
 	{name: "ec private key", in: "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpY\n-----END EC PRIVATE KEY-----", want: "[REDACTED]"},
+	{name: "private key after the words private key", in: "tls: failed to parse private key -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpY",
+		want: "tls: failed to parse private key [REDACTED]"},
 	{name: "certificate kept", in: "-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIE\n-----END CERTIFICATE-----"},
 
 	// Secrets in prose.
@@ -86,6 +88,7 @@ var shapeCases = []textCase{
 	{name: "stripe signature header", in: "Stripe-Signature: t=1492774577,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd\nnext",
 		want: "Stripe-Signature: [REDACTED]\nnext"},
 	{name: "security code in prose", in: "security code 821 rejected", want: "security code [REDACTED] rejected"},
+	{name: "invalid utf-8 between the password word and its value", in: "password\xff hunter22 rejected", want: "password\uFFFD [REDACTED] rejected"},
 	{name: "password beside invalid utf-8", in: "password\xff=hunter22 and pass\xffword: abc123",
 		want: "password\uFFFD=[REDACTED] and pass\uFFFDword: [REDACTED]"},
 
