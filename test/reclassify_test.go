@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +107,74 @@ func TestReclassifyFollowsAnImprovedCatalog(t *testing.T) {
 	require.Equal(t, wantEvents, read(eventsBy))
 	require.Equal(t, wantRollups, read(rollupsBy))
 	require.Equal(t, wantRollups, read(groupsBy))
+}
+
+// TestReclassifyRedactsErrorGroups plants error groups by SQL whose samples
+// hold what an older build let through (vendor keys, a PEM block, an IBAN,
+// a CVV in XML, an id-shaped token as the sample correlation id) beside
+// groups whose samples are clean, runs `ingest reclassify`, and reads every
+// sample back: the secrets are gone, the clean samples and the ids an
+// escalation needs are untouched, and a second run changes nothing.
+func TestReclassifyRedactsErrorGroups(t *testing.T) {
+	dbURL := newDatabase(t)
+	out, err := exec.Command(ingestBin, "migrate", "--database-url", dbURL).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	db, err := pgxpoolNew(dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+
+	type sample struct {
+		fingerprint, message, correlationID string
+		secrets                             []string // must be gone after the pass
+		wantMessage, wantCorrelationID      string   // "" for the message: any without the secrets
+	}
+	samples := []sample{
+		{fingerprint: "fp-stripe", message: "Invalid API key provided: sk_live_4eC39HqLyjWDarjtT1zdp7dc", correlationID: "req_01j2abc7k9x8f3m4n5p6q7r8s9",
+			secrets: []string{"sk_live_4eC39HqLyjWDarjtT1zdp7dc"}, wantMessage: "Invalid API key provided: [REDACTED]", wantCorrelationID: "req_01j2abc7k9x8f3m4n5p6q7r8s9"},
+		{fingerprint: "fp-token-id", message: "declined", correlationID: "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",
+			secrets: []string{"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"}, wantMessage: "declined", wantCorrelationID: "[REDACTED]"},
+		{fingerprint: "fp-pem", message: "bad key -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi\n-----END RSA PRIVATE KEY-----",
+			secrets: []string{"MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi"}, wantMessage: "bad key [REDACTED]"},
+		{fingerprint: "fp-iban", message: "payout to GB82 WEST 1234 5698 7654 32 failed", correlationID: "d4ee0b6cdb67686f0c1ec0780e5b4296",
+			secrets: []string{"GB82 WEST 1234 5698 7654 32"}, wantMessage: "payout to [REDACTED] failed", wantCorrelationID: "d4ee0b6cdb67686f0c1ec0780e5b4296"},
+		{fingerprint: "fp-xml-cvv", message: "<Card><cvv>847</cvv></Card>", secrets: []string{">847<"}, wantMessage: "<Card><cvv>[REDACTED]</cvv></Card>"},
+		{fingerprint: "fp-clean", message: "Authorization AUst6ZdywPwe4fbYWrH1zTNJ was declined", correlationID: "4bf92f3577b34da6a3ce929d0e0e4736",
+			wantMessage: "Authorization AUst6ZdywPwe4fbYWrH1zTNJ was declined", wantCorrelationID: "4bf92f3577b34da6a3ce929d0e0e4736"},
+	}
+	// More groups than one page, so that paging is exercised: clean ones.
+	for i := 0; i < 1500; i++ {
+		samples = append(samples, sample{fingerprint: fmt.Sprintf("fp-bulk-%04d", i), message: "order not found", correlationID: fmt.Sprintf("req_%04d", i),
+			wantMessage: "order not found", wantCorrelationID: fmt.Sprintf("req_%04d", i)})
+	}
+	samples = append(samples, sample{fingerprint: "fp-zz-last-page", message: "HMAC secret is 8f2kQ9xLm3", secrets: []string{"8f2kQ9xLm3"},
+		wantMessage: "HMAC secret is [REDACTED]"})
+	now := time.Now().UTC()
+	for _, s := range samples {
+		_, err := db.Exec(ctx, `INSERT INTO error_groups (fingerprint, provider, code, category, first_seen, last_seen, count,
+			sample_message, sample_correlation_id) VALUES ($1, 'finix', 'X', 'declined', $2, $2, 1, $3, nullif($4, ''))`,
+			s.fingerprint, now, s.message, s.correlationID)
+		require.NoError(t, err)
+	}
+
+	run := func() string {
+		out, err := exec.Command(ingestBin, "reclassify", "--database-url", dbURL,
+			"--from", now.Add(-time.Hour).Format(time.RFC3339), "--to", now.Add(time.Minute).Format(time.RFC3339)).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	require.Contains(t, run(), "error groups: 6 samples redacted again")
+
+	for _, s := range samples {
+		var msg, id string
+		require.NoError(t, db.QueryRow(ctx, `SELECT sample_message, coalesce(sample_correlation_id, '') FROM error_groups WHERE fingerprint = $1`,
+			s.fingerprint).Scan(&msg, &id))
+		for _, secret := range s.secrets {
+			require.NotContains(t, msg, secret, s.fingerprint)
+			require.NotContains(t, id, secret, s.fingerprint)
+		}
+		require.Equal(t, s.wantMessage, msg, s.fingerprint)
+		require.Equal(t, s.wantCorrelationID, id, s.fingerprint)
+	}
+	require.Contains(t, run(), "error groups: 0 samples redacted again", "a second run changes nothing")
 }

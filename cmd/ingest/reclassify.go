@@ -59,5 +59,12 @@ func (cmd *reclassifyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	fmt.Printf("%s to %s: %s read, %d reclassified\n", from.Format(time.RFC3339), to.Format(time.RFC3339),
 		plural(total.Events, "error event", "error events"), total.Changed)
+	// Error groups outlive events: their samples are redacted again with
+	// this build's rules, every group whatever the window.
+	groups, err := reclassify.RedactGroups(ctx, st)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("error groups: %d samples redacted again\n", groups)
 	return nil
 }
