@@ -100,11 +100,11 @@ func appendTemplate(dst []byte, p string) []byte {
 }
 
 // holdsSecret reports whether a path segment that is no id holds a secret
-// (a card number or an e-mail address in a slug): it becomes {id} too.
-// Most segments (words, versions) cannot hold one: every secret the
-// detectors find in a segment takes seven digits or more, an at-sign
-// (also written %40 or &#64;), a non-ASCII letter or digit, '=' or ':', or
-// a JWT.
+// (a card number or an e-mail address in a slug, a vendor key): it becomes
+// {id} too. Most segments (words, versions) cannot hold one: every secret
+// the detectors find in a segment takes seven digits or more, an at-sign
+// (also written %40 or &#64;), a non-ASCII letter or digit, '=' or ':', a
+// JWT, or 15 bytes or more (the shortest vendor credential).
 func holdsSecret(seg string) bool {
 	digits := 0
 	for i := 0; i < len(seg); i++ {
@@ -116,7 +116,7 @@ func holdsSecret(seg string) bool {
 			return redact.Text(seg) != seg
 		}
 	}
-	return digits >= 7 && redact.Text(seg) != seg
+	return (digits >= 7 || len(seg) >= 15) && redact.Text(seg) != seg
 }
 
 // namesID reports whether a segment names the id that follows it
