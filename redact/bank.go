@@ -1,9 +1,10 @@
 package redact
 
-// Bank and identity numbers: IBANs by their shape and check digits; ABA
+// Bank and identity numbers: IBANs by their shape and check digits, US
+// social security numbers written 3-2-4, UK national mobile numbers. ABA
 // routing numbers, Canadian transit and institution numbers, bank account
-// numbers, US social security numbers, passport and driver's licence
-// numbers after the words that name them.
+// numbers, passport and driver's licence numbers are found after the
+// words that name them (prose.go).
 
 // ibanLengths is the length of an IBAN per country (ISO 13616 registry).
 var ibanLengths = map[[2]byte]int{
@@ -82,15 +83,6 @@ func ibanChecks(b []byte) bool {
 		add(c)
 	}
 	return r == 1
-}
-
-// abaChecks: the ABA routing number checksum, 3·7·1 weights.
-func abaChecks(d []byte) bool {
-	if len(d) != 9 {
-		return false
-	}
-	sum := 3*(int(d[0])+int(d[3])+int(d[6])) + 7*(int(d[1])+int(d[4])+int(d[7])) + int(d[2]) + int(d[5]) + int(d[8])
-	return sum%10 == 0
 }
 
 // ssnShape: a US social security number written 3-2-4 with dashes, with an

@@ -1,5 +1,7 @@
 package redact
 
+import "strings"
+
 // PEM private keys (PKCS#8, PKCS#1 RSA, SEC 1 EC, DSA, OpenSSH, encrypted
 // PKCS#8, PGP private key blocks) are removed whole, from "-----BEGIN" to
 // the end of the matching "-----END … -----" line, whatever lies between
@@ -27,7 +29,7 @@ func matchPEM(s string, i int) (int, int) {
 	for q < len(s) && q-p <= maxPEMLabel && (isUpper(s[q]) || isDigit(s[q]) || s[q] == ' ' || s[q] == '_' || s[q] == '#') {
 		q++
 	}
-	if !containsString(s[p:q], "PRIVATE KEY") || q+len(pemDash) > len(s) || s[q:q+len(pemDash)] != pemDash {
+	if !strings.Contains(s[p:q], "PRIVATE KEY") || q+len(pemDash) > len(s) || s[q:q+len(pemDash)] != pemDash {
 		return -1, -1
 	}
 	// The base64 text, its line breaks (raw or escaped) and headers go,

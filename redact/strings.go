@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -107,12 +108,10 @@ func IndexFold(s, lower string) int {
 	return -1
 }
 
-// indexFrom returns the index of sub (not empty) in s at or after from, or -1.
+// indexFrom returns the index of sub in s at or after from, or -1.
 func indexFrom(s, sub string, from int) int {
-	for j := from; j+len(sub) <= len(s); j++ {
-		if s[j] == sub[0] && s[j:j+len(sub)] == sub {
-			return j
-		}
+	if i := strings.Index(s[from:], sub); i >= 0 {
+		return from + i
 	}
 	return -1
 }

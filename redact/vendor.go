@@ -1,6 +1,9 @@
 package redact
 
-import "math"
+import (
+	"math"
+	"strings"
+)
 
 // Vendor credentials recognised by their own shape, wherever they are: in
 // a message, under an innocuous key, as a JSON key, in markup. The shapes
@@ -54,7 +57,6 @@ var (
 	slackSet    = alphabet("-.", isAlnum)
 	dollarSet   = alphabet("$", isAlnum)
 	pathSet     = alphabet("/_-", isAlnum)
-	teamsSet    = alphabet("/_-@", isAlnum)
 )
 
 // shapes lists the vendor credentials. Sources: gitleaks config/gitleaks.toml
@@ -223,7 +225,7 @@ func matchShape(s string, i int) (start, end int) {
 			}
 			return i, e
 		}
-		if sh.contains != "" && !containsString(body, sh.contains) {
+		if sh.contains != "" && !strings.Contains(body, sh.contains) {
 			continue
 		}
 		if sh.entropy > 0 && entropy(body) < sh.entropy {
@@ -232,7 +234,7 @@ func matchShape(s string, i int) (start, end int) {
 		if sh.keepHost {
 			return b, e
 		}
-		if sh.tail && containsString(body, "=-") {
+		if sh.tail && strings.Contains(body, "=-") {
 			t := e
 			for e < len(s) && e-t < maxTail && s[e] > ' ' && s[e] < 0x7f && s[e] != '"' && s[e] != '\'' && s[e] != '\\' {
 				e++
@@ -245,15 +247,6 @@ func matchShape(s string, i int) (start, end int) {
 
 // maxTail bounds the last segment of an Adyen key.
 const maxTail = 32
-
-func containsString(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
-}
 
 // entropy is the Shannon entropy of s in bits per byte.
 func entropy(s string) float64 {
