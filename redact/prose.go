@@ -176,12 +176,8 @@ func matchProseSecret(s string, i, e int) (int, int) {
 	if p >= n {
 		return -1, -1
 	}
-	if c := s[p]; c == '"' || c == '\'' || c == '`' {
-		end := closingQuote(s, p+1, c, false)
-		if end <= p+1 {
-			return -1, -1
-		}
-		return p + 1, end
+	if start, end, quoted := quotedValue(s, p); quoted {
+		return start, end
 	}
 	if hasPrefixFold(s, p, "-----begin") {
 		return -1, -1 // a PEM block: matchPEM removes all of it
@@ -217,18 +213,40 @@ func skipProseFiller(s string, p int) int {
 		case strings.HasPrefix(s[p:], "\uFFFD"):
 			p += len("\uFFFD")
 		case words < 2 && isAlpha(c):
-			for _, f := range [...]string{"is", "was", "of", "for"} {
-				if hasPrefixFold(s, p, f) && (p+len(f) >= n || !isAlnum(s[p+len(f)])) && p+len(f) < n && s[p+len(f)] == ' ' {
-					p += len(f)
-					words++
-					goto next
-				}
+			q := fillerWord(s, p, "is", "was", "of", "for")
+			if q == p || q >= n || s[q] != ' ' {
+				return p
 			}
-			return p
+			p = q
+			words++
 		default:
 			return p
 		}
-	next:
+	}
+	return p
+}
+
+// quotedValue reports whether a quoted value starts at p, and its span
+// without the quotes (-1 when it is empty).
+func quotedValue(s string, p int) (start, end int, quoted bool) {
+	c := s[p]
+	if c != '"' && c != '\'' && c != '`' {
+		return -1, -1, false
+	}
+	end = closingQuote(s, p+1, c, false)
+	if end <= p+1 {
+		return -1, -1, true
+	}
+	return p + 1, end, true
+}
+
+// fillerWord returns the end of the word at p when it is one of words
+// (ASCII case ignored) and ends there, else p.
+func fillerWord(s string, p int, words ...string) int {
+	for _, f := range words {
+		if hasPrefixFold(s, p, f) && (p+len(f) >= len(s) || !isAlnum(s[p+len(f)])) {
+			return p + len(f)
+		}
 	}
 	return p
 }
@@ -276,12 +294,8 @@ func matchProseValueWord(s string, p int) (int, int) {
 	if p >= n {
 		return -1, -1
 	}
-	if c := s[p]; c == '"' || c == '\'' || c == '`' {
-		end := closingQuote(s, p+1, c, false)
-		if end <= p+1 {
-			return -1, -1
-		}
-		return p + 1, end
+	if start, end, quoted := quotedValue(s, p); quoted {
+		return start, end
 	}
 	end := p
 	for end < n && end-p <= 64 && (isAlnum(s[end]) || s[end] >= 0x80 || s[end] == '-') {

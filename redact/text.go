@@ -493,18 +493,15 @@ func skipFiller(s string, p int) int {
 		case c == ' ' || c == '\t' || c == ':' || c == '=' || c == '#' || c == '"' || c == '\'' || c == '.' || c == '-' || c == '_':
 			p++
 		case isAlpha(c) && words == 0:
-			for _, f := range [...]string{"number", "code", "no", "is", "was", "nr"} {
-				if hasPrefixFold(s, p, f) && (p+len(f) >= n || !isAlnum(s[p+len(f)])) {
-					p += len(f)
-					words++
-					goto next
-				}
+			q := fillerWord(s, p, "number", "code", "no", "is", "was", "nr")
+			if q == p {
+				return p
 			}
-			return p
+			p = q
+			words++
 		default:
 			return p
 		}
-	next:
 	}
 	return p
 }
