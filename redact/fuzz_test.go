@@ -23,6 +23,9 @@ func FuzzText(f *testing.F) {
 	for _, tc := range textCases {
 		f.Add(tc.in)
 	}
+	for _, tc := range shapeCases {
+		f.Add(tc.in)
+	}
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
@@ -40,6 +43,9 @@ func FuzzText(f *testing.F) {
 
 func FuzzDocument(f *testing.F) {
 	for _, tc := range documentCases {
+		f.Add(tc.in)
+	}
+	for _, tc := range shapeDocumentCases {
 		f.Add(tc.in)
 	}
 	for _, s := range fuzzSeeds {
