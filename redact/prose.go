@@ -281,6 +281,9 @@ var proseStopWords = []string{
 	"required", "must", "should", "failed", "provided", "entered", "for", "of", "and", "or", "the",
 	"a", "an", "field", "value", "has", "have", "had", "cannot", "can", "could", "did", "no", "verification",
 	"check", "match", "matches", "error", "expired", "empty", "too", "length", "format", "wrong",
+	"validation", "verify", "verified", "update", "updated", "attempts", "attempt", "locked", "reset",
+	"changed", "set", "characters", "policy", "rules", "needed", "given", "supplied", "unknown", "not_found",
+	"on", "in", "at", "to", "with", "was", "were", "are", "be", "been", "please", "if", "when",
 }
 
 // matchProseValueWord: after "PIW" or "maiden name", a quoted value, or the

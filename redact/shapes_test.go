@@ -100,6 +100,7 @@ var shapeCases = []textCase{
 		want: "personal identification word [REDACTED] does not match"},
 	{name: "quoted security answer key", in: "{'error': 'x', 'security_answer': 'meadow granite'}", want: "{'error': 'x', 'security_answer': '[REDACTED]'}"},
 	{name: "piw in prose", in: "PIW sunflower rejected; PIW does not match", want: "PIW [REDACTED] rejected; PIW does not match"},
+	{name: "piw prose kept", in: "PIW validation failed; PIW required; PIW attempts exceeded; PIW is locked"},
 
 	// Bank and identity numbers.
 	{name: "iban spaced and plain", in: "IBAN GB82 WEST 1234 5698 7654 32 and DE89370400440532013000.",
