@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-dev/faultline/store"
 )
 
 // A sample that ingestion replaces while RedactGroupSamples runs is the
@@ -19,16 +21,17 @@ func TestRedactGroupSamplesLeavesANewerSample(t *testing.T) {
 			sample_message, sample_correlation_id) VALUES ($1, 'finix', 'declined', $2, $2, 1, 'key SECRET-'||$1, 'id-'||$1)`, fp, now)
 		require.NoError(t, err)
 	}
-	n, err := st.RedactGroupSamples(ctx, func(msg, id string) (string, string) {
+	same := func(s string) string { return s }
+	res, err := st.RedactGroupSamples(ctx, store.Redaction{Text: func(msg string) string {
 		if strings.HasSuffix(msg, "-a") {
 			// Ingestion stores a newer sample of group a meanwhile.
 			_, err := pool.Exec(ctx, `UPDATE error_groups SET sample_message = 'newer', sample_correlation_id = NULL WHERE fingerprint = 'a'`)
 			require.NoError(t, err)
 		}
-		return strings.ReplaceAll(msg, "SECRET", "[REDACTED]"), id
-	})
+		return strings.ReplaceAll(msg, "SECRET", "[REDACTED]")
+	}, Body: same, ID: same})
 	require.NoError(t, err)
-	require.EqualValues(t, 1, n)
+	require.Equal(t, store.Redacted{Read: 2, Changed: 1}, res)
 	got := map[string]string{}
 	rows, err := pool.Query(ctx, `SELECT fingerprint, sample_message || '|' || coalesce(sample_correlation_id, '') FROM error_groups`)
 	require.NoError(t, err)
