@@ -159,7 +159,7 @@ func TestReclassifyRedactsWhatOlderBuildsStored(t *testing.T) {
 	exec1(`UPDATE event_ids SET id = $1 WHERE id = 'req_01jPlantedAaaaaaaaaaaa'`, githubKey)
 	exec1(`UPDATE events SET refs = ARRAY['AUst6ZdywPwe4fbYWrH1zTNJ', $1] WHERE correlation_id = 'd4ee0b6cdb67686f0c1ec0780e5b4296'`, slackKey)
 	exec1(`INSERT INTO event_ids (id, ts, event_id, kind) SELECT $1, ts, id, 3 FROM events WHERE correlation_id = 'd4ee0b6cdb67686f0c1ec0780e5b4296'`, slackKey)
-	exec1(`UPDATE dead_letters SET raw = 'payout to `+iban+` failed', detail = 'key `+stripeKey+`' WHERE raw = 'not json at all'`)
+	exec1(`UPDATE dead_letters SET raw = 'payout to ` + iban + ` failed', detail = 'key ` + stripeKey + `' WHERE raw = 'not json at all'`)
 
 	type sample struct {
 		fingerprint, message, correlationID string
