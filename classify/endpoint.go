@@ -104,19 +104,24 @@ func appendTemplate(dst []byte, p string) []byte {
 // {id} too. Most segments (words, versions) cannot hold one: every secret
 // the detectors find in a segment takes seven digits or more, an at-sign
 // (also written %40 or &#64;), a non-ASCII letter or digit, '=' or ':', a
-// JWT, or 15 bytes or more (the shortest vendor credential).
+// JWT, or 15 bytes or more with a capital, a digit, '_' or '.' (the
+// shortest vendor credential; a slug of small letters and dashes, such as
+// calculate-interest, is none).
 func holdsSecret(seg string) bool {
-	digits := 0
+	digits, slug := 0, true
 	for i := 0; i < len(seg); i++ {
 		switch c := seg[i]; {
 		case c >= '0' && c <= '9':
 			digits++
+			slug = false
 		case c >= utf8.RuneSelf || c == '@' || c == '%' || c == '&' || c == '=' || c == ':',
 			c == 'e' && strings.HasPrefix(seg[i:], "eyJ"):
 			return redact.Text(seg) != seg
+		case c != '-' && (c < 'a' || c > 'z'):
+			slug = false
 		}
 	}
-	return (digits >= 7 || len(seg) >= 15) && redact.Text(seg) != seg
+	return (digits >= 7 || len(seg) >= 15 && !slug) && redact.Text(seg) != seg
 }
 
 // namesID reports whether a segment names the id that follows it
