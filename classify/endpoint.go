@@ -108,20 +108,27 @@ func appendTemplate(dst []byte, p string) []byte {
 // shortest vendor credential; a slug of small letters and dashes, such as
 // calculate-interest, is none).
 func holdsSecret(seg string) bool {
-	digits, slug := 0, true
+	digits := 0
 	for i := 0; i < len(seg); i++ {
 		switch c := seg[i]; {
 		case c >= '0' && c <= '9':
 			digits++
-			slug = false
 		case c >= utf8.RuneSelf || c == '@' || c == '%' || c == '&' || c == '=' || c == ':',
 			c == 'e' && strings.HasPrefix(seg[i:], "eyJ"):
 			return redact.Text(seg) != seg
-		case c != '-' && (c < 'a' || c > 'z'):
-			slug = false
 		}
 	}
-	return (digits >= 7 || len(seg) >= 15 && !slug) && redact.Text(seg) != seg
+	return (digits >= 7 || len(seg) >= 15 && !isSlug(seg)) && redact.Text(seg) != seg
+}
+
+// isSlug reports whether seg is only small letters and dashes.
+func isSlug(seg string) bool {
+	for i := 0; i < len(seg); i++ {
+		if c := seg[i]; c != '-' && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // namesID reports whether a segment names the id that follows it

@@ -134,8 +134,8 @@ var trigger = func() (t [256]bool) {
 var keywords = []string{
 	"bearer", "basic", "birth", "born", "dob", "dateofbirth", "d.o.b", "cvv", "cvc", "cvn", "cvd", "csc", "cid",
 	"pin", "pincode", "tel", "telephone", "fax", "cell", "cellphone", "phone", "mobile",
-	"secret", "token", "password", "passwd", "passphrase", "passcode", "pwd", "credential", "apikey",
-	"privatekey", "key", "security", "verification", "personal", "piw", "maiden",
+	"secret", "token", "password", "passwd", "passphrase", "passcode", "pwd", "credential",
+	"key", "security", "verification", "personal", "piw", "maiden",
 	"routing", "aba", "rtn", "transit", "institution", "account", "acct", "bank", "ssn", "social",
 	"passport", "licence", "license", "dl",
 }
@@ -170,7 +170,53 @@ func mayStartKeyword(s string, i int) bool {
 		c = s[i+2]
 	}
 	k := keyIndex3(s[i], s[i+1], c)
-	return keywordStart[k/64]&(1<<(k%64)) != 0
+	return keywordStart[k/64]&(1<<(k%64)) != 0 && !commonNotKeyword(s, i)
+}
+
+// commonNotKeyword rejects the common words that share their first three
+// letters with a keyword of prose or bank numbers (transaction, credit,
+// insufficient, version, main, route…), by the letters after them.
+func commonNotKeyword(s string, i int) bool {
+	if i+3 > len(s) {
+		return false
+	}
+	not := func(want ...string) bool {
+		for _, w := range want {
+			if hasPrefixFold(s, i+3, w) {
+				return false
+			}
+		}
+		return true
+	}
+	switch uint32(s[i]|0x20)<<16 | uint32(s[i+1]|0x20)<<8 | uint32(s[i+2]|0x20) {
+	case 't'<<16 | 'r'<<8 | 'a':
+		return not("nsi") // transit
+	case 'c'<<16 | 'r'<<8 | 'e':
+		return not("de") // credential
+	case 'i'<<16 | 'n'<<8 | 's':
+		return not("tit") // institution
+	case 'a'<<16 | 'c'<<8 | 'c':
+		return not("ou", "t") // account, acct
+	case 's'<<16 | 'e'<<8 | 'c':
+		return not("r", "u") // secret, security
+	case 'p'<<16 | 'a'<<8 | 's':
+		return not("s") // password, passphrase, passcode, passport
+	case 'p'<<16 | 'e'<<8 | 'r':
+		return not("so") // personal
+	case 'v'<<16 | 'e'<<8 | 'r':
+		return not("if") // verification
+	case 'b'<<16 | 'a'<<8 | 'n':
+		return not("k") // bank
+	case 'r'<<16 | 'o'<<8 | 'u':
+		return not("ti") // routing
+	case 'm'<<16 | 'a'<<8 | 'i':
+		return not("de") // maiden
+	case 's'<<16 | 'o'<<8 | 'c':
+		return not("ia") // social
+	case 'l'<<16 | 'i'<<8 | 'c':
+		return not("en") // licence, license
+	}
+	return false
 }
 
 // midWord: the bytes skipped at once inside a word, lower-case letters but
