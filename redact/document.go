@@ -317,6 +317,8 @@ func (w *docWalker) str(p int) int {
 	}
 	switch {
 	case w.survey:
+	case (r.scalar == redact || r.longDigits) && content == Redacted && !dropped:
+		w.emit(s[p:next]) // redacted already
 	case r.scalar == redact && content != "" && !(r.authz && providerID(content)),
 		r.longDigits && countDigits(content) >= 12:
 		w.replace(`"` + Redacted + `"`)

@@ -210,3 +210,24 @@ func TestCommonKeys(t *testing.T) {
 		}
 	}
 }
+
+// Redacted text is seen to be fixed at once: scanning it again changes
+// nothing, so untilFixed does one pass more, not maxPasses.
+func TestRedactedTextIsFixed(t *testing.T) {
+	for _, cases := range [][]textCase{textCases, shapeCases} {
+		for _, tc := range cases {
+			out := Text(tc.in)
+			if again, changed := appendText(nil, out); changed {
+				t.Errorf("%s: %q scanned again became %q", tc.name, out, again)
+			}
+		}
+	}
+	for _, cases := range [][]textCase{documentCases, shapeDocumentCases} {
+		for _, tc := range cases {
+			out := Document(tc.in)
+			if again, changed := document(out, 0); changed {
+				t.Errorf("%s: %q walked again became %q", tc.name, out, again)
+			}
+		}
+	}
+}

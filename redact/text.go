@@ -49,11 +49,14 @@ func untilFixed(out []byte, pass func(dst []byte, s string) ([]byte, bool)) []by
 
 // appendText scans s (clean text) once. While nothing matches it only
 // reads; at the first match it appends to dst everything up to the match
-// and goes on appending. changed reports whether anything was redacted;
-// when it is false dst is returned untouched.
+// and goes on appending. changed reports whether anything was redacted
+// (a match that is [REDACTED] already changes nothing, so that redacted
+// text is seen to be fixed at once); when it is false dst is returned
+// untouched.
 func appendText(dst []byte, s string) (out []byte, changed bool) {
 	var sc textScanner
 	sc.s = s
+	emitted := 0 // s is in dst up to here
 	n := len(s)
 	for i := 0; i < n; {
 		c := s[i]
@@ -95,16 +98,19 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 			i = next
 			continue
 		}
-		if !changed {
-			dst = slices.Grow(dst, n+len(Redacted))
-			changed = true
+		if s[start:end] != Redacted { // a value redacted already stays as it is
+			if !changed {
+				dst = slices.Grow(dst, n+len(Redacted))
+				changed = true
+			}
+			dst = append(dst, s[emitted:start]...)
+			dst = append(dst, Redacted...)
+			emitted = end
 		}
-		dst = append(dst, s[sc.last:start]...)
-		dst = append(dst, Redacted...)
 		sc.last, i = end, end
 	}
 	if changed {
-		dst = append(dst, s[sc.last:]...)
+		dst = append(dst, s[emitted:]...)
 	}
 	return dst, changed
 }
