@@ -342,10 +342,11 @@ func (w *docWalker) key(tok, content string, dropped, closed bool) {
 			w.resurvey = true // the account number came first, and went out as it was
 		}
 	}
+	if f != nil && !f.array && k.account && !f.bank {
+		f.sawAccount = true // kept, unless a bank number comes later in the object
+	}
 	var r rule
 	switch {
-	case f != nil && !f.array && k.account && !f.bank:
-		f.sawAccount = true // kept, unless a bank number comes later in the object
 	case k.sensitive, f != nil && f.bank && k.account:
 		r = rule{scalar: redact, structure: redact, authz: k.authorization}
 	case k.number:
