@@ -229,12 +229,14 @@ func (k *keyName) norm() string {
 }
 
 func (k *keyName) sensitive() bool {
-	if k.word {
-		return true
-	}
-	norm := k.norm()
+	return k.word || hasPart(k.norm(), &partsByFirst)
+}
+
+// hasPart reports whether norm holds one of the substrings indexed in
+// parts by their first byte.
+func hasPart(norm string, parts *[256][]string) bool {
 	for i := 0; i < len(norm); i++ {
-		for _, p := range partsByFirst[norm[i]] {
+		for _, p := range parts[norm[i]] {
 			if strings.HasPrefix(norm[i:], p) {
 				return true
 			}
@@ -244,12 +246,14 @@ func (k *keyName) sensitive() bool {
 }
 
 // partsByFirst indexes sensitiveParts by their first byte.
-var partsByFirst = func() (t [256][]string) {
-	for _, p := range sensitiveParts {
+var partsByFirst = byFirst(sensitiveParts[:]...)
+
+func byFirst(parts ...string) (t [256][]string) {
+	for _, p := range parts {
 		t[p[0]] = append(t[p[0]], p)
 	}
 	return t
-}()
+}
 
 // is reports whether the normalised key is one of names.
 func (k *keyName) is(names ...string) bool {
@@ -266,28 +270,31 @@ func (k *keyName) is(names ...string) bool {
 // of values, all secret.
 func (k *keyName) signature() bool { return strings.Contains(k.norm(), "signature") }
 
-// bankKey: a bank number that makes the account number beside it a bank
-// account's (routing_number, transit, institution_number, iban, sort_code,
-// bsb).
-func (k *keyName) bankKey() bool {
-	norm := k.norm()
-	for _, p := range [...]string{"routing", "transit", "institution", "iban", "sortcode"} {
-		if strings.Contains(norm, p) {
-			return true
-		}
-	}
-	return k.is("aba", "abanumber", "bsb")
-}
+// bankPartsByFirst indexes the substrings of a normalised key that name a
+// bank number by their first byte.
+var bankPartsByFirst = byFirst("routing", "transit", "institution", "iban", "sortcode")
 
-// accountNumber: an account number, a bank's beside a bankKey.
-func (k *keyName) accountNumber() bool {
-	return k.is("accountnumber", "accountno", "acctnumber", "acctno", "account", "acct", "accountnum")
-}
-
-// keyRole is what the tokenizer needs to know of a key.
+// keyRole is what the tokenizer needs to know of a key: the roles of keys
+// it gives meaning to.
 type keyRole struct {
-	sensitive, authorization, number, valueLike, fieldErrors, naming, descriptive, bank, account bool
-	plain                                                                                        bool // Text leaves it as it is
+	sensitive     bool // SensitiveKey: its value goes whatever it is
+	authorization bool // Authorization: a provider's id under it stays (Finix AU…)
+	number        bool // number: a value of 12 digits or more is a card
+	// fieldErrors: Flexiti echoes submitted values, PIWs and SINs
+	// included, under field_errors.
+	fieldErrors bool
+	// naming: the key that names the other member of a {name, value} pair
+	// (HAR headers, parameter lists); valueLike: the member that holds
+	// the value.
+	naming, valueLike bool
+	// descriptive: inside field_errors, a member that describes an error
+	// rather than echoes what was submitted.
+	descriptive bool
+	// bank: a bank number (routing_number, transit, institution_number,
+	// iban, sort_code, aba, bsb) that makes the account number beside it
+	// (account): a bank account's.
+	bank, account bool
+	plain         bool // Text leaves it as it is
 }
 
 // roleOf returns the role of a key: from commonKeys when it is one of them,
@@ -302,11 +309,28 @@ func roleOf(name string) keyRole {
 func workOutRole(name string) keyRole {
 	var k keyName
 	k.parse(name)
-	return keyRole{
-		sensitive: k.sensitive(), authorization: k.is("authorization"), number: k.is("number"),
-		valueLike: k.valueLike(), fieldErrors: k.fieldErrors(), naming: k.naming(), descriptive: k.descriptive(),
-		bank: k.bankKey(), account: k.accountNumber(),
+	norm := k.norm()
+	r := keyRole{sensitive: k.sensitive(), bank: hasPart(norm, &bankPartsByFirst)}
+	switch norm {
+	case "authorization":
+		r.authorization = true
+	case "number":
+		r.number = true
+	case "fielderrors", "fielderror":
+		r.fieldErrors = true
+	case "name", "key", "header", "headername", "field", "fieldname", "param", "parameter":
+		r.naming, r.descriptive = true, true
+	case "value", "values", "val", "content":
+		r.valueLike = true
+	case "path", "pointer", "location", "loc", "msg", "message", "messages", "code", "error", "type", "reason",
+		"description", "title", "detail", "rule", "constraint":
+		r.descriptive = true
+	case "aba", "abanumber", "bsb":
+		r.bank = true
+	case "accountnumber", "accountno", "acctnumber", "acctno", "account", "acct", "accountnum":
+		r.account = true
 	}
+	return r
 }
 
 // commonKeys holds the roles of the keys that error bodies and log records
@@ -338,28 +362,6 @@ var commonKeys = func() map[string]keyRole {
 	}
 	return m
 }()
-
-// The roles of keys that the tokenizer gives meaning to.
-
-// fieldErrorsKey: Flexiti echoes submitted values, PIWs and SINs included,
-// under field_errors.
-func (k *keyName) fieldErrors() bool { return k.is("fielderrors", "fielderror") }
-
-// naming: the key that names the other member of a {name, value} pair
-// (HAR headers, parameter lists).
-func (k *keyName) naming() bool {
-	return k.is("name", "key", "header", "headername", "field", "fieldname", "param", "parameter")
-}
-
-// valueLike: the member of a {name, value} pair that holds the value.
-func (k *keyName) valueLike() bool { return k.is("value", "values", "val", "content") }
-
-// descriptive: inside field_errors, the members that describe an error
-// rather than echo what was submitted.
-func (k *keyName) descriptive() bool {
-	return k.naming() || k.is("path", "pointer", "location", "loc", "msg", "message", "messages",
-		"code", "error", "type", "reason", "description", "title", "detail", "rule", "constraint")
-}
 
 // foldToASCII maps a non-ASCII rune to the ASCII letter or digit it folds
 // to (the Kelvin sign to k, the long s to s, full-width forms to ASCII), or

@@ -2,7 +2,7 @@
 # Benchmarks faultline and prints ratios against references measured in the
 # same run. Numbers are for this machine, now: compare ratios, not seconds.
 #
-# BENCH=classify|ingest|alerts|report|serve runs one part (default: all).
+# BENCH=classify|redact|ingest|alerts|report|serve runs one part (default: all).
 # The report and serve parts load REPORTBENCH_EVENTS (default 10,000,000)
 # events into the database REPORTBENCH_DATABASE_URL (default
 # faultline_reportbench on 127.0.0.1:5432) once; later runs reuse it. The
@@ -21,6 +21,20 @@ GOMAXPROCS=1 go test ./classify -run '^$' -bench '^BenchmarkClassify$' -cpu 1 -b
   | awk '/^BenchmarkClassify/ {
       for (i = 1; i <= NF; i++) { if ($(i+1) == "records/s") r = $i; if ($(i+1) == "ref_records/s") ref = $i; if ($(i+1) == "x_encoding_json") x = $i; if ($(i+1) == "allocs/op") a = $i }
       printf "  faultline %8.0f records/s   encoding/json %8.0f records/s   ratio %.2fx   %s allocs/record\n", r, ref, x, a
+    }'
+echo
+fi
+
+if run redact; then
+echo "== redact: worst shapes, 64 KiB and 1 MiB (linear: the same MB/s at both sizes) =="
+go test ./redact -run '^$' -bench '^BenchmarkWorstShapes$' -benchtime 3x -count 1 \
+  | awk '/^BenchmarkWorstShapes/ {
+      split($1, p, "/"); name = p[2]; size = p[3]; sub(/-[0-9]+$/, "", size)
+      for (i = 1; i <= NF; i++) if ($(i+1) == "MB/s") v = $i
+      mbs[name, size] = v; if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+    }
+    END {
+      for (k = 1; k <= n; k++) { s = order[k]; printf "  %-32s %8.1f MB/s  %8.1f MB/s  (%.0f ms per MiB)\n", s, mbs[s, "64KiB"], mbs[s, "1024KiB"], 1000 / mbs[s, "1024KiB"] }
     }'
 echo
 fi
