@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Prose: secrets that a sentence names without a key=value pair ("HMAC
 // secret is X", "signing key: X", "auth token X", "client_secret X does
@@ -186,8 +189,8 @@ func matchProseSecret(s string, i, e int) (int, int) {
 	for end < n && end-p <= 512 && !proseDelimiter(s[end]) {
 		end++
 	}
-	for end > p && (s[end-1] == '.' || s[end-1] == ':' || s[end-1] == '!' || s[end-1] == '?') {
-		end--
+	for end > p && (s[end-1] == '.' || s[end-1] == ':' || s[end-1] == '!' || s[end-1] == '?' || s[end-1] == '*') {
+		end-- // the sentence's punctuation, or emphasis
 	}
 	if !secretLike(s[p:end]) {
 		return -1, -1
@@ -260,14 +263,15 @@ func proseDelimiter(c byte) bool {
 }
 
 // secretLike: not a word of a sentence. Six bytes or more, and a digit, a
-// capital letter after the first byte, or anything but a letter.
+// capital letter after the first byte, or an ASCII sign (a word's
+// non-ASCII letters and apostrophes, as in doesn’t, are no sign).
 func secretLike(v string) bool {
 	if len(v) < 6 {
 		return false
 	}
 	for j := 0; j < len(v); j++ {
 		c := v[j]
-		if isDigit(c) || (j > 0 && isUpper(c)) || !isAlpha(c) {
+		if isDigit(c) || (j > 0 && isUpper(c)) || c < utf8.RuneSelf && !isAlpha(c) {
 			return true
 		}
 	}

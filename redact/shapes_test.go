@@ -68,6 +68,8 @@ var shapeCases = []textCase{
 	{name: "invalid token", in: "invalid token abcXYZ123 here", want: "invalid token [REDACTED] here"},
 	{name: "client secret does not match", in: "client_secret cs_9f8e7d6c5b does not match", want: "client_secret [REDACTED] does not match"},
 	{name: "secret key quoted", in: "secret key 'plain words' mismatch", want: "secret key '[REDACTED]' mismatch"},
+	{name: "prose with emphasis kept", in: "**Password guessing.** Each failed sign-in costs"},
+	{name: "prose with a typographic apostrophe kept", in: "Token doesn’t exist or was revoked."},
 	{name: "prose words after a secret word kept", in: "invalid token provided; the API key has expired; token 3 of 5; password incorrect"},
 
 	// Card security codes and credentials outside key=value.
