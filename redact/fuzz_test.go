@@ -142,6 +142,8 @@ var worstShapes = []struct {
 	{"account words", "account ", "routing "},
 	{"form brackets", "card[", ""},
 	{"ruby arrows", "=>", ""},
+	{"hex digits", "a1", ""},
+	{"hex ids", "146e3fc6106533093163657c6592de3d ", ""},
 }
 
 func shape(head, unit string, size int) string {

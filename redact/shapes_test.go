@@ -158,6 +158,22 @@ func TestEscalationIDsKept(t *testing.T) {
 			t.Errorf("Text(%q) = %q", msg, got)
 		}
 	}
+	// Hex ids and UUIDs whose digits happen to pass a card's or a phone's
+	// checks (the first seen in synth's trace ids and logrefs).
+	for _, id := range []string{"146e3fc6106533093163657c6592de3d", "b18d5889-7833-7958-b3f6-fe15bf09e241",
+		"4111111111111111abcdef0123456789", "87AF9F29F0AD509780874921BD45367A"} {
+		if got := Identifier(id); got != id {
+			t.Errorf("Identifier(%q) = %q", id, got)
+		}
+		if msg := "trace " + id + " failed"; Text(msg) != msg {
+			t.Errorf("Text(%q) = %q", msg, Text(msg))
+		}
+	}
+	for _, in := range []string{"card 4111111111111111abcxyz", "tenant-4983690060267730", "ref 4111111111111111"} {
+		if Text(in) == in {
+			t.Errorf("Text(%q) kept a card that is no hex id", in)
+		}
+	}
 	// An id-shaped vendor credential in an identifier field goes whole.
 	for _, tok := range []string{"sk_live_4eC39HqLyjWDarjtT1zdp7dc", "AKIAIOSFODNN7EXAMPLE", "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",
 		"xoxb-2345678901-2345678901234-AbCdEfGhIjKlMnOpQrStUvWx", "SK2c8a1f0e7b6d5c4b3a29f8e7d6c5b4a3"} {

@@ -262,6 +262,9 @@ type textScanner struct {
 	noJWTBefore int  // no JWT starts before this position
 	afterAt     int  // past the last at-sign seen: no local part reaches before it
 	bank        int8 // s names a bank: see bankContext
+	// noHexIDBefore: the digits before it are in no hex id (hexID looked
+	// there already).
+	noHexIDBefore int
 }
 
 // at tries the detectors that can start at s[i]. It returns the span to
@@ -278,6 +281,15 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 	case isDigit(c), (c == '+' || c == '(') && i+1 < len(s) && startsDigit(s, i+1):
 		if !afterMatch && prevIsDigit(s, i) {
 			return -1, -1, i + 1
+		}
+		if isDigit(c) && i >= sc.noHexIDBefore {
+			// The digits of a trace id, logref, hash or UUID are none of a
+			// card's or a phone's: the id is skipped whole.
+			id, end := hexID(s, i)
+			if id {
+				return -1, -1, end
+			}
+			sc.noHexIDBefore = end
 		}
 		if isDigit(c) && (afterMatch || !isAlnum(s[i-boolIndex(i > 0)]) || i == 0) {
 			if start, end = sc.wordShape(i); start >= 0 {
@@ -527,6 +539,11 @@ func matchWord(s string, i int, bank *int8) (int, int) {
 			return matchNumber(s, p, false, modePhoneWord)
 		}
 	default:
+		// Words of prose stand alone: not the tail of a camel-case word
+		// (an id's …eDl9YJ… is no "DL 9YJ…"), nor glued to a digit.
+		if (i > 0 && isAlnum(s[i-1])) || (e < n && isDigit(s[e])) {
+			return -1, -1
+		}
 		if start, end, ok := matchProseWord(s, i, e, w, bank); ok {
 			return start, end
 		}
