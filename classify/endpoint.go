@@ -204,11 +204,13 @@ func appendEndpoint(dst []byte, p string, segs *[]segment, declared *declaredTem
 }
 
 // holdsSecret reports whether a path segment that is no id holds a secret
-// (a card number or an e-mail address in a slug): it becomes {id} too.
-// Most segments (words, versions) cannot hold one: every secret the
-// detectors find in a segment takes seven digits or more, an at-sign
-// (also written %40 or &#64;), a non-ASCII letter or digit, '=' or ':', or
-// a JWT.
+// (a card number or an e-mail address in a slug, a vendor key): it becomes
+// {id} too. Most segments (words, versions) cannot hold one: every secret
+// the detectors find in a segment takes seven digits or more, an at-sign
+// (also written %40 or &#64;), a non-ASCII letter or digit, '=' or ':', a
+// JWT, or 15 bytes or more with a capital, a digit, '_' or '.' (the
+// shortest vendor credential; a slug of small letters and dashes, such as
+// calculate-interest, is none).
 func holdsSecret(seg string) bool {
 	digits := 0
 	for i := 0; i < len(seg); i++ {
@@ -220,7 +222,17 @@ func holdsSecret(seg string) bool {
 			return redact.Text(seg) != seg
 		}
 	}
-	return digits >= 7 && redact.Text(seg) != seg
+	return (digits >= 7 || len(seg) >= 15 && !isSlug(seg)) && redact.Text(seg) != seg
+}
+
+// isSlug reports whether seg is only small letters and dashes.
+func isSlug(seg string) bool {
+	for i := 0; i < len(seg); i++ {
+		if c := seg[i]; c != '-' && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // namesID reports whether a segment names the id that follows it

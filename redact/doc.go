@@ -1,12 +1,17 @@
 // Package redact removes secrets and personal data from text before
 // faultline stores or prints it: card numbers, card security codes and PINs,
 // credentials (bearer and basic credentials, JWTs, API keys, passwords,
-// session cookies, signatures, userinfo in URLs), e-mail addresses, phone
-// numbers, SINs, birth dates, security answers and PIWs.
+// session cookies, signatures, userinfo in URLs), vendor credentials by
+// their shape (vendor.go), PEM private keys, e-mail addresses, phone
+// numbers, SINs, birth dates, security answers and PIWs, bank and identity
+// numbers (IBANs, SSNs, routing, transit, institution and account numbers,
+// passport and driver's licence numbers).
 //
 //   - Text redacts free text (messages, header values, error details) with
-//     detectors that recognise a secret by its form, or by the key or word
-//     that names it ("password=…", "Authorization: …", "CVV 123").
+//     detectors that recognise a secret by its form (a card number, an
+//     IBAN, sk_live_…, a PEM block), or by the key, word or markup that
+//     names it ("password=…", "Authorization: …", "CVV 123", "HMAC secret
+//     is …", <cvv>…</cvv>, <input name="cvc" value="…">).
 //   - Document redacts anything that may hold structure: JSON, including
 //     JSON that is truncated, double-encoded, written with raw control
 //     characters or embedded in HTML, and key=value text. A tolerant

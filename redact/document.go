@@ -76,6 +76,7 @@ type docWalker struct {
 
 	survey   bool
 	marked   []bool // by object ordinal: the object's name is sensitive: redact its value
+	banks    []bool // by object ordinal: the object holds a bank number: its account number is one
 	objects  int    // '{' tokens seen: object ordinals
 	resurvey bool   // an object named its pair after the value: walk again, with a survey
 
@@ -91,6 +92,8 @@ type frame struct {
 	pairs       bool // an array inside field_errors' array: [param, value, …]
 	marked      bool // object whose name member is sensitive
 	sawValue    bool // object: a value-like member came already
+	bank        bool // object with a routing, transit, institution number or IBAN
+	sawAccount  bool // object: an account number came already, kept
 	namedKey    bool // array whose first element is a sensitive name
 	ordinal     int
 	elems       int // array: elements before the current one
@@ -143,7 +146,7 @@ func (w *docWalker) walk() {
 		switch {
 		case c == '"':
 			p = w.str(p)
-		case c == '{' || c == '[':
+		case c == '{' || c == '[' && !(f == nil && formBracket(s, p)):
 			p = w.open(p)
 		case f != nil && (c == '}' || c == ']'):
 			w.stack = w.stack[:len(w.stack)-1]
@@ -208,7 +211,7 @@ func (w *docWalker) open(p int) int {
 	if !f.array {
 		f.ordinal = w.newObject()
 		if !w.survey && f.ordinal < len(w.marked) {
-			f.marked = w.marked[f.ordinal]
+			f.marked, f.bank = w.marked[f.ordinal], w.banks[f.ordinal]
 		}
 	}
 	if f.array && parent != nil && parent.array && parent.fieldErrors {
@@ -222,7 +225,7 @@ func (w *docWalker) open(p int) int {
 // newObject returns the ordinal of an object starting now.
 func (w *docWalker) newObject() int {
 	if w.survey {
-		w.marked = append(w.marked, false)
+		w.marked, w.banks = append(w.marked, false), append(w.banks, false)
 	}
 	w.objects++
 	return w.objects - 1
@@ -292,6 +295,11 @@ func (w *docWalker) str(p int) int {
 		w.emit(s[next : q+1])
 		return q + 1
 	}
+	if closed && q+1 < len(s) && s[q] == '=' && s[q+1] == '>' { // a Ruby hash: "password" => "…"
+		w.key(s[p:next], content, dropped, closed)
+		w.emit(s[next : q+2])
+		return q + 2
+	}
 	r := w.valueRule()
 	w.has = false
 	f := w.top()
@@ -309,6 +317,8 @@ func (w *docWalker) str(p int) int {
 	}
 	switch {
 	case w.survey:
+	case (r.scalar == redact || r.longDigits) && content == Redacted && !dropped:
+		w.emit(s[p:next]) // redacted already
 	case r.scalar == redact && content != "" && !(r.authz && providerID(content)),
 		r.longDigits && countDigits(content) >= 12:
 		w.replace(`"` + Redacted + `"`)
@@ -321,30 +331,45 @@ func (w *docWalker) str(p int) int {
 // key handles a key token (tok, holding content) and sets the rule of its
 // value.
 func (w *docWalker) key(tok, content string, dropped, closed bool) {
-	var k keyName
-	k.parse(content)
+	k := roleOf(content)
 	f := w.top()
+	if f != nil && !f.array && !f.bank && k.bank {
+		f.bank = true
+		switch {
+		case w.survey:
+			w.banks[f.ordinal] = true
+		case f.sawAccount:
+			w.resurvey = true // the account number came first, and went out as it was
+		}
+	}
+	if f != nil && !f.array && k.account && !f.bank {
+		f.sawAccount = true // kept, unless a bank number comes later in the object
+	}
 	var r rule
 	switch {
-	case k.sensitive():
-		r = rule{scalar: redact, structure: redact, authz: k.is("authorization")}
-	case k.is("number"):
+	case k.sensitive, f != nil && f.bank && k.account:
+		r = rule{scalar: redact, structure: redact, authz: k.authorization}
+	case k.number:
 		r = rule{longDigits: true}
-	case f != nil && f.marked && k.valueLike():
+	case f != nil && f.marked && k.valueLike:
 		r = rule{scalar: redact, structure: redact}
-	case k.fieldErrors():
+	case k.fieldErrors:
 		r = rule{fieldErrors: true}
-	case f != nil && f.fieldErrors && !k.descriptive():
+	case f != nil && f.fieldErrors && !k.descriptive:
 		r = rule{scalar: redact, fieldErrors: true}
 	case f != nil && f.fieldErrors:
 		r = rule{fieldErrors: true}
 	}
-	r.naming = k.naming()
-	if f != nil && !f.array && k.valueLike() {
+	r.naming = k.naming
+	if f != nil && !f.array && k.valueLike {
 		f.sawValue = true
 	}
 	w.pending, w.has = r, true
-	if !w.survey {
+	switch {
+	case w.survey:
+	case k.plain && !dropped:
+		w.emit(tok)
+	default:
 		w.textString(tok, content, dropped, closed)
 	}
 }
@@ -429,11 +454,31 @@ func (w *docWalker) scalar(p int) int {
 
 // text handles free text outside any structure, up to the next string or
 // structure.
+//
+// A markup tag is one run with its quoted attributes (<input name="cvc"
+// value="…">), so that Text sees the whole tag; a '[' glued to a word is
+// a form key's bracket (card[cvc]=…), not an array.
 func (w *docWalker) text(p int) int {
 	s := w.s
 	q := p
-	for q < len(s) && s[q] != '"' && s[q] != '{' && s[q] != '[' {
-		q++
+	tag := -1 // start of the markup tag q is in
+	for ; q < len(s); q++ {
+		c := s[q]
+		if tag >= 0 {
+			if c == '>' || c == '<' || q-tag > maxTag {
+				tag = -1
+			}
+			if c != '<' {
+				continue
+			}
+		}
+		if c == '<' && q+1 < len(s) && (isAlpha(s[q+1]) || s[q+1] == '_') {
+			tag = q
+			continue
+		}
+		if c == '"' || c == '{' || c == '[' && !formBracket(s, q) {
+			break
+		}
 	}
 	run := s[p:q]
 	if !w.survey {
@@ -455,6 +500,12 @@ func (w *docWalker) text(p int) int {
 	return q
 }
 
+// formBracket reports whether the '[' at p is a form key's (card[cvc]=):
+// glued to a word.
+func formBracket(s string, p int) bool {
+	return p > 0 && s[p] == '[' && isWordByte(s[p-1]) && s[p-1] < 0x80
+}
+
 // jsonNumber reports whether s looks like one JSON number.
 func jsonNumber(s string) bool {
 	if s == "" {
@@ -474,6 +525,9 @@ func jsonNumber(s string) bool {
 func (w *docWalker) assignmentPending(run string) bool {
 	j := len(run)
 	for j > 0 && len(run)-j < 16 && (run[j-1] == ' ' || run[j-1] == '\t') {
+		j--
+	}
+	if j >= 2 && run[j-1] == '>' && run[j-2] == '=' { // a Ruby hash: :password=>"…"
 		j--
 	}
 	if j == 0 || (run[j-1] != '=' && run[j-1] != ':') {

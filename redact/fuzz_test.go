@@ -23,6 +23,9 @@ func FuzzText(f *testing.F) {
 	for _, tc := range textCases {
 		f.Add(tc.in)
 	}
+	for _, tc := range shapeCases {
+		f.Add(tc.in)
+	}
 	for _, s := range fuzzSeeds {
 		f.Add(s)
 	}
@@ -40,6 +43,9 @@ func FuzzText(f *testing.F) {
 
 func FuzzDocument(f *testing.F) {
 	for _, tc := range documentCases {
+		f.Add(tc.in)
+	}
+	for _, tc := range shapeDocumentCases {
 		f.Add(tc.in)
 	}
 	for _, s := range fuzzSeeds {
@@ -116,6 +122,28 @@ var worstShapes = []struct {
 	{"plus signs", "+", ""},
 	{"parentheses", "(1", ""},
 	{"double-encoded strings", `"{\"a\":`, ""},
+	{"vendor prefixes glued", "sk_live_", ""},
+	{"generic vendor prefix", "sk_aa_", ""},
+	{"adyen prefixes", "AQE+", ""},
+	{"long-bodied prefixes", "ya29.", "x "},
+	{"slack prefixes", "xoxb-", ""},
+	{"aws secret starts", "aB3+", ""},
+	{"iban starts", "GB82 ", ""},
+	{"pem begins", "-----BEGIN RSA PRIVATE KEY-----\"", ""},
+	{"pem begins without end", "-----BEGIN PRIVATE KEY-----\n", ""},
+	{"tags", "<cvv ", ""},
+	{"tags with attributes", `<a b="`, ""},
+	{"sensitive elements", "<cvv>", ""},
+	{"cdata", "<![CDATA[", ""},
+	{"azure secret marks", "a8Q~", ""},
+	{"telegram colons", "12345678:", ""},
+	{"prose secret words", "token ", ""},
+	{"chained secret words", "secret key ", ""},
+	{"account words", "account ", "routing "},
+	{"form brackets", "card[", ""},
+	{"ruby arrows", "=>", ""},
+	{"hex digits", "a1", ""},
+	{"hex ids", "146e3fc6106533093163657c6592de3d ", ""},
 }
 
 func shape(head, unit string, size int) string {

@@ -31,6 +31,13 @@ var sensitiveParts = [...]string{
 	"signingkey", "subscriptionkey", "cardnumber", "creditcard", "cardno", "ccnumber",
 	"securitycode", "securityanswer", "secretanswer", "birth", "phone", "mobile", "email",
 	"authorization", "authentication", "passport", "governmentid",
+	// Card verification values under other names (Authorize.net cardCode,
+	// Shopify verification_value, CardSecVal) and security questions.
+	"cardcode", "verificationvalue", "cardsecval", "cardverification", "maidenname",
+	// Bank and identity numbers.
+	"iban", "routingnumber", "routingno", "abanumber", "transitnumber", "institutionnumber",
+	"bankaccount", "sortcode", "socialsecurity", "nationalid", "driverslicen", "driverlicen",
+	"licencenumber", "licensenumber", "taxpayerid", "accountkey",
 }
 
 // sensitiveWord reports whether a word of a key makes it sensitive on its
@@ -40,7 +47,7 @@ var sensitiveParts = [...]string{
 func sensitiveWord(w string) bool {
 	switch w {
 	case "pass", "pwd", "mysqlpwd", "dbpwd", "pin", "pinblock", "pincode", "pinnumber", "dob", "sin", "ssn",
-		"piw", "pan", "otp", "jwt", "sig", "tel", "cell", "answer", "govid":
+		"piw", "pan", "otp", "jwt", "sig", "tel", "cell", "answer", "govid", "aba", "bsb", "csc":
 		return true
 	case "authenticate", "authority", "authorities":
 		return false
@@ -158,6 +165,8 @@ func (k *keyName) parseASCII(name string) bool {
 			cl = 'L'
 		case isDigit(c):
 			cl = 'D'
+		case c == '%' && i+2 < len(name) && isHexByte(name[i+1]) && isHexByte(name[i+2]):
+			i += 2 // a percent-encoded separator: card%5Bcvc%5D
 		}
 		if cl == 0 {
 			if start >= 0 {
@@ -220,12 +229,14 @@ func (k *keyName) norm() string {
 }
 
 func (k *keyName) sensitive() bool {
-	if k.word {
-		return true
-	}
-	norm := k.norm()
+	return k.word || hasPart(k.norm(), &partsByFirst)
+}
+
+// hasPart reports whether norm holds one of the substrings indexed in
+// parts by their first byte.
+func hasPart(norm string, parts *[256][]string) bool {
 	for i := 0; i < len(norm); i++ {
-		for _, p := range partsByFirst[norm[i]] {
+		for _, p := range parts[norm[i]] {
 			if strings.HasPrefix(norm[i:], p) {
 				return true
 			}
@@ -235,12 +246,14 @@ func (k *keyName) sensitive() bool {
 }
 
 // partsByFirst indexes sensitiveParts by their first byte.
-var partsByFirst = func() (t [256][]string) {
-	for _, p := range sensitiveParts {
+var partsByFirst = byFirst(sensitiveParts[:]...)
+
+func byFirst(parts ...string) (t [256][]string) {
+	for _, p := range parts {
 		t[p[0]] = append(t[p[0]], p)
 	}
 	return t
-}()
+}
 
 // is reports whether the normalised key is one of names.
 func (k *keyName) is(names ...string) bool {
@@ -253,27 +266,102 @@ func (k *keyName) is(names ...string) bool {
 	return false
 }
 
-// The roles of keys that the tokenizer gives meaning to.
+// signature: a signature header (Stripe-Signature: t=…,v1=…) holds a list
+// of values, all secret.
+func (k *keyName) signature() bool { return strings.Contains(k.norm(), "signature") }
 
-// fieldErrorsKey: Flexiti echoes submitted values, PIWs and SINs included,
-// under field_errors.
-func (k *keyName) fieldErrors() bool { return k.is("fielderrors", "fielderror") }
+// bankPartsByFirst indexes the substrings of a normalised key that name a
+// bank number by their first byte.
+var bankPartsByFirst = byFirst("routing", "transit", "institution", "iban", "sortcode")
 
-// naming: the key that names the other member of a {name, value} pair
-// (HAR headers, parameter lists).
-func (k *keyName) naming() bool {
-	return k.is("name", "key", "header", "headername", "field", "fieldname", "param", "parameter")
+// keyRole is what the tokenizer needs to know of a key: the roles of keys
+// it gives meaning to.
+type keyRole struct {
+	sensitive     bool // SensitiveKey: its value goes whatever it is
+	authorization bool // Authorization: a provider's id under it stays (Finix AU…)
+	number        bool // number: a value of 12 digits or more is a card
+	// fieldErrors: Flexiti echoes submitted values, PIWs and SINs
+	// included, under field_errors.
+	fieldErrors bool
+	// naming: the key that names the other member of a {name, value} pair
+	// (HAR headers, parameter lists); valueLike: the member that holds
+	// the value.
+	naming, valueLike bool
+	// descriptive: inside field_errors, a member that describes an error
+	// rather than echoes what was submitted.
+	descriptive bool
+	// bank: a bank number (routing_number, transit, institution_number,
+	// iban, sort_code, aba, bsb) that makes the account number beside it
+	// (account): a bank account's.
+	bank, account bool
+	plain         bool // Text leaves it as it is
 }
 
-// valueLike: the member of a {name, value} pair that holds the value.
-func (k *keyName) valueLike() bool { return k.is("value", "values", "val", "content") }
-
-// descriptive: inside field_errors, the members that describe an error
-// rather than echo what was submitted.
-func (k *keyName) descriptive() bool {
-	return k.naming() || k.is("path", "pointer", "location", "loc", "msg", "message", "messages",
-		"code", "error", "type", "reason", "description", "title", "detail", "rule", "constraint")
+// roleOf returns the role of a key: from commonKeys when it is one of them,
+// else worked out.
+func roleOf(name string) keyRole {
+	if r, ok := commonKeys[name]; ok {
+		return r
+	}
+	return workOutRole(name)
 }
+
+func workOutRole(name string) keyRole {
+	var k keyName
+	k.parse(name)
+	norm := k.norm()
+	r := keyRole{sensitive: k.sensitive(), bank: hasPart(norm, &bankPartsByFirst)}
+	switch norm {
+	case "authorization":
+		r.authorization = true
+	case "number":
+		r.number = true
+	case "fielderrors", "fielderror":
+		r.fieldErrors = true
+	case "name", "key", "header", "headername", "field", "fieldname", "param", "parameter":
+		r.naming, r.descriptive = true, true
+	case "value", "values", "val", "content":
+		r.valueLike = true
+	case "path", "pointer", "location", "loc", "msg", "message", "messages", "code", "error", "type", "reason",
+		"description", "title", "detail", "rule", "constraint":
+		r.descriptive = true
+	case "aba", "abanumber", "bsb":
+		r.bank = true
+	case "accountnumber", "accountno", "acctnumber", "acctno", "account", "acct", "accountnum":
+		r.account = true
+	}
+	return r
+}
+
+// commonKeys holds the roles of the keys that error bodies and log records
+// use most, worked out once: a body's keys then cost a lookup each. Every
+// entry is what workOutRole and Text give for it (TestCommonKeys).
+var commonKeys = func() map[string]keyRole {
+	names := []string{
+		"message", "messages", "msg", "code", "error", "errors", "error_code", "errorCode", "error_message",
+		"errorMessage", "errorModel", "error_description", "status", "statusCode", "status_code", "type", "title",
+		"detail", "details", "description", "reason", "field", "fields", "param", "parameter", "value", "name",
+		"path", "pointer", "location", "href", "self", "_links", "links", "_embedded", "embedded", "logref",
+		"total", "count", "descriptors", "problem", "instance", "timestamp", "time", "ts", "date", "created",
+		"created_at", "updated_at", "id", "request_id", "requestId", "request", "trace_id", "traceId", "trace",
+		"span_id", "correlation_id", "correlationId", "failure_code", "failure_message", "decline_code",
+		"doc_url", "amount", "currency", "category", "subcode", "sub_code", "retryable", "retry_after",
+		"transfer", "transaction", "transaction_id", "merchant", "merchant_id", "identity", "order_id",
+		"payment", "payment_id", "result", "success", "data", "body", "headers", "method", "url", "service",
+		"env", "tenant", "provider", "duration_ms", "response_body", "response_headers", "request_headers",
+		"content-type", "Content-Type", "X-Request-Id", "X-Correlation-Id", "x-request-id", "level", "severity",
+		"field_errors", "fieldErrors", "inputs", "limit", "offset", "page", "state", "context", "info", "hint",
+		"documentation_url", "more_info", "help", "link", "errors_count", "validation", "violations", "rule",
+	}
+	m := make(map[string]keyRole, len(names))
+	for _, n := range names {
+		r := workOutRole(n)
+		_, changed := appendText(nil, n)
+		r.plain = !changed
+		m[n] = r
+	}
+	return m
+}()
 
 // foldToASCII maps a non-ASCII rune to the ASCII letter or digit it folds
 // to (the Kelvin sign to k, the long s to s, full-width forms to ASCII), or

@@ -5,7 +5,8 @@ import (
 	"unicode/utf8"
 )
 
-// Numbers: card numbers, SINs and phone numbers, in ASCII or any other
+// Numbers: card numbers, SINs, US social security numbers (3-2-4 with
+// dashes) and phone numbers (UK mobiles written nationally too), in ASCII or any other
 // script's decimal digits (full-width ４１１１…), with any mix of spaces,
 // tabs, dashes, dots, "%20" and invisible characters between groups.
 
@@ -301,7 +302,7 @@ func numberCandidate(nb *number, m int, ds []byte) bool {
 		if digits == 9 && sinShape(gs) && luhn(ds) {
 			return true
 		}
-		if internationalZeroZero(gs, ds) {
+		if internationalZeroZero(gs, ds) || ssnShape(gs, ds) || ukMobile(gs, ds) {
 			return true
 		}
 	}
@@ -411,4 +412,61 @@ func surelyCard(ds []byte) bool {
 		return n >= 12
 	}
 	return false
+}
+
+// maxHexID bounds the hex ids inHexID recognises (a SHA-512 is 128).
+const maxHexID = 128
+
+// hexID reports whether the digits at s[i] are part of a hex id: a trace
+// id, a logref or a hash (16 to 128 hex digits, a letter among them, in
+// one case), or a UUID; end is where the hex run around i ends (or where
+// the look ended). Their digits are no card or phone number, however they
+// happen to check: an escalation needs the id whole.
+func hexID(s string, i int) (id bool, end int) {
+	from, to := i, i
+	for from > 0 && i-from <= maxHexID && (isHexByte(s[from-1]) || s[from-1] == '-') {
+		from--
+	}
+	for to < len(s) && to-i <= maxHexID && (isHexByte(s[to]) || s[to] == '-') {
+		to++
+	}
+	tok := s[from:to]
+	if len(tok) > maxHexID || (from > 0 && isAlnum(s[from-1])) || (to < len(s) && isAlnum(s[to])) {
+		return false, to
+	}
+	if isUUID(tok) {
+		return true, to
+	}
+	if len(tok) < 16 {
+		return false, to
+	}
+	var lower, upper bool
+	for j := 0; j < len(tok); j++ {
+		switch c := tok[j]; {
+		case c == '-':
+			return false, to
+		case c >= 'a' && c <= 'f':
+			lower = true
+		case c >= 'A' && c <= 'F':
+			upper = true
+		}
+	}
+	return lower != upper, to
+}
+
+// isUUID: 8-4-4-4-12 hex digits.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for j := 0; j < len(s); j++ {
+		if j == 8 || j == 13 || j == 18 || j == 23 {
+			if s[j] != '-' {
+				return false
+			}
+		} else if !isHexByte(s[j]) {
+			return false
+		}
+	}
+	return true
 }

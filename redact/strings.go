@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -103,6 +104,14 @@ func IndexFold(s, lower string) int {
 		if c == first && hasPrefixFold(s, i, lower) {
 			return i
 		}
+	}
+	return -1
+}
+
+// indexFrom returns the index of sub in s at or after from, or -1.
+func indexFrom(s, sub string, from int) int {
+	if i := strings.Index(s[from:], sub); i >= 0 {
+		return from + i
 	}
 	return -1
 }

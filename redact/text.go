@@ -49,11 +49,14 @@ func untilFixed(out []byte, pass func(dst []byte, s string) ([]byte, bool)) []by
 
 // appendText scans s (clean text) once. While nothing matches it only
 // reads; at the first match it appends to dst everything up to the match
-// and goes on appending. changed reports whether anything was redacted;
-// when it is false dst is returned untouched.
+// and goes on appending. changed reports whether anything was redacted
+// (a match that is [REDACTED] already changes nothing, so that redacted
+// text is seen to be fixed at once); when it is false dst is returned
+// untouched.
 func appendText(dst []byte, s string) (out []byte, changed bool) {
 	var sc textScanner
 	sc.s = s
+	emitted := 0 // s is in dst up to here
 	n := len(s)
 	for i := 0; i < n; {
 		c := s[i]
@@ -61,13 +64,31 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 			i++
 			continue
 		}
-		if isAlpha(c) && i+1 < n && i != sc.last {
-			// A letter starts nothing unless it is the 'e' of a JWT or
-			// starts a word whose first two letters a keyword has.
-			d := s[i+1] | 0x20
-			jwt := c == 'e' && s[i+1] == 'y'
-			word := keywordStart[c|0x20][d&0x7f] && (!isAlnum(s[i-boolIndex(i > 0)]) || i == 0 || isLower(s[i-1]) && isUpper(c))
-			if !jwt && !word {
+		if isAlpha(c) && i != sc.last && i+1 < n {
+			// A letter inside a word starts nothing but a glued JWT or a
+			// camel-case word (userPin); the lower-case letters after it
+			// are skipped at once. A letter that starts a word starts
+			// nothing unless a keyword or a vendor prefix starts with its
+			// first two letters, or a shape that only length tells (an IBAN,
+			// an AWS secret key) may start there.
+			if i > 0 && isAlnum(s[i-1]) && !(isUpper(c) && isLower(s[i-1])) {
+				if c != 'e' || s[i+1] != 'y' {
+					for i++; i < n && midWord[s[i]]; i++ {
+					}
+					continue
+				}
+			} else if !mayStartKeyword(s, i) && !mayStartShape(s, i) && (c != 'e' || s[i+1] != 'y') {
+				for i++; i < n && midWord[s[i]]; i++ {
+				}
+				continue
+			}
+		}
+		switch c {
+		case '-', '<', '~':
+			// Rare starts: a PEM block's dashes, a tag's name, Q~ of an
+			// Azure secret.
+			if c == '-' && (i+1 >= n || s[i+1] != '-') || c == '<' && (i+1 >= n || !isAlpha(s[i+1]) && s[i+1] != '_') ||
+				c == '~' && s[i-boolIndex(i > 0)] != 'Q' {
 				i++
 				continue
 			}
@@ -77,16 +98,19 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 			i = next
 			continue
 		}
-		if !changed {
-			dst = slices.Grow(dst, n+len(Redacted))
-			changed = true
+		if s[start:end] != Redacted { // a value redacted already stays as it is
+			if !changed {
+				dst = slices.Grow(dst, n+len(Redacted))
+				changed = true
+			}
+			dst = append(dst, s[emitted:start]...)
+			dst = append(dst, Redacted...)
+			emitted = end
 		}
-		dst = append(dst, s[sc.last:start]...)
-		dst = append(dst, Redacted...)
 		sc.last, i = end, end
 	}
 	if changed {
-		dst = append(dst, s[sc.last:]...)
+		dst = append(dst, s[emitted:]...)
 	}
 	return dst, changed
 }
@@ -98,8 +122,11 @@ func appendText(dst []byte, s string) (out []byte, changed bool) {
 // phone, pin, tel), 'e' of a JWT, and the lead bytes of non-ASCII
 // characters (digits of other scripts, the full-width at-sign).
 var trigger = func() (t [256]bool) {
-	for _, c := range []byte("0123456789+(@%&:='\"ebBcCdDfFmMpPtT") {
+	for _, c := range []byte("0123456789+(@%&:='\"-<~") {
 		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
 	}
 	for c := 0xC0; c < 0x100; c++ {
 		t[c] = true
@@ -107,16 +134,118 @@ var trigger = func() (t [256]bool) {
 	return t
 }()
 
-// keywordStart marks the first two letters (lower case) of the keywords
-// matchWord knows: bearer, basic, birth…, born, dob, dateofbirth, d.o.b.,
-// cvv, cvc, cvn, cvd, csc, cid, pin, pincode, tel, telephone, fax, cell,
-// cellphone, phone…, mobile….
-var keywordStart = func() (t [128][128]bool) {
-	for _, p := range []string{"be", "ba", "bi", "bo", "do", "da", "d.", "cv", "cs", "ci", "pi", "te", "fa", "ce", "ph", "mo"} {
-		t[p[0]][p[1]] = true
+// keywords are the words matchWord knows, lower case: credentials
+// (bearer, basic), birth dates, card codes, PINs, phone words; the words
+// that name a secret in prose; bank and identity numbers.
+var keywords = []string{
+	"bearer", "basic", "birth", "born", "dob", "dateofbirth", "d.o.b", "cvv", "cvc", "cvn", "cvd", "csc", "cid",
+	"pin", "pincode", "tel", "telephone", "fax", "cell", "cellphone", "phone", "mobile",
+	"secret", "token", "password", "passwd", "passphrase", "passcode", "pwd", "credential",
+	"key", "security", "verification", "personal", "piw", "maiden",
+	"routing", "aba", "rtn", "transit", "institution", "account", "acct", "bank", "ssn", "social",
+	"passport", "licence", "license", "dl",
+}
+
+// keywordStart is the set of the first three bytes of keywords, folded to
+// five bits each (a letter of either case to 1–26): a word whose first
+// three bytes are not in it starts no keyword. A keyword of two letters
+// (dl) is in it with every third byte.
+var keywordStart = func() (t [1 << 15 / 64]uint64) {
+	set := func(a, b, c byte) {
+		k := keyIndex3(a, b, c)
+		t[k/64] |= 1 << (k % 64)
+	}
+	for _, w := range keywords {
+		if len(w) == 2 {
+			for c := 0; c < 32; c++ {
+				set(w[0], w[1], byte(c))
+			}
+			continue
+		}
+		set(w[0], w[1], w[2])
 	}
 	return t
 }()
+
+func keyIndex3(a, b, c byte) uint { return uint(a&31)<<10 | uint(b&31)<<5 | uint(c&31) }
+
+// mayStartKeyword is the constant-time test of a word start at s[i].
+func mayStartKeyword(s string, i int) bool {
+	var c byte
+	if i+2 < len(s) {
+		c = s[i+2]
+	}
+	k := keyIndex3(s[i], s[i+1], c)
+	return keywordStart[k/64]&(1<<(k%64)) != 0 && !commonNotKeyword(s, i)
+}
+
+// commonNotKeyword rejects the common words that share their first three
+// letters with a keyword of prose or bank numbers (transaction, credit,
+// insufficient, version, main, route…), by the letters after them.
+func commonNotKeyword(s string, i int) bool {
+	if i+3 > len(s) {
+		return false
+	}
+	not := func(want ...string) bool {
+		for _, w := range want {
+			if hasPrefixFold(s, i+3, w) {
+				return false
+			}
+		}
+		return true
+	}
+	switch uint32(s[i]|0x20)<<16 | uint32(s[i+1]|0x20)<<8 | uint32(s[i+2]|0x20) {
+	case 't'<<16 | 'r'<<8 | 'a':
+		return not("nsi") // transit
+	case 'c'<<16 | 'r'<<8 | 'e':
+		return not("de") // credential
+	case 'i'<<16 | 'n'<<8 | 's':
+		return not("tit") // institution
+	case 'a'<<16 | 'c'<<8 | 'c':
+		return not("ou", "t") // account, acct
+	case 's'<<16 | 'e'<<8 | 'c':
+		return not("r", "u") // secret, security
+	case 'p'<<16 | 'a'<<8 | 's':
+		return not("s") // password, passphrase, passcode, passport
+	case 'p'<<16 | 'e'<<8 | 'r':
+		return not("so") // personal
+	case 'v'<<16 | 'e'<<8 | 'r':
+		return not("if") // verification
+	case 'b'<<16 | 'a'<<8 | 'n':
+		return not("k") // bank
+	case 'r'<<16 | 'o'<<8 | 'u':
+		return not("ti") // routing
+	case 'm'<<16 | 'a'<<8 | 'i':
+		return not("de") // maiden
+	case 's'<<16 | 'o'<<8 | 'c':
+		return not("ia") // social
+	case 'l'<<16 | 'i'<<8 | 'c':
+		return not("en") // licence, license
+	}
+	return false
+}
+
+// midWord: the bytes skipped at once inside a word, lower-case letters but
+// the 'e' that may start a glued JWT.
+var midWord = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = c != 'e'
+	}
+	return t
+}()
+
+// mayStartShape is the constant-time test of a word start for the shapes
+// matchShape, matchIBAN, matchAWSSecret and matchMailchimp look for.
+func mayStartShape(s string, i int) bool {
+	d := s[i+1]
+	if shapeGroup(s[i], d) != nil {
+		return true
+	}
+	if i+3 < len(s) && isAlpha(d) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+		return true // an IBAN's country and check digits
+	}
+	return mayBeAWSSecret(s, i) || (i+34 < len(s) && s[i+32] == '-' && s[i+33] == 'u')
+}
 
 func boolIndex(b bool) int {
 	if b {
@@ -130,8 +259,12 @@ func boolIndex(b bool) int {
 type textScanner struct {
 	s           string
 	last        int
-	noJWTBefore int // no JWT starts before this position
-	afterAt     int // past the last at-sign seen: no local part reaches before it
+	noJWTBefore int  // no JWT starts before this position
+	afterAt     int  // past the last at-sign seen: no local part reaches before it
+	bank        int8 // s names a bank: see bankContext
+	// noHexIDBefore: the digits before it are in no hex id (hexID looked
+	// there already).
+	noHexIDBefore int
 }
 
 // at tries the detectors that can start at s[i]. It returns the span to
@@ -148,6 +281,20 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 	case isDigit(c), (c == '+' || c == '(') && i+1 < len(s) && startsDigit(s, i+1):
 		if !afterMatch && prevIsDigit(s, i) {
 			return -1, -1, i + 1
+		}
+		if isDigit(c) && i >= sc.noHexIDBefore {
+			// The digits of a trace id, logref, hash or UUID are none of a
+			// card's or a phone's: the id is skipped whole.
+			id, end := hexID(s, i)
+			if id {
+				return -1, -1, end
+			}
+			sc.noHexIDBefore = end
+		}
+		if isDigit(c) && (afterMatch || !isAlnum(s[i-boolIndex(i > 0)]) || i == 0) {
+			if start, end = sc.wordShape(i); start >= 0 {
+				return start, end, end
+			}
 		}
 		// "+" starts a number of its own even after a word (AU+1416…).
 		if start, end = matchNumber(s, i, !afterMatch && c != '+' && prevIsWord(s, i), modeFree); start >= 0 {
@@ -175,6 +322,11 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		if c == ':' && i+2 < len(s) && s[i+1] == '/' && s[i+2] == '/' {
 			return matchUserinfo(s, i+3)
 		}
+		if c == ':' && i > 0 && isDigit(s[i-1]) {
+			if start, end = matchTelegram(s, i, sc.last); start >= 0 {
+				return start, end, end
+			}
+		}
 		if start, end = matchAssignment(s, i, sc.last); start >= 0 {
 			return start, end, end
 		}
@@ -189,8 +341,25 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		}
 		fallthrough
 	case isAlpha(c):
+		if afterMatch || !isAlnum(s[i-1]) {
+			if start, end = sc.wordShape(i); start >= 0 {
+				return start, end, end
+			}
+		}
 		if afterMatch || !isAlnum(s[i-1]) || (isLower(s[i-1]) && isUpper(c)) {
-			if start, end = matchWord(s, i); start >= 0 {
+			if start, end = matchWord(s, i, &sc.bank); start >= 0 {
+				return start, end, end
+			}
+		}
+	case c == '-':
+		if start, end = matchPEM(s, i); start >= 0 {
+			return start, end, end
+		}
+	case c == '<':
+		return matchMarkup(s, i)
+	case c == '~':
+		if i >= 5 {
+			if start, end = matchAzureSecret(s, i, sc.last); start >= 0 {
 				return start, end, end
 			}
 		}
@@ -210,6 +379,28 @@ func (sc *textScanner) at(i int) (start, end, next int) {
 		return -1, -1, i + size
 	}
 	return -1, -1, i + 1
+}
+
+// wordShape tries the shapes that a word start (a letter or digit after
+// a boundary) may begin: a vendor credential, an IBAN, an AWS secret key,
+// a Mailchimp key.
+func (sc *textScanner) wordShape(i int) (int, int) {
+	s := sc.s
+	if i+1 >= len(s) {
+		return -1, -1
+	}
+	if start, end := matchShape(s, i); start >= 0 {
+		return start, end
+	}
+	if start, end := matchIBAN(s, i); start >= 0 {
+		return start, end
+	}
+	if mayBeAWSSecret(s, i) {
+		if start, end := matchAWSSecret(s, i, sc.last); start >= 0 {
+			return start, end
+		}
+	}
+	return matchMailchimp(s, i)
 }
 
 func startsDigit(s string, i int) bool {
@@ -309,7 +500,7 @@ func allLetters(s string) bool {
 
 // matchWord looks at the word starting at s[i] (a letter after a word
 // boundary) for a keyword that introduces a secret.
-func matchWord(s string, i int) (int, int) {
+func matchWord(s string, i int, bank *int8) (int, int) {
 	n := len(s)
 	e := i
 	for e < n && e-i <= 16 && isAlpha(s[e]) {
@@ -347,6 +538,15 @@ func matchWord(s string, i int) (int, int) {
 		if p < n && (startsDigit(s, p) || s[p] == '+' || s[p] == '(') {
 			return matchNumber(s, p, false, modePhoneWord)
 		}
+	default:
+		// Words of prose stand alone: not the tail of a camel-case word
+		// (an id's …eDl9YJ… is no "DL 9YJ…"), nor glued to a digit.
+		if (i > 0 && isAlnum(s[i-1])) || (e < n && isDigit(s[e])) {
+			return -1, -1
+		}
+		if start, end, ok := matchProseWord(s, i, e, w, bank); ok {
+			return start, end
+		}
 	}
 	return -1, -1
 }
@@ -362,18 +562,15 @@ func skipFiller(s string, p int) int {
 		case c == ' ' || c == '\t' || c == ':' || c == '=' || c == '#' || c == '"' || c == '\'' || c == '.' || c == '-' || c == '_':
 			p++
 		case isAlpha(c) && words == 0:
-			for _, f := range [...]string{"number", "code", "no", "is", "was", "nr"} {
-				if hasPrefixFold(s, p, f) && (p+len(f) >= n || !isAlnum(s[p+len(f)])) {
-					p += len(f)
-					words++
-					goto next
-				}
+			q := fillerWord(s, p, "number", "code", "no", "is", "was", "nr")
+			if q == p {
+				return p
 			}
-			return p
+			p = q
+			words++
 		default:
 			return p
 		}
-	next:
 	}
 	return p
 }
@@ -551,167 +748,4 @@ func matchUserinfo(s string, p int) (start, end, next int) {
 		}
 	}
 	return -1, -1, p
-}
-
-// ---- key=value, Key: value ----
-
-const maxKeyLen = 128
-
-// matchAssignment is called at '=' or ':'. When the key before it is
-// sensitive, it returns the span of the value after it: a quoted value
-// without its quotes, a bracketed structure whole, a header that holds a
-// credential to the end of its line, or else up to a delimiter.
-func matchAssignment(s string, i, last int) (int, int) {
-	key, ok := keyBefore(s, i, last)
-	if !ok {
-		return -1, -1
-	}
-	var k keyName
-	k.parse(key)
-	if !k.sensitive() {
-		return -1, -1
-	}
-	n := len(s)
-	p := i + 1
-	for p < n && p-i <= 16 && (s[p] == ' ' || s[p] == '\t') {
-		p++
-	}
-	if p >= n {
-		return -1, -1
-	}
-	var start, end int
-	switch c := s[p]; {
-	case c == '"' || c == '\'' || c == '`':
-		start, end = p+1, closingQuote(s, p+1, c, false)
-	case c == '\\' && p+1 < n && s[p+1] == '"': // \"…\" in escaped JSON
-		start, end = p+2, closingQuote(s, p+2, '"', true)
-	case c == '{' || c == '[':
-		start, end = p, skipBalanced(s, p)
-	case s[i] == ':' && k.is("cookie", "setcookie", "authorization", "proxyauthorization"):
-		start, end = p, p
-		for end < n && s[end] != '\n' && s[end] != '\r' && s[end] != '"' {
-			end++
-		}
-		for end > start && (s[end-1] == ' ' || s[end-1] == '\t') {
-			end--
-		}
-	default:
-		start, end = p, p
-		for end < n && !valueDelimiter(s[end]) {
-			end++
-		}
-		if startsDigit(s, p) || c == '+' || c == '(' {
-			// A number written in groups: sin=046 454 286.
-			var nb number
-			parseNumber(s, p, &nb)
-			if nb.n > 0 {
-				end = max(end, nb.gs[nb.n-1].stop)
-			}
-		}
-	}
-	if end <= start || (k.is("authorization") && providerID(s[start:end])) {
-		return -1, -1
-	}
-	return start, end
-}
-
-func valueDelimiter(c byte) bool {
-	switch c {
-	case ' ', '\t', '\n', '\r', '&', ';', ',', '"', '\'', '<', '>', ')', ']', '}', '\\':
-		return true
-	}
-	return false
-}
-
-// keyBefore returns the key that ends just before s[i] (blanks allowed in
-// between): a quoted key, or a run of letters, digits, '_', '-' and '.'.
-func keyBefore(s string, i, last int) (string, bool) {
-	j := i
-	for j > last && i-j < 4 && (s[j-1] == ' ' || s[j-1] == '\t') {
-		j--
-	}
-	if j <= last {
-		return "", false
-	}
-	if q := s[j-1]; q == '"' || q == '\'' {
-		end := j - 1
-		if end > last && s[end-1] == '\\' {
-			end-- // \"key\"
-		}
-		for k := end - 1; k >= last && end-k <= maxKeyLen; k-- {
-			if s[k] == q {
-				return s[k+1 : end], k+1 < end
-			}
-			if s[k] == '\n' {
-				break
-			}
-		}
-		return "", false
-	}
-	k := j
-	for k > last && j-k <= maxKeyLen && (isWordByte(s[k-1]) || s[k-1] == '-' || s[k-1] == '.') {
-		k--
-	}
-	if k == j || j-k > maxKeyLen {
-		return "", false
-	}
-	return s[k:j], true
-}
-
-// closingQuote returns the index of the quote q that closes a string
-// starting at p (escaped: written \q), or the end of the line.
-func closingQuote(s string, p int, q byte, escaped bool) int {
-	for k := p; k < len(s); k++ {
-		switch c := s[k]; {
-		case c == '\n':
-			return k
-		case c == '\\':
-			if escaped && k+1 < len(s) && s[k+1] == q {
-				return k
-			}
-			k++
-		case c == q && !escaped:
-			return k
-		}
-	}
-	return len(s)
-}
-
-// skipBalanced returns the index past the bracketed structure at p, or the
-// end of s when it is not closed. Quoted strings inside are skipped.
-func skipBalanced(s string, p int) int {
-	depth := 0
-	for k := p; k < len(s); k++ {
-		switch s[k] {
-		case '"':
-			for k++; k < len(s) && s[k] != '"'; k++ {
-				if s[k] == '\\' {
-					k++
-				}
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return k + 1
-			}
-		}
-	}
-	return len(s)
-}
-
-// providerID reports whether v is a provider's resource id such as a Finix
-// Authorization id (AU…) kept under an "authorization" key: two capitals
-// and 16 to 32 letters and digits.
-func providerID(v string) bool {
-	if len(v) < 18 || len(v) > 34 || !isUpper(v[0]) || !isUpper(v[1]) {
-		return false
-	}
-	for i := 2; i < len(v); i++ {
-		if !isAlnum(v[i]) {
-			return false
-		}
-	}
-	return true
 }

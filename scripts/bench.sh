@@ -2,7 +2,7 @@
 # Benchmarks faultline and prints ratios against references measured in the
 # same run. Numbers are for this machine, now: compare ratios, not seconds.
 #
-# BENCH=classify|ingest|alerts|report|serve runs one part (default: all).
+# BENCH=classify|redact|ingest|alerts|report|serve runs one part (default: all).
 # The report and serve parts load REPORTBENCH_EVENTS (default 10,000,000)
 # events into the database REPORTBENCH_DATABASE_URL (default
 # faultline_reportbench on 127.0.0.1:5432) once; later runs reuse it. The
@@ -28,6 +28,20 @@ GOMAXPROCS=1 go test ./classify -run '^$' -bench '^BenchmarkClassifyShapes$' -cp
       for (i = 1; i <= NF; i++) { if ($(i+1) == "records/s") r = $i; if ($(i+1) == "x_contract") x = $i }
       name = $1; sub(/^BenchmarkClassifyShapes\//, "", name)
       printf "  %-18s %8.0f records/s   %.2fx the contract'"'"'s\n", name, r, x
+    }'
+echo
+fi
+
+if run redact; then
+echo "== redact: worst shapes, 64 KiB and 1 MiB (linear: the same MB/s at both sizes) =="
+go test ./redact -run '^$' -bench '^BenchmarkWorstShapes$' -benchtime 3x -count 1 \
+  | awk '/^BenchmarkWorstShapes/ {
+      split($1, p, "/"); name = p[2]; size = p[3]; sub(/-[0-9]+$/, "", size)
+      for (i = 1; i <= NF; i++) if ($(i+1) == "MB/s") v = $i
+      mbs[name, size] = v; if (!(name in seen)) { seen[name] = 1; order[++n] = name }
+    }
+    END {
+      for (k = 1; k <= n; k++) { s = order[k]; printf "  %-32s %8.1f MB/s  %8.1f MB/s  (%.0f ms per MiB)\n", s, mbs[s, "64KiB"], mbs[s, "1024KiB"], 1000 / mbs[s, "1024KiB"] }
     }'
 echo
 fi

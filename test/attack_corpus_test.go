@@ -63,7 +63,7 @@ type attackCorpus struct {
 
 const padText = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
 
-var placeholderRE = regexp.MustCompile(`\{\{(TS|OLD_TS|FUTURE_TS|NUL|BOM|TAB|PAD:[0-9]+)\}\}`)
+var placeholderRE = regexp.MustCompile(`\{\{(TS|OLD_TS|FUTURE_TS|NUL|XFF|BOM|TAB|PAD:[0-9]+)\}\}`)
 
 // expand replaces the corpus placeholders. Timestamps are relative to now so
 // that records are inside the retention window when the test runs.
@@ -79,6 +79,8 @@ func expand(line string, now time.Time) string {
 			return now.Add(30 * 24 * time.Hour).Format("2006-01-02T15:04:05.000Z")
 		case "NUL":
 			return "\x00"
+		case "XFF":
+			return "\xff" // a byte that is never valid UTF-8
 		case "BOM":
 			return "\ufeff"
 		case "TAB":

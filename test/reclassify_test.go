@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +107,119 @@ func TestReclassifyFollowsAnImprovedCatalog(t *testing.T) {
 	require.Equal(t, wantEvents, read(eventsBy))
 	require.Equal(t, wantRollups, read(rollupsBy))
 	require.Equal(t, wantRollups, read(groupsBy))
+}
+
+// TestReclassifyRedactsWhatOlderBuildsStored plants, by SQL, what an older
+// build let through (vendor keys, a PEM block, an IBAN, a CVV in XML, an
+// id-shaped token as a correlation id or reference) into error groups'
+// samples, events (and event_ids) and dead letters, beside clean rows; runs
+// `ingest reclassify`, and reads everything back: the secrets are gone,
+// clean rows and the ids an escalation needs are untouched, and a second
+// run changes nothing.
+func TestReclassifyRedactsWhatOlderBuildsStored(t *testing.T) {
+	dbURL := newDatabase(t)
+	out, err := exec.Command(ingestBin, "migrate", "--database-url", dbURL).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	db, err := pgxpoolNew(dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+
+	// Events and dead letters stored by this build, clean; then made what
+	// an older build would have stored.
+	ts := now.Add(-time.Hour).Format(time.RFC3339)
+	recs := []string{
+		`{"ts":"` + ts + `","provider":"finterra","method":"POST","url":"https://api.myfinterra.com/pos/v1/orders/ord_1","status":402,"response_body":{"error":"card_declined","request_id":"req_01jPlantedAaaaaaaaaaaa"},"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`,
+		`{"ts":"` + ts + `","provider":"finix","method":"POST","url":"https://finix.com/transfers","status":402,"response_body":{"_embedded":{"errors":[{"logref":"d4ee0b6cdb67686f0c1ec0780e5b4296","code":"DECLINED","authorization":"AUst6ZdywPwe4fbYWrH1zTNJ"}]}},"trace_id":"0af7651916cd43dd8448eb211c80319c"}`,
+		`{"ts":"` + ts + `","provider":"finterra","method":"POST","url":"https://api.myfinterra.com/pos/v1/orders/ord_2","status":404,"response_body":{"error":"order_not_found","request_id":"req_01jCleanBbbbbbbbbbbbbb"}}`,
+		`not json at all`,
+		`{"provider":"finterra","status":400}`,
+	}
+	file := filepath.Join(t.TempDir(), "records.ndjson")
+	require.NoError(t, os.WriteFile(file, []byte(strings.Join(recs, "\n")+"\n"), 0o644))
+	out, err = exec.Command(ingestBin, "replay", "--database-url", dbURL, file).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	exec1 := func(sql string, args ...any) {
+		t.Helper()
+		_, err := db.Exec(ctx, sql, args...)
+		require.NoError(t, err)
+	}
+	const (
+		stripeKey = "sk_live_4eC39HqLyjWDarjtT1zdp7dc"
+		githubKey = "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"
+		slackKey  = "xoxb-2345678901-2345678901234-AbCdEfGhIjKlMnOpQrStUvWx"
+		awsKey    = "AKIAIOSFODNN7EXAMPLE"
+		pemLine   = "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi"
+		iban      = "GB82 WEST 1234 5698 7654 32"
+	)
+	exec1(`UPDATE events SET message = 'Invalid API key provided: `+stripeKey+`', correlation_id = $1, tenant = $2,
+		body = '{"error":"x","note":"-----BEGIN RSA PRIVATE KEY-----\n`+pemLine+`\n-----END RSA PRIVATE KEY-----"}'
+		WHERE correlation_id = 'req_01jPlantedAaaaaaaaaaaa'`, githubKey, awsKey)
+	exec1(`UPDATE event_ids SET id = $1 WHERE id = 'req_01jPlantedAaaaaaaaaaaa'`, githubKey)
+	exec1(`UPDATE events SET refs = ARRAY['AUst6ZdywPwe4fbYWrH1zTNJ', $1] WHERE correlation_id = 'd4ee0b6cdb67686f0c1ec0780e5b4296'`, slackKey)
+	exec1(`INSERT INTO event_ids (id, ts, event_id, kind) SELECT $1, ts, id, 3 FROM events WHERE correlation_id = 'd4ee0b6cdb67686f0c1ec0780e5b4296'`, slackKey)
+	exec1(`UPDATE dead_letters SET raw = 'payout to ` + iban + ` failed', detail = 'key ` + stripeKey + `' WHERE raw = 'not json at all'`)
+
+	type sample struct {
+		fingerprint, message, correlationID string
+		wantMessage, wantCorrelationID      string
+	}
+	samples := []sample{
+		{"fp-stripe", "Invalid API key provided: " + stripeKey, "req_01j2abc7k9x8f3m4n5p6q7r8s9", "Invalid API key provided: [REDACTED]", "req_01j2abc7k9x8f3m4n5p6q7r8s9"},
+		{"fp-token-id", "declined", githubKey, "declined", "[REDACTED]"},
+		{"fp-pem", "bad key -----BEGIN RSA PRIVATE KEY-----\n" + pemLine + "\n-----END RSA PRIVATE KEY-----", "", "bad key [REDACTED]", ""},
+		{"fp-iban", "payout to " + iban + " failed", "d4ee0b6cdb67686f0c1ec0780e5b4296", "payout to [REDACTED] failed", "d4ee0b6cdb67686f0c1ec0780e5b4296"},
+		{"fp-xml-cvv", "<Card><cvv>847</cvv></Card>", "", "<Card><cvv>[REDACTED]</cvv></Card>", ""},
+		{"fp-clean", "Authorization AUst6ZdywPwe4fbYWrH1zTNJ was declined", "4bf92f3577b34da6a3ce929d0e0e4736",
+			"Authorization AUst6ZdywPwe4fbYWrH1zTNJ was declined", "4bf92f3577b34da6a3ce929d0e0e4736"},
+	}
+	// More groups than one page, so that paging is exercised: clean ones.
+	for i := 0; i < 1500; i++ {
+		samples = append(samples, sample{fmt.Sprintf("fp-bulk-%04d", i), "order not found", fmt.Sprintf("req_%04d", i),
+			"order not found", fmt.Sprintf("req_%04d", i)})
+	}
+	samples = append(samples, sample{"fp-zz-last-page", "HMAC secret is 8f2kQ9xLm3", "", "HMAC secret is [REDACTED]", ""})
+	for _, s := range samples {
+		exec1(`INSERT INTO error_groups (fingerprint, provider, code, category, first_seen, last_seen, count,
+			sample_message, sample_correlation_id) VALUES ($1, 'finix', 'X', 'declined', $2, $2, 1, $3, nullif($4, ''))`,
+			s.fingerprint, now, s.message, s.correlationID)
+	}
+	var groups int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM error_groups`).Scan(&groups))
+
+	run := func() string {
+		out, err := exec.Command(ingestBin, "reclassify", "--database-url", dbURL,
+			"--from", now.Add(-2*time.Hour).Format(time.RFC3339), "--to", now.Add(time.Minute).Format(time.RFC3339)).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	require.Contains(t, run(), fmt.Sprintf("redacted again: 2 of 3 events, 1 of 2 dead letters, 6 of %d error groups", groups))
+
+	// No secret anywhere; what an escalation needs is kept.
+	var dump string
+	require.NoError(t, db.QueryRow(ctx, `SELECT concat_ws(' ',
+		(SELECT string_agg(concat_ws(' ', correlation_id, trace_id, array_to_string(refs, ' '), tenant, message, body), ' ') FROM events),
+		(SELECT string_agg(id, ' ') FROM event_ids),
+		(SELECT string_agg(concat_ws(' ', detail, raw), ' ') FROM dead_letters),
+		(SELECT string_agg(concat_ws(' ', sample_message, sample_correlation_id), ' ') FROM error_groups WHERE fingerprint NOT LIKE 'fp-bulk-%'))`).Scan(&dump))
+	for _, secret := range []string{stripeKey, githubKey, slackKey, awsKey, pemLine, iban, ">847<", "8f2kQ9xLm3"} {
+		require.NotContains(t, dump, secret)
+	}
+	for _, kept := range []string{"4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c", "d4ee0b6cdb67686f0c1ec0780e5b4296",
+		"AUst6ZdywPwe4fbYWrH1zTNJ", "req_01jCleanBbbbbbbbbbbbbb"} {
+		require.Contains(t, dump, kept)
+	}
+	var n int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM event_ids WHERE id IN ('4bf92f3577b34da6a3ce929d0e0e4736', 'AUst6ZdywPwe4fbYWrH1zTNJ', '[REDACTED]')`).Scan(&n))
+	require.Equal(t, 4, n, "the planted event keeps its trace id; the Finix event its AU reference; each token id became [REDACTED]")
+	for _, s := range samples {
+		var msg, id string
+		require.NoError(t, db.QueryRow(ctx, `SELECT sample_message, coalesce(sample_correlation_id, '') FROM error_groups WHERE fingerprint = $1`,
+			s.fingerprint).Scan(&msg, &id))
+		require.Equal(t, s.wantMessage, msg, s.fingerprint)
+		require.Equal(t, s.wantCorrelationID, id, s.fingerprint)
+	}
+	require.Contains(t, run(), fmt.Sprintf("redacted again: 0 of 3 events, 0 of 2 dead letters, 0 of %d error groups", groups),
+		"a second run changes nothing")
 }

@@ -59,5 +59,17 @@ func (cmd *reclassifyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	fmt.Printf("%s to %s: %s read, %d reclassified\n", from.Format(time.RFC3339), to.Format(time.RFC3339),
 		plural(total.Events, "error event", "error events"), total.Changed)
+	// What an older build stored is redacted again with this build's
+	// rules: the window's events, every dead letter and error group.
+	red, err := reclassify.Redact(ctx, st, from, to, func(d reclassify.Day) {
+		log.Info("day redacted again", "day", d.From.Format("2006-01-02"), "events", d.Events, "changed", d.Changed)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("redacted again: %d of %s, %d of %s, %d of %s\n",
+		red.Events.Changed, plural(red.Events.Read, "event", "events"),
+		red.DeadLetters.Changed, plural(red.DeadLetters.Read, "dead letter", "dead letters"),
+		red.Groups.Changed, plural(red.Groups.Read, "error group", "error groups"))
 	return nil
 }
