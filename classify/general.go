@@ -49,7 +49,7 @@ type found struct {
 func (c *Classifier) readGeneral(st *state, doc []byte, r *raw) (Shape, error) {
 	v, err := st.outer.ParseBytes(trimBOM(doc))
 	if err != nil {
-		return "", recordError(ReasonNotJSON, "%s", err.Error())
+		return "", recordError(ReasonNotJSON, "%s", quoted([]byte(err.Error()), 256)) // the parser quotes the record
 	}
 	if v.Type() != fastjson.TypeObject {
 		return "", recordError(ReasonNotObject, "record is JSON but not an object")
