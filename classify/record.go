@@ -202,16 +202,16 @@ func (s *scanner) status() (int, error) {
 // (ReasonNoProvider). Nothing is guessed.
 func (c *Classifier) decide(st *state, r *raw, shape Shape, ev *Event) error {
 	if !r.callish() {
-		return recordError(ReasonNotACall, "a %s record with nothing of a provider call (no provider, url, method, status or response)", shape)
+		return recordError(ReasonNotACall, "nothing of a provider call in this %s record (no provider, url, method, status or response)", shape)
 	}
 	if !r.outcome() {
 		if r.badStatus != nil {
 			return r.badStatus
 		}
-		return recordError(ReasonNoOutcome, "a %s record of a call with neither a status nor a transport error: how the call ended is unknown", shape)
+		return recordError(ReasonNoOutcome, "a call with neither a status nor a transport error in this %s record: how it ended is unknown", shape)
 	}
 	if len(r.ts) == 0 {
-		return recordError(ReasonNoTimestamp, "a %s record without a timestamp (ts, @timestamp, time, timestamp)", shape)
+		return recordError(ReasonNoTimestamp, "no timestamp (ts, @timestamp, time, timestamp) in this %s record", shape)
 	}
 	ts, err := parseTime(r.ts)
 	if err != nil {
@@ -220,7 +220,7 @@ func (c *Classifier) decide(st *state, r *raw, shape Shape, ev *Event) error {
 	c.classifyRecord(st, r, ts, ev)
 	if ev.Provider == "" {
 		*ev = Event{}
-		return recordError(ReasonNoProvider, "a %s record of a call that nothing attributes to a provider: no provider named, no URL host, no provider's error body", shape)
+		return recordError(ReasonNoProvider, "a call that nothing attributes to a provider in this %s record: no provider named, no URL host, no provider's error body", shape)
 	}
 	ev.Shape = shape
 	return nil

@@ -147,7 +147,11 @@ func (bb *Builder) Add(value []byte, topic string, partition int32, offset int64
 			raw = r.Raw
 		}
 		if r.Many {
-			err = &classify.RecordError{Reason: classify.ReasonOf(err), Detail: fmt.Sprintf("log record %d of the message: %v", r.Index, err)}
+			detail := err.Error()
+			if re, ok := err.(*classify.RecordError); ok {
+				detail = re.Detail
+			}
+			err = &classify.RecordError{Reason: classify.ReasonOf(err), Detail: fmt.Sprintf("log record %d of the message: %s", r.Index, detail)}
 		}
 		bb.dead = append(bb.dead, bb.deadLetter(err, raw, topic, partition, offset))
 	}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,36 @@ func requireSamplesAreLatest(t *testing.T, b *store.Batch) {
 				require.False(t, e.TS.After(s.TS), "%s: event %d at %s is after the sample %d at %s", g.Fingerprint, i, e.TS, g.SampleEvent, s.TS)
 			}
 		}
+	}
+}
+
+// TestBuilderStoresEveryRecordOfAMessage: an OpenTelemetry message's
+// records are stored with the message's offset, each unusable one a dead
+// letter naming its index, its detail said once, its raw the record.
+func TestBuilderStoresEveryRecordOfAMessage(t *testing.T) {
+	now := time.Date(2026, 12, 6, 11, 0, 30, 0, time.UTC)
+	bb := NewBuilder(newClassifier(t), store.Source{Group: "g", Topic: "t"}, store.NoOffset,
+		BuilderOptions{Now: func() time.Time { return now }})
+	msg := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},"scopeLogs":[{"logRecords":[` +
+		`{"attributes":[{"key":"ts","value":{"stringValue":"2026-12-06T11:00:00Z"}},{"key":"url.full","value":{"stringValue":"https://finix.live-payments-api.com/transfers"}},{"key":"http.response.status_code","value":{"intValue":"402"}}]},` +
+		`{"body":{"stringValue":"cache warmed for jane.doe@example.com"}},` +
+		`{"attributes":[{"key":"ts","value":{"stringValue":"2026-12-06T11:00:01Z"}},{"key":"url.full","value":{"stringValue":"https://finix.live-payments-api.com/transfers"}}]}]}]}]}`
+	usable, unusable := bb.Add([]byte(msg), "t", 2, 40)
+	require.Equal(t, 1, usable)
+	require.Equal(t, 2, unusable)
+	b := bb.Take(41)
+	require.Len(t, b.Events, 1)
+	require.Equal(t, int64(40), b.Events[0].Offset)
+	require.Equal(t, classify.ShapeOTLPJSON, b.Events[0].Shape)
+	require.Equal(t, []store.ShapeCount{{Minute: now.Truncate(time.Minute), Shape: classify.ShapeOTLPJSON, Records: 1}}, b.Shapes)
+	require.Len(t, b.DeadLetters, 2)
+	for i, want := range []classify.Reason{classify.ReasonNotACall, classify.ReasonNoOutcome} {
+		d := b.DeadLetters[i]
+		require.Equal(t, want, d.Reason)
+		require.Equal(t, int64(40), d.Offset)
+		require.True(t, strings.HasPrefix(d.Detail, string(want)+": log record "+strconv.Itoa(i+1)+" of the message: "), d.Detail)
+		require.Equal(t, 1, strings.Count(d.Detail, string(want)), d.Detail)
+		require.Contains(t, d.Raw, `"attributes"`, "the record, not the message")
+		require.NotContains(t, d.Raw, "jane.doe@example.com")
 	}
 }
