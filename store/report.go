@@ -249,7 +249,7 @@ const (
 func (s *Store) deleteHourlyRollupsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
 	last := cutoff.UTC().Truncate(time.Hour)
-	for _, table := range []string{"rollup_requests_hourly", "rollup_errors_hourly"} {
+	for _, table := range []string{"rollup_requests_hourly", "rollup_errors_hourly", "rollup_groups_hourly"} {
 		tag, err := s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE hour < $1", last)
 		if err != nil {
 			return n, fmt.Errorf("%s: %w", table, err)
