@@ -275,7 +275,9 @@ func moveGroupCounts(ctx context.Context, tx pgx.Tx, was, now []StoredError) err
 	if len(keys) == 0 {
 		return nil
 	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.fingerprint, b.fingerprint)) })
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.fingerprint, b.fingerprint))
+	})
 	hours := make([]time.Time, len(keys))
 	fps := make([]string, len(keys))
 	counts := make([]int64, len(keys))

@@ -483,7 +483,9 @@ func queueGroupHours(q *pgx.Batch, events []Event) {
 	for k := range counts {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.fingerprint, b.fingerprint)) })
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.fingerprint, b.fingerprint))
+	})
 	hours := make([]time.Time, len(keys))
 	fps := make([]string, len(keys))
 	n := make([]int64, len(keys))
