@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline-dev/faultline/store"
+	"github.com/faultline-dev/faultline/report"
 )
 
 // chart is a bar chart drawn on the server as SVG (attributes only: the
@@ -44,7 +44,7 @@ var bucketSizes = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute
 const maxBars = 120
 
 // trafficCharts draws the window's requests and error rate per bucket.
-func trafficCharts(w *store.ProviderWindow) []chart {
+func trafficCharts(w *report.ProviderWindow) []chart {
 	span := w.To.Sub(w.From)
 	size := bucketSizes[len(bucketSizes)-1]
 	for _, s := range bucketSizes {

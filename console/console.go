@@ -31,8 +31,7 @@ type Store interface {
 	report.AlertLister
 	report.RollupReader
 	GetAlert(ctx context.Context, id int64) (store.Alert, error)
-	ReadProviderWindow(ctx context.Context, q store.ProviderWindowQuery) (*store.ProviderWindow, error)
-	ReadProviderDays(ctx context.Context, provider string, from, to time.Time) ([]store.ProviderDay, error)
+	report.ProviderRollupReader
 }
 
 // Options configure a Console.

@@ -438,7 +438,7 @@ func (c *Console) provider(w http.ResponseWriter, r *http.Request) {
 	}
 	c.render(w, r, http.StatusOK, pages.provider, page{Title: name, Nav: "provider", Data: struct {
 		Name       string
-		W          *store.ProviderWindow
+		W          *report.ProviderWindow
 		Rate       float64
 		Categories []category
 		Window     string
