@@ -1,0 +1,381 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/store"
+)
+
+// Error groups: each kind of error (a provider, code and subcode, method
+// and endpoint: the fingerprint) with its count in a window, its hourly
+// counts, when it was first and last seen, and whether it is new or came
+// back. Counts come from each group's hourly counts (rollup_groups_hourly),
+// so a window is whole UTC hours: its start is rounded down to the hour,
+// its end up.
+//
+// A group is new when its first event ever stored is in the window. It
+// regressed when it had been seen before, then not for RegressedAfter or
+// more, and is back in the window: no event in the 7 × 24 whole hours
+// before the hour it first shows in the window, and events before those.
+
+// RegressedAfter is how long a group must have been silent before it
+// counts as regressed when it comes back.
+const RegressedAfter = 7 * 24 * time.Hour
+
+// Groups windows and lists.
+const (
+	DefaultGroupsWindow = 24 * time.Hour
+	MaxGroupsWindow     = 90 * 24 * time.Hour
+)
+
+// The orders of a groups list.
+const (
+	SortCount = "count" // most events in the window first
+	SortNew   = "new"   // first seen last first: new groups on top
+	SortLast  = "last"  // last seen last first
+)
+
+// GroupSorts are the orders a list takes.
+var GroupSorts = []string{SortCount, SortNew, SortLast}
+
+// GroupReader reads error groups (store.Store does).
+type GroupReader interface {
+	ListGroups(ctx context.Context, q store.GroupQuery) ([]store.Group, error)
+	GetGroup(ctx context.Context, fingerprint string, q store.GroupQuery) (store.Group, error)
+	ReadGroupEvents(ctx context.Context, fingerprint string, from, to time.Time, limit, maxRead int) (*store.GroupEvents, error)
+	ReadEvent(ctx context.Context, id int64, ts time.Time) (store.FoundEvent, error)
+}
+
+// GroupsOptions ask for the groups seen in a window.
+type GroupsOptions struct {
+	// From and To bound the window (widened to whole hours): by default the
+	// DefaultGroupsWindow before now; at most MaxGroupsWindow.
+	From, To time.Time
+	// Provider and Category narrow the list ("": any).
+	Provider, Category string
+	// Sort is count (default), new or last.
+	Sort string
+	// Limit bounds the groups listed (0: all).
+	Limit int
+	// Catalogs give the remediation; nil is the built-in catalogs.
+	Catalogs *classify.Catalogs
+	// Now is the clock (zero: time.Now).
+	Now time.Time
+}
+
+// Groups is a list of error groups.
+type Groups struct {
+	From   time.Time      `json:"from"`
+	To     time.Time      `json:"to"`
+	Sort   string         `json:"sort"`
+	Groups []GroupSummary `json:"groups"`
+	// Truncated is set when more groups than the limit were seen.
+	Truncated bool `json:"truncated"`
+}
+
+// GroupSummary is one error group over a window.
+type GroupSummary struct {
+	// ID is the group's fingerprint: /groups/{id} in the console.
+	ID       string `json:"id"`
+	Provider string `json:"provider"`
+	Code     string `json:"code"`
+	Subcode  string `json:"subcode"`
+	Method   string `json:"method"`
+	Endpoint string `json:"endpoint"`
+	Category string `json:"category"`
+	// Count is its events in the window, Total ever stored.
+	Count     int64     `json:"count"`
+	Total     int64     `json:"total"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
+	New       bool      `json:"new"`
+	Regressed bool      `json:"regressed"`
+	// SeenBefore is when it was last seen before the window, to the hour
+	// (null: not since the hourly counts kept).
+	SeenBefore *time.Time `json:"seen_before,omitempty"`
+	// Hourly are its events in each hour of the window, from From.
+	Hourly []int64 `json:"hourly"`
+	// Status is the HTTP status of its latest event (0: not known).
+	Status      int    `json:"status"`
+	Cause       string `json:"cause,omitempty"`
+	Remediation string `json:"remediation"`
+}
+
+// groupWindow resolves and widens a window to whole hours.
+func groupWindow(from, to, now time.Time) (time.Time, time.Time, error) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if to.IsZero() {
+		to = now
+	}
+	to = to.UTC()
+	if t := to.Truncate(time.Hour); t.Before(to) {
+		to = t.Add(time.Hour)
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultGroupsWindow)
+	}
+	return window(from.UTC().Truncate(time.Hour), to, now, DefaultGroupsWindow, MaxGroupsWindow)
+}
+
+// Check refuses options ListGroups would refuse without reading anything:
+// an error wrapping ErrBadQuery.
+func (o *GroupsOptions) Check() error {
+	_, _, _, err := o.resolve()
+	return err
+}
+
+func (o *GroupsOptions) resolve() (sortBy string, from, to time.Time, err error) {
+	sortBy = cmp.Or(o.Sort, SortCount)
+	if !slices.Contains(GroupSorts, sortBy) {
+		return "", from, to, fmt.Errorf("%w: sort %q, want one of %s", ErrBadQuery, o.Sort, strings.Join(GroupSorts, ", "))
+	}
+	if o.Limit < 0 {
+		return "", from, to, fmt.Errorf("%w: limit %d", ErrBadQuery, o.Limit)
+	}
+	from, to, err = groupWindow(o.From, o.To, o.Now)
+	return sortBy, from, to, err
+}
+
+// ListGroups lists the groups seen in the window. Bad options are an
+// error wrapping ErrBadQuery.
+func ListGroups(ctx context.Context, src GroupReader, o GroupsOptions) (*Groups, error) {
+	sortBy, from, to, err := o.resolve()
+	if err != nil {
+		return nil, err
+	}
+	cats, err := catalogsOr(o.Catalogs)
+	if err != nil {
+		return nil, err
+	}
+	list, err := src.ListGroups(ctx, store.GroupQuery{From: from, To: to, Provider: o.Provider, Category: o.Category})
+	if err != nil {
+		return nil, err
+	}
+	out := &Groups{From: from, To: to, Sort: sortBy, Groups: make([]GroupSummary, 0, len(list))}
+	for i := range list {
+		out.Groups = append(out.Groups, summarise(&list[i], from, to, cats))
+	}
+	slices.SortFunc(out.Groups, func(a, b GroupSummary) int {
+		byLast := cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(a.ID, b.ID))
+		switch sortBy {
+		case SortNew:
+			return cmp.Or(b.FirstSeen.Compare(a.FirstSeen), byLast)
+		case SortLast:
+			return byLast
+		}
+		return cmp.Or(cmp.Compare(b.Count, a.Count), byLast)
+	})
+	if o.Limit > 0 && len(out.Groups) > o.Limit {
+		out.Groups, out.Truncated = out.Groups[:o.Limit], true
+	}
+	return out, nil
+}
+
+// summarise describes g over [from, to).
+func summarise(g *store.Group, from, to time.Time, cats *classify.Catalogs) GroupSummary {
+	s := GroupSummary{ID: g.Fingerprint, Provider: g.Provider, Code: g.Code, Subcode: g.Subcode, Method: g.Method,
+		Endpoint: g.Endpoint, Category: g.Category, Total: g.Total, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen,
+		Status: g.SampleStatus, Hourly: make([]int64, int(to.Sub(from)/time.Hour))}
+	for _, h := range g.Hours {
+		if i := int(h.Hour.Sub(from) / time.Hour); i >= 0 && i < len(s.Hourly) {
+			s.Hourly[i] += h.Count
+			s.Count += h.Count
+		}
+	}
+	s.New = !g.FirstSeen.Before(from)
+	if !g.LastBefore.IsZero() {
+		before := g.LastBefore
+		s.SeenBefore = &before
+	}
+	if !s.New && len(g.Hours) > 0 {
+		back := g.Hours[0].Hour // the hour it shows first in the window
+		silentSince := back.Add(-RegressedAfter)
+		if g.LastBefore.IsZero() {
+			s.Regressed = g.FirstSeen.Before(silentSince) // seen before the hourly counts kept
+		} else {
+			s.Regressed = g.LastBefore.Before(silentSince)
+		}
+	}
+	s.Cause, s.Remediation = catalogWords(cats.Provider(g.Provider), g.Code, g.SampleStatus, g.Method, g.Endpoint)
+	return s
+}
+
+// WriteJSON writes the list as {"groups": […], "from", "to", "sort"}.
+func (g *Groups) WriteJSON(w io.Writer) error { return writeJSON(w, g) }
+
+// WriteText writes the list for people, a few lines per group.
+func (g *Groups) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("%s seen from %s to %s, by %s.\n", plural(len(g.Groups), "error group", "error groups"),
+		g.From.Format(time.RFC3339), g.To.Format(time.RFC3339), g.Sort)
+	for i := range g.Groups {
+		s := &g.Groups[i]
+		mark := ""
+		switch {
+		case s.New:
+			mark = "  NEW"
+		case s.Regressed:
+			mark = "  REGRESSED"
+		}
+		code := oneLine(strings.TrimSpace(s.Code + " " + s.Subcode))
+		if code == "" {
+			code = fmt.Sprintf("(no code, status %d)", s.Status)
+		}
+		ew.printf("\n%s %s  %s%s\n", oneLine(s.Provider), code, oneLine(s.Category), mark)
+		ew.printf("  %s %s\n", oneLine(s.Method), oneLine(s.Endpoint))
+		ew.printf("  %s in the window  %s\n", group(s.Count), Sparkline(s.Hourly, 48))
+		ew.printf("  first seen %s, last seen %s\n", s.FirstSeen.Format("2006-01-02 15:04 MST"), s.LastSeen.Format("2006-01-02 15:04 MST"))
+		if s.Remediation != "" {
+			ew.printf("  remedy: %s\n", wrapText(s.Remediation, Width-10, "          "))
+		}
+		ew.printf("  group %s\n", s.ID)
+	}
+	if g.Truncated {
+		ew.printf("\nMore groups were seen: these are the first %d (--limit shows more).\n", len(g.Groups))
+	}
+	return ew.err
+}
+
+// Sparkline draws counts as a line of block characters (▁ to █), at most
+// width of them: neighbouring counts are added up to fit. A count of zero
+// is a space.
+func Sparkline(counts []int64, width int) string {
+	if len(counts) == 0 || width <= 0 {
+		return ""
+	}
+	per := (len(counts) + width - 1) / width
+	var sums []int64
+	var most int64
+	for i := 0; i < len(counts); i += per {
+		var n int64
+		for _, c := range counts[i:min(i+per, len(counts))] {
+			n += c
+		}
+		sums = append(sums, n)
+		most = max(most, n)
+	}
+	blocks := []rune("▁▂▃▄▅▆▇█")
+	var b strings.Builder
+	for _, n := range sums {
+		switch {
+		case n == 0:
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(blocks[min(int((n*int64(len(blocks))-1)/most), len(blocks)-1)])
+		}
+	}
+	return b.String()
+}
+
+// Group is one error group over a window, with its latest events.
+type Group struct {
+	GroupSummary
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Latest are its latest events in the window, newest first.
+	Latest []SearchEvent `json:"latest"`
+	// Tenants and Services affected, most events first, among the latest
+	// Read events of the window (Sampled: the window has more).
+	Tenants  []NameCount `json:"tenants"`
+	Services []NameCount `json:"services"`
+	Read     int         `json:"read"`
+	Sampled  bool        `json:"sampled"`
+	// Escalation is the block of its latest event, for the provider's
+	// support (nil when no event of it is stored any more).
+	Escalation *Escalation `json:"escalation"`
+}
+
+// NameCount counts the events of a tenant or a service.
+type NameCount struct {
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// GroupOptions ask for one group over a window.
+type GroupOptions struct {
+	From, To time.Time
+	// Latest bounds the events listed (0: 20); MaxRead those tenants and
+	// services are counted over (0: 5,000).
+	Latest, MaxRead int
+	Catalogs        *classify.Catalogs
+	Location        *time.Location
+	Now             time.Time
+}
+
+// ErrNoGroup means no error group has the id given.
+var ErrNoGroup = store.ErrNoGroup
+
+// ReadGroup describes the group of id over the window. An unknown id is
+// an error wrapping ErrNoGroup.
+func ReadGroup(ctx context.Context, src GroupReader, id string, o GroupOptions) (*Group, error) {
+	cats, err := catalogsOr(o.Catalogs)
+	if err != nil {
+		return nil, err
+	}
+	from, to, err := groupWindow(o.From, o.To, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	g, err := src.GetGroup(ctx, id, store.GroupQuery{From: from, To: to})
+	if err != nil {
+		return nil, err
+	}
+	out := &Group{GroupSummary: summarise(&g, from, to, cats), From: from, To: to, Latest: []SearchEvent{},
+		Tenants: []NameCount{}, Services: []NameCount{}}
+	evs, err := src.ReadGroupEvents(ctx, id, from, to, cmp.Or(o.Latest, 20), cmp.Or(o.MaxRead, 5000))
+	if err != nil {
+		return nil, err
+	}
+	for i := range evs.Events {
+		out.Latest = append(out.Latest, searchEvent(&evs.Events[i]))
+	}
+	out.Read, out.Sampled = evs.Read, evs.Sampled
+	out.Tenants, out.Services = byCount(evs.Tenants), byCount(evs.Services)
+	// The escalation block of its latest event: in the window, else the
+	// group's newest stored.
+	var latest store.FoundEvent
+	switch {
+	case len(evs.Events) > 0:
+		latest, err = src.ReadEvent(ctx, evs.Events[0].ID, evs.Events[0].TS)
+	case g.SampleEventID != 0:
+		latest, err = src.ReadEvent(ctx, g.SampleEventID, g.SampleTS)
+	default:
+		return out, nil
+	}
+	if errors.Is(err, store.ErrNotStored) {
+		return out, nil // retention dropped it meanwhile
+	}
+	if err != nil {
+		return nil, err
+	}
+	e := describe(&latest, cats, locationOr(o.Location))
+	out.Escalation = &e.Escalation
+	return out, nil
+}
+
+func byCount(m map[string]int64) []NameCount {
+	out := make([]NameCount, 0, len(m))
+	for k, n := range m {
+		out = append(out, NameCount{k, n})
+	}
+	slices.SortFunc(out, func(a, b NameCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name)) })
+	return out
+}
+
+// WriteJSON writes the group as one JSON object.
+func (g *Group) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(g)
+}
