@@ -48,6 +48,8 @@ type IncidentReader interface {
 // incident.
 type IncidentEscalation struct {
 	Alert EscalatedAlert `json:"alert"`
+	// Categories are the categories of the errors the alert is about.
+	Categories []string `json:"categories"`
 	// From and To bound the incident's window.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
@@ -151,6 +153,9 @@ func Escalate(ctx context.Context, src IncidentReader, id int64, o EscalateOptio
 	for _, c := range categories {
 		q.Categories = append(q.Categories, string(c))
 	}
+	if len(q.Categories) == 0 { // a rule this binary does not know
+		q.Categories = []string{string(a.Category)}
+	}
 	inc, err := src.ReadIncident(ctx, q)
 	if err != nil {
 		return nil, err
@@ -159,7 +164,7 @@ func Escalate(ctx context.Context, src IncidentReader, id int64, o EscalateOptio
 	x := &IncidentEscalation{
 		Alert: EscalatedAlert{ID: a.ID, Rule: string(a.Rule), Provider: a.Provider, Category: string(a.Category), Code: a.Code,
 			Subcode: a.Subcode, Severity: a.Severity, Status: "firing", StartsAt: a.StartsAt.UTC(), Summary: a.Summary},
-		From: from.UTC(), To: to.UTC(), Errors: inc.Errors, Requests: inc.Requests, Rate: rate(inc.Errors, inc.Requests),
+		Categories: q.Categories, From: from.UTC(), To: to.UTC(), Errors: inc.Errors, Requests: inc.Requests, Rate: rate(inc.Errors, inc.Requests),
 		Codes: []CodeCountOf{}, Statuses: []StatusCount{}, Endpoints: []EndpointErrors{}, Samples: []Sample{},
 		IDName: correlationName(cat), SubcodeName: subcodeName(a.Provider),
 	}
@@ -255,8 +260,9 @@ func (x *IncidentEscalation) Text() string {
 	ew := &errWriter{w: &b}
 	p := oneLine(x.Alert.Provider)
 	ew.printf("escalation: paste to %s support (an incident, not one request)\n", p)
-	about := oneLine(x.Alert.Category)
+	about := oneLine(strings.Join(x.Categories, ", ")) + ", every code"
 	if x.Alert.Code != "" {
+		about = oneLine(strings.Join(x.Categories, ", "))
 		about += " " + oneLine(x.Alert.Code)
 		if x.Alert.Subcode != "" {
 			about += " (" + x.SubcodeName + " " + oneLine(x.Alert.Subcode) + ")"
@@ -308,22 +314,23 @@ func (x *IncidentEscalation) Text() string {
 	if len(x.Samples) == 0 {
 		ew.printf("  (no request of the incident carried an id of the provider's)\n")
 	} else {
-		ew.printf("  sample requests (%s, time, status, code, endpoint):\n", x.IDName)
+		ew.printf("  sample requests (%s, time, status; endpoint, code):\n", x.IDName)
 	}
 	for _, s := range x.Samples {
 		code := oneLine(s.Code)
 		if s.Subcode != "" {
-			code += "/" + oneLine(s.Subcode)
+			code += " (" + x.SubcodeName + " " + oneLine(s.Subcode) + ")"
 		}
 		status := strconv.Itoa(s.Status)
 		if s.Status == 0 {
 			status = "-"
 		}
-		line := fmt.Sprintf("    %s  %s  %s  %s  %s", oneLine(s.ID), s.TS.Format("2006-01-02T15:04:05.000Z"), status, code, oneLine(s.Endpoint))
+		ew.printf("    %s  %s  %s\n", oneLine(s.ID), s.TS.Format("2006-01-02T15:04:05.000Z"), status)
+		more := []string{oneLine(s.Endpoint), code}
 		for _, r := range s.References {
-			line += "  " + r.Name + " " + oneLine(r.Value)
+			more = append(more, r.Name+" "+oneLine(r.Value))
 		}
-		ew.printf("%s\n", line)
+		ew.printf("      %s\n", wrapText(strings.Join(more, ", "), Width-6, "      "))
 	}
 	ew.printf("%s\n", wrapText(p+" asks: "+x.Instructions, Width, "  "))
 	return b.String()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -49,8 +50,9 @@ var GroupSorts = []string{SortCount, SortNew, SortLast}
 
 // GroupReader reads error groups (store.Store does).
 type GroupReader interface {
-	ListGroups(ctx context.Context, q store.GroupQuery) ([]store.Group, error)
-	GetGroup(ctx context.Context, fingerprint string, q store.GroupQuery) (store.Group, error)
+	ReadGroupHours(ctx context.Context, from, to time.Time, fingerprint string) ([]store.GroupHour, error)
+	ReadGroups(ctx context.Context, q store.GroupsQuery) ([]store.Group, error)
+	GetGroup(ctx context.Context, fingerprint string, back time.Time) (store.Group, error)
 	ReadGroupEvents(ctx context.Context, fingerprint string, from, to time.Time, limit, maxRead int) (*store.GroupEvents, error)
 	ReadEvent(ctx context.Context, id int64, ts time.Time) (store.FoundEvent, error)
 }
@@ -68,6 +70,10 @@ type GroupsOptions struct {
 	Limit int
 	// Catalogs give the remediation; nil is the built-in catalogs.
 	Catalogs *classify.Catalogs
+	// Days, when set, returns every group's hours of [first, last) (whole
+	// UTC days that ended at least DaySettled before Now), from wherever
+	// the caller keeps them. Nil reads the whole window at once.
+	Days func(ctx context.Context, first, last time.Time) ([]store.GroupHour, error)
 	// Now is the clock (zero: time.Now).
 	Now time.Time
 }
@@ -158,13 +164,22 @@ func ListGroups(ctx context.Context, src GroupReader, o GroupsOptions) (*Groups,
 	if err != nil {
 		return nil, err
 	}
-	list, err := src.ListGroups(ctx, store.GroupQuery{From: from, To: to, Provider: o.Provider, Category: o.Category})
+	hours, err := readGroupHours(ctx, src, from, to, o.Days, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	byGroup := groupHours(hours, from, to)
+	q := store.GroupsQuery{Provider: o.Provider, Category: o.Category}
+	for _, fp := range slices.Sorted(maps.Keys(byGroup)) {
+		q.Fingerprints, q.Back = append(q.Fingerprints, fp), append(q.Back, byGroup[fp].back)
+	}
+	list, err := src.ReadGroups(ctx, q)
 	if err != nil {
 		return nil, err
 	}
 	out := &Groups{From: from, To: to, Sort: sortBy, Groups: make([]GroupSummary, 0, len(list))}
 	for i := range list {
-		out.Groups = append(out.Groups, summarise(&list[i], from, to, cats))
+		out.Groups = append(out.Groups, summarise(&list[i], byGroup[list[i].Fingerprint], from, cats))
 	}
 	slices.SortFunc(out.Groups, func(a, b GroupSummary) int {
 		byLast := cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(a.ID, b.ID))
@@ -182,25 +197,102 @@ func ListGroups(ctx context.Context, src GroupReader, o GroupsOptions) (*Groups,
 	return out, nil
 }
 
-// summarise describes g over [from, to).
-func summarise(g *store.Group, from, to time.Time, cats *classify.Catalogs) GroupSummary {
+// readGroupHours reads every group's hours of [from, to): settled days
+// from days when given, the rest from src.
+func readGroupHours(ctx context.Context, src GroupReader, from, to time.Time,
+	days func(ctx context.Context, first, last time.Time) ([]store.GroupHour, error), now time.Time) ([]store.GroupHour, error) {
+	first, last := to, to
+	if days != nil {
+		first, last = settledDays(from, to, now)
+	}
+	var out []store.GroupHour
+	for _, part := range []store.TimeRange{{From: from, To: first}, {From: last, To: to}} {
+		if part.From.Before(part.To) {
+			h, err := src.ReadGroupHours(ctx, part.From, part.To, "")
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, h...)
+		}
+	}
+	if first.Before(last) {
+		h, err := days(ctx, first, last)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h...)
+	}
+	return out, nil
+}
+
+// settledDays are the whole UTC days of [from, to) that ended at least
+// DaySettled before now: [first, last), empty (first = last = to) when
+// none.
+func settledDays(from, to, now time.Time) (first, last time.Time) {
+	const day = 24 * time.Hour
+	if now.IsZero() {
+		now = time.Now()
+	}
+	first, last = from.Truncate(day), to.Truncate(day)
+	if first.Before(from) {
+		first = first.Add(day)
+	}
+	if settled := now.UTC().Add(-DaySettled).Truncate(day); settled.Before(last) {
+		last = settled
+	}
+	if !first.Before(last) {
+		return to, to
+	}
+	return first, last
+}
+
+// hoursOf are one group's counts per hour of a window and the first hour
+// it has events in.
+type hoursOf struct {
+	hourly []int64
+	count  int64
+	back   time.Time
+}
+
+// groupHours adds up the hours of each group over [from, to).
+func groupHours(hours []store.GroupHour, from, to time.Time) map[string]*hoursOf {
+	n := int(to.Sub(from) / time.Hour)
+	out := map[string]*hoursOf{}
+	for _, h := range hours {
+		i := int(h.Hour.Sub(from) / time.Hour)
+		if h.Hour.Before(from) || i >= n || h.Count == 0 {
+			continue
+		}
+		g := out[h.Fingerprint]
+		if g == nil {
+			g = &hoursOf{hourly: make([]int64, n)}
+			out[h.Fingerprint] = g
+		}
+		g.hourly[i] += h.Count
+		g.count += h.Count
+		if g.back.IsZero() || h.Hour.Before(g.back) {
+			g.back = h.Hour
+		}
+	}
+	return out
+}
+
+// summarise describes g over the window from from, with its hours h (nil:
+// none in the window).
+func summarise(g *store.Group, h *hoursOf, from time.Time, cats *classify.Catalogs) GroupSummary {
 	s := GroupSummary{ID: g.Fingerprint, Provider: g.Provider, Code: g.Code, Subcode: g.Subcode, Method: g.Method,
 		Endpoint: g.Endpoint, Category: g.Category, Total: g.Total, FirstSeen: g.FirstSeen, LastSeen: g.LastSeen,
-		Status: g.SampleStatus, Hourly: make([]int64, int(to.Sub(from)/time.Hour))}
-	for _, h := range g.Hours {
-		if i := int(h.Hour.Sub(from) / time.Hour); i >= 0 && i < len(s.Hourly) {
-			s.Hourly[i] += h.Count
-			s.Count += h.Count
-		}
+		Status: g.SampleStatus, Hourly: []int64{}}
+	if h != nil {
+		s.Hourly, s.Count = h.hourly, h.count
 	}
 	s.New = !g.FirstSeen.Before(from)
 	if !g.LastBefore.IsZero() {
 		before := g.LastBefore
 		s.SeenBefore = &before
 	}
-	if !s.New && len(g.Hours) > 0 {
-		back := g.Hours[0].Hour // the hour it shows first in the window
-		silentSince := back.Add(-RegressedAfter)
+	if !s.New && h != nil {
+		silentSince := h.back.Add(-RegressedAfter) // the hour it shows first in the window, less a week
 		if g.LastBefore.IsZero() {
 			s.Regressed = g.FirstSeen.Before(silentSince) // seen before the hourly counts kept
 		} else {
@@ -327,12 +419,24 @@ func ReadGroup(ctx context.Context, src GroupReader, id string, o GroupOptions) 
 	if err != nil {
 		return nil, err
 	}
-	g, err := src.GetGroup(ctx, id, store.GroupQuery{From: from, To: to})
+	hours, err := src.ReadGroupHours(ctx, from, to, id)
 	if err != nil {
 		return nil, err
 	}
-	out := &Group{GroupSummary: summarise(&g, from, to, cats), From: from, To: to, Latest: []SearchEvent{},
+	h := groupHours(hours, from, to)[id]
+	back := to // no events in the window: when it was seen last before its end
+	if h != nil {
+		back = h.back
+	}
+	g, err := src.GetGroup(ctx, id, back)
+	if err != nil {
+		return nil, err
+	}
+	out := &Group{GroupSummary: summarise(&g, h, from, cats), From: from, To: to, Latest: []SearchEvent{},
 		Tenants: []NameCount{}, Services: []NameCount{}}
+	if h == nil {
+		out.Hourly = make([]int64, int(to.Sub(from)/time.Hour))
+	}
 	evs, err := src.ReadGroupEvents(ctx, id, from, to, cmp.Or(o.Latest, 20), cmp.Or(o.MaxRead, 5000))
 	if err != nil {
 		return nil, err

@@ -97,23 +97,9 @@ func ReadProviderWindow(ctx context.Context, src ProviderRollupReader, o Provide
 
 	// The window's whole UTC days that have settled, kept by the caller;
 	// the cut days at either end, and days too recent, are read.
-	const day = 24 * time.Hour
-	first, last := from, from
+	first, last := to, to // no day kept: the window is one part
 	if o.Days != nil {
-		now := o.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		first, last = from.Truncate(day), to.Truncate(day)
-		if first.Before(from) {
-			first = first.Add(day)
-		}
-		if settled := now.UTC().Add(-DaySettled).Truncate(day); settled.Before(last) {
-			last = settled
-		}
-	}
-	if !first.Before(last) {
-		first, last = to, to // no day kept: the window is one part
+		first, last = settledDays(from, to, o.Now)
 	}
 	for _, part := range []store.TimeRange{{From: from, To: first}, {From: last, To: to}} {
 		if !part.From.Before(part.To) {

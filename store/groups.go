@@ -13,7 +13,8 @@ import (
 // Error groups over time: what the groups pages read. A group's counts
 // per hour come from rollup_groups_hourly (written with each batch), never
 // from counting events; a group's latest events, and the tenants and
-// services among them, through the events (fingerprint, ts) index.
+// services among them, through the events (fingerprint, ts) index. What
+// the counts mean (new, regressed) is package report's.
 
 // ErrNoGroup means no error group has the fingerprint given; ErrNotStored
 // that an event is not stored (any more: retention drops whole days).
@@ -22,15 +23,58 @@ var (
 	ErrNotStored = errors.New("event not stored")
 )
 
-// GroupQuery asks for the error groups seen in a window of whole UTC
-// hours, [From, To).
-type GroupQuery struct {
-	From, To time.Time
-	// Provider and Category narrow the list ("": any).
+// GroupHour is a group's events in an hour.
+type GroupHour struct {
+	Hour        time.Time
+	Fingerprint string
+	Count       int64
+}
+
+// ReadGroupHours returns each group's events per hour of [from, to),
+// whole UTC hours, from rollup_groups_hourly (of the one group of
+// fingerprint, when not ""), in no particular order.
+func (s *Store) ReadGroupHours(ctx context.Context, from, to time.Time, fingerprint string) ([]GroupHour, error) {
+	if !from.Before(to) || !from.Equal(from.Truncate(time.Hour)) || !to.Equal(to.Truncate(time.Hour)) {
+		return nil, fmt.Errorf("store: group hours: %s to %s is not a window of whole hours", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
+	}
+	var rows pgx.Rows
+	var err error
+	if fingerprint == "" {
+		rows, err = s.pool.Query(ctx, `SELECT hour, fingerprint, count FROM rollup_groups_hourly WHERE hour >= $1 AND hour < $2`, from, to)
+	} else {
+		rows, err = s.pool.Query(ctx, `SELECT hour, fingerprint, count FROM rollup_groups_hourly
+			WHERE fingerprint = $3 AND hour >= $1 AND hour < $2`, from, to, fingerprint)
+	}
+	if err != nil {
+		return nil, wrap(ctx, "store: group hours", err)
+	}
+	out := []GroupHour{}
+	var (
+		h  GroupHour
+		fp pgtype.DriverBytes
+		in = interner{}
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&h.Hour, &fp, &h.Count}, func() error {
+		h.Hour, h.Fingerprint = h.Hour.UTC(), in.get(fp)
+		out = append(out, h)
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: group hours", err)
+	}
+	return out, nil
+}
+
+// GroupsQuery asks for error groups by fingerprint.
+type GroupsQuery struct {
+	// Fingerprints are the groups; Back[i] is when Fingerprints[i] came
+	// back: the last hour with events before it is read (zero: none).
+	Fingerprints []string
+	Back         []time.Time
+	// Provider and Category narrow the groups ("": any).
 	Provider, Category string
 }
 
-// Group is an error group and its events per hour of a window.
+// Group is an error group as stored.
 type Group struct {
 	Fingerprint                                         string
 	Provider, Code, Subcode, Method, Endpoint, Category string
@@ -38,13 +82,12 @@ type Group struct {
 	// Total counts them.
 	FirstSeen, LastSeen time.Time
 	Total               int64
-	// Hours are the window's hours with events, in time order.
-	Hours []HourCount
-	// LastBefore is the last hour with events before the window's first
-	// hour with events (zero: none stored).
+	// LastBefore is the last hour with events before the group's Back
+	// hour (zero: none stored, or no Back asked).
 	LastBefore time.Time
 	// SampleStatus is the HTTP status of the group's sample event (its
-	// newest when stored), 0 when none; SampleCorrelationID its id.
+	// newest when stored) when the group has no code, 0 otherwise or when
+	// it is not stored any more.
 	SampleStatus        int
 	SampleCorrelationID string
 	// SampleEventID and SampleTS are the sample event's primary key (zero
@@ -53,130 +96,112 @@ type Group struct {
 	SampleTS      time.Time
 }
 
-// HourCount is a group's events in an hour.
-type HourCount struct {
-	Hour  time.Time
-	Count int64
-}
-
-func (q GroupQuery) check() error {
-	if !q.From.Before(q.To) || !q.From.Equal(q.From.Truncate(time.Hour)) || !q.To.Equal(q.To.Truncate(time.Hour)) {
-		return fmt.Errorf("store: groups: %s to %s is not a window of whole hours", q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339))
-	}
-	return nil
-}
-
-// groupsSQL reads the groups with events in [$1, $2), of provider $3 and
-// category $4 when not ” (or the one group $5 when not ”), with their
-// hours in the window, the last hour with events before their first one
-// in the window (a backward probe of the (fingerprint, hour) index each),
-// and their sample event's status (a primary-key read in its partition).
+// groupsSQL reads the groups of fingerprints $1, of provider $3 and
+// category $4 when not '', with the last hour with events before their
+// hour $2 (a backward probe of the (fingerprint, hour) index each).
 const groupsSQL = `
-	WITH w AS (
-		SELECT fingerprint, array_agg(hour ORDER BY hour) AS hours, array_agg(count ORDER BY hour) AS counts
-		FROM rollup_groups_hourly
-		WHERE hour >= $1 AND hour < $2 AND ($5 = '' OR fingerprint = $5)
-		GROUP BY fingerprint)
 	SELECT g.fingerprint, g.provider, g.code, g.subcode, g.method, g.endpoint, g.category,
-		g.first_seen, g.last_seen, g.count, w.hours, w.counts,
-		(SELECT max(h.hour) FROM rollup_groups_hourly h WHERE h.fingerprint = g.fingerprint AND h.hour < w.hours[1]),
-		coalesce((SELECT e.status FROM events e WHERE e.id = g.sample_event_id AND e.ts = g.sample_ts), 0),
+		g.first_seen, g.last_seen, g.count,
+		(SELECT max(h.hour) FROM rollup_groups_hourly h WHERE h.fingerprint = g.fingerprint AND h.hour < q.back),
 		coalesce(g.sample_correlation_id, ''), g.sample_event_id, g.sample_ts
-	FROM w JOIN error_groups g ON g.fingerprint = w.fingerprint
+	FROM unnest($1::text[], $2::timestamptz[]) AS q(fingerprint, back)
+	JOIN error_groups g ON g.fingerprint = q.fingerprint
 	WHERE ($3 = '' OR g.provider = $3) AND ($4 = '' OR g.category = $4)`
 
-// ListGroups returns the groups with events in q's window, in one
-// read-only snapshot, in no particular order.
-func (s *Store) ListGroups(ctx context.Context, q GroupQuery) ([]Group, error) {
-	if err := q.check(); err != nil {
-		return nil, err
+// ReadGroups returns the groups q names that exist and pass its filters,
+// in no particular order, in one read-only snapshot.
+func (s *Store) ReadGroups(ctx context.Context, q GroupsQuery) ([]Group, error) {
+	if len(q.Back) != len(q.Fingerprints) {
+		return nil, fmt.Errorf("store: groups: %d fingerprints and %d hours", len(q.Fingerprints), len(q.Back))
 	}
-	return s.readGroups(ctx, "store: groups", q, "")
-}
-
-// GetGroup returns the group of fingerprint with its hours in q's window
-// (q's provider and category are not used), or an error wrapping
-// ErrNoGroup. A group without events in the window has no hours.
-func (s *Store) GetGroup(ctx context.Context, fingerprint string, q GroupQuery) (Group, error) {
-	if err := q.check(); err != nil {
-		return Group{}, err
+	backs := make([]pgtype.Timestamptz, len(q.Back))
+	for i, t := range q.Back {
+		backs[i] = pgtype.Timestamptz{Time: t, Valid: !t.IsZero()}
 	}
-	if fingerprint == "" || sanitize(fingerprint, maxShortText) != fingerprint {
-		return Group{}, fmt.Errorf("store: group %q: %w", truncateForError(fingerprint), ErrNoGroup)
-	}
-	groups, err := s.readGroups(ctx, "store: group", GroupQuery{From: q.From, To: q.To}, fingerprint)
-	if err != nil {
-		return Group{}, err
-	}
-	if len(groups) == 1 {
-		return groups[0], nil
-	}
-	// No events in the window: the group alone.
-	rows, err := s.pool.Query(ctx, `SELECT fingerprint, provider, code, subcode, method, endpoint, category, first_seen, last_seen, count,
-			'{}'::timestamptz[], '{}'::bigint[],
-			(SELECT max(h.hour) FROM rollup_groups_hourly h WHERE h.fingerprint = g.fingerprint AND h.hour < $2),
-			coalesce((SELECT e.status FROM events e WHERE e.id = g.sample_event_id AND e.ts = g.sample_ts), 0),
-			coalesce(sample_correlation_id, ''), sample_event_id, sample_ts
-		FROM error_groups g WHERE fingerprint = $1`, fingerprint, q.To)
-	if err != nil {
-		return Group{}, wrap(ctx, "store: group", err)
-	}
-	g, err := pgx.CollectExactlyOneRow(rows, scanGroup)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Group{}, fmt.Errorf("store: group %s: %w", fingerprint, ErrNoGroup)
-	}
-	if err != nil {
-		return Group{}, wrap(ctx, "store: group", err)
-	}
-	return g, nil
-}
-
-func (s *Store) readGroups(ctx context.Context, op string, q GroupQuery, fingerprint string) ([]Group, error) {
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, wrap(ctx, op, err)
+		return nil, wrap(ctx, "store: groups", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	// The window decides the plan (an hour's rows or a month's).
-	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
-		return nil, wrap(ctx, op, err)
-	}
-	rows, err := tx.Query(ctx, groupsSQL, q.From, q.To, q.Provider, q.Category, fingerprint)
+	rows, err := tx.Query(ctx, groupsSQL, q.Fingerprints, backs, q.Provider, q.Category)
 	if err != nil {
-		return nil, wrap(ctx, op, err)
+		return nil, wrap(ctx, "store: groups", err)
 	}
 	out, err := pgx.CollectRows(rows, scanGroup)
 	if err != nil {
-		return nil, wrap(ctx, op, err)
+		return nil, wrap(ctx, "store: groups", err)
+	}
+	// The status of the groups without a code (their fingerprint is made
+	// of it): one read of their sample events, in the partitions of their
+	// times only.
+	var ids []int64
+	var tss []time.Time
+	for _, g := range out {
+		if g.Code == "" && g.SampleEventID != 0 {
+			ids, tss = append(ids, g.SampleEventID), append(tss, g.SampleTS)
+		}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
+		return nil, wrap(ctx, "store: groups", err)
+	}
+	rows, err = tx.Query(ctx, `SELECT id, ts, status FROM events WHERE ts = ANY($2) AND id = ANY($1)`, ids, tss)
+	if err != nil {
+		return nil, wrap(ctx, "store: groups: statuses", err)
+	}
+	type key struct {
+		id int64
+		ts int64
+	}
+	status := map[key]int{}
+	var (
+		id int64
+		ts time.Time
+		st int16
+	)
+	if _, err := pgx.ForEachRow(rows, []any{&id, &ts, &st}, func() error {
+		status[key{id, ts.UnixNano()}] = int(st)
+		return nil
+	}); err != nil {
+		return nil, wrap(ctx, "store: groups: statuses", err)
+	}
+	for i := range out {
+		if g := &out[i]; g.Code == "" {
+			g.SampleStatus = status[key{g.SampleEventID, g.SampleTS.UnixNano()}]
+		}
 	}
 	return out, nil
 }
 
+// GetGroup returns the group of fingerprint, with the last hour with
+// events before back (zero: not read), or an error wrapping ErrNoGroup.
+func (s *Store) GetGroup(ctx context.Context, fingerprint string, back time.Time) (Group, error) {
+	groups, err := s.ReadGroups(ctx, GroupsQuery{Fingerprints: []string{fingerprint}, Back: []time.Time{back}})
+	if err != nil {
+		return Group{}, err
+	}
+	if len(groups) == 0 {
+		return Group{}, fmt.Errorf("store: group %q: %w", truncateForError(fingerprint), ErrNoGroup)
+	}
+	return groups[0], nil
+}
+
 func scanGroup(row pgx.CollectableRow) (Group, error) {
 	var (
-		g            Group
-		hours        []time.Time
-		counts       []int64
-		before       pgtype.Timestamptz
-		status       int16
-		sampleID     pgtype.Int8
-		sampleTS     pgtype.Timestamptz
-		firstSeen    time.Time
-		lastSeen     time.Time
-		fingerprintS string
+		g        Group
+		before   pgtype.Timestamptz
+		sampleID pgtype.Int8
+		sampleTS pgtype.Timestamptz
 	)
-	err := row.Scan(&fingerprintS, &g.Provider, &g.Code, &g.Subcode, &g.Method, &g.Endpoint, &g.Category,
-		&firstSeen, &lastSeen, &g.Total, &hours, &counts, &before, &status, &g.SampleCorrelationID, &sampleID, &sampleTS)
+	err := row.Scan(&g.Fingerprint, &g.Provider, &g.Code, &g.Subcode, &g.Method, &g.Endpoint, &g.Category,
+		&g.FirstSeen, &g.LastSeen, &g.Total, &before, &g.SampleCorrelationID, &sampleID, &sampleTS)
 	if err != nil {
 		return g, err
 	}
-	g.Fingerprint, g.FirstSeen, g.LastSeen = fingerprintS, firstSeen.UTC(), lastSeen.UTC()
-	g.LastBefore, g.SampleStatus = utc(before.Time), int(status)
+	g.FirstSeen, g.LastSeen, g.LastBefore = g.FirstSeen.UTC(), g.LastSeen.UTC(), utc(before.Time)
 	g.SampleEventID, g.SampleTS = sampleID.Int64, utc(sampleTS.Time)
-	g.Hours = make([]HourCount, len(hours))
-	for i := range hours {
-		g.Hours[i] = HourCount{Hour: hours[i].UTC(), Count: counts[i]}
-	}
 	return g, nil
 }
 

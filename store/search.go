@@ -98,7 +98,12 @@ const searchColumns = `id, ts, provider, service, env, tenant, method, host, end
 // never text from q. The scope's equalities repeat the partial indexes'
 // predicates (tenant <> ”, service <> ”) so that the planner can use
 // them whatever the value.
-func searchSQL(q *SearchQuery) (string, []any) {
+//
+// A code or an endpoint is part of what makes an error group: their
+// groups' fingerprints (fingerprints, when given) restrict the search too,
+// so that the planner may read a rare code's events through the events
+// (fingerprint, ts) index rather than the scope's through its own.
+func searchSQL(q *SearchQuery, fingerprints []string) (string, []any) {
 	var where []string
 	var args []any
 	arg := func(v any) string {
@@ -126,6 +131,9 @@ func searchSQL(q *SearchQuery) (string, []any) {
 	if q.Status != 0 {
 		where = append(where, "status = "+arg(q.Status))
 	}
+	if fingerprints != nil {
+		where = append(where, "fingerprint = ANY("+arg(fingerprints)+")")
+	}
 	return `SELECT ` + searchColumns + ` FROM events WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY ts DESC, id DESC LIMIT ` + arg(q.Limit+1), args
 }
@@ -137,7 +145,6 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery) (*SearchPage, e
 	if err := q.check(); err != nil {
 		return nil, err
 	}
-	sql, args := searchSQL(&q)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, wrap(ctx, "store: search", err)
@@ -149,11 +156,19 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery) (*SearchPage, e
 	if _, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off"); err != nil {
 		return nil, wrap(ctx, "store: search", err)
 	}
+	page := &SearchPage{Events: []SearchEvent{}}
+	fingerprints, err := searchGroups(ctx, tx, &q)
+	if err != nil {
+		return nil, wrap(ctx, "store: search", err)
+	}
+	if fingerprints != nil && len(fingerprints) == 0 {
+		return page, nil // no group of that code or endpoint: no event either
+	}
+	sql, args := searchSQL(&q, fingerprints)
 	rows, err := tx.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, wrap(ctx, "store: search", err)
 	}
-	page := &SearchPage{Events: []SearchEvent{}}
 	var e SearchEvent
 	var status int16
 	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.TS, &e.Provider, &e.Service, &e.Env, &e.Tenant, &e.Method, &e.Host,
@@ -172,12 +187,38 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery) (*SearchPage, e
 	return page, nil
 }
 
+// searchGroups returns the fingerprints of the groups of q's code and
+// endpoint (and provider), or nil when q names neither.
+func searchGroups(ctx context.Context, c querier, q *SearchQuery) ([]string, error) {
+	if q.Code == "" && q.Endpoint == "" {
+		return nil, nil
+	}
+	rows, err := c.Query(ctx, `SELECT fingerprint FROM error_groups
+		WHERE ($1 = '' OR code = $1) AND ($2 = '' OR endpoint = $2) AND ($3 = '' OR provider = $3) ORDER BY 1`,
+		q.Code, q.Endpoint, q.Provider)
+	if err != nil {
+		return nil, err
+	}
+	fps, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	if fps == nil {
+		fps = []string{}
+	}
+	return fps, nil
+}
+
 // SearchStatement is the statement and arguments SearchEvents runs for q,
 // for benchmarks and tests that read its plan.
-func SearchStatement(q SearchQuery) (string, []any, error) {
+func (s *Store) SearchStatement(ctx context.Context, q SearchQuery) (string, []any, error) {
 	if err := q.check(); err != nil {
 		return "", nil, err
 	}
-	sql, args := searchSQL(&q)
+	fps, err := searchGroups(ctx, s.pool, &q)
+	if err != nil {
+		return "", nil, wrap(ctx, "store: search", err)
+	}
+	sql, args := searchSQL(&q, fps)
 	return sql, args, nil
 }
