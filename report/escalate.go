@@ -138,11 +138,16 @@ var ErrNoAlert = store.ErrNoAlert
 // Escalate describes the incident of alert id for the provider's
 // support. An unknown id is an error wrapping ErrNoAlert.
 func Escalate(ctx context.Context, src IncidentReader, id int64, o EscalateOptions) (*IncidentEscalation, error) {
-	cats, err := catalogsOr(o.Catalogs)
+	a, err := src.GetAlert(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	a, err := src.GetAlert(ctx, id)
+	return EscalateAlert(ctx, src, &a, o)
+}
+
+// EscalateAlert describes the incident of a, a stored alert.
+func EscalateAlert(ctx context.Context, src IncidentReader, a *store.Alert, o EscalateOptions) (*IncidentEscalation, error) {
+	cats, err := catalogsOr(o.Catalogs)
 	if err != nil {
 		return nil, err
 	}

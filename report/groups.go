@@ -116,22 +116,17 @@ type GroupSummary struct {
 	Remediation string `json:"remediation"`
 }
 
-// groupWindow resolves and widens a window to whole hours.
+// groupWindow resolves a window (at most MaxGroupsWindow) and widens it to
+// whole hours.
 func groupWindow(from, to, now time.Time) (time.Time, time.Time, error) {
-	if now.IsZero() {
-		now = time.Now()
+	from, to, err := window(from, to, now, DefaultGroupsWindow, MaxGroupsWindow)
+	if err != nil {
+		return from, to, err
 	}
-	if to.IsZero() {
-		to = now
-	}
-	to = to.UTC()
 	if t := to.Truncate(time.Hour); t.Before(to) {
 		to = t.Add(time.Hour)
 	}
-	if from.IsZero() {
-		from = to.Add(-DefaultGroupsWindow)
-	}
-	return window(from.UTC().Truncate(time.Hour), to, now, DefaultGroupsWindow, MaxGroupsWindow)
+	return from.Truncate(time.Hour), to, nil
 }
 
 // Check refuses options ListGroups would refuse without reading anything:
