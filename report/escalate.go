@@ -206,6 +206,9 @@ func EscalateAlert(ctx context.Context, src IncidentReader, a *store.Alert, o Es
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Endpoint, b.Endpoint))
 	})
 	x.Samples = pickSamples(inc.Strata, EscalationSamples, a.Provider)
+	for i := range x.Samples {
+		x.Samples[i].Name = x.IDName
+	}
 	return x, nil
 }
 
