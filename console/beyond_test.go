@@ -167,14 +167,15 @@ func TestGroupsPages(t *testing.T) {
 	require.Contains(t, body, "3 error groups seen from 2026-11-13 12:00 UTC to 2026-11-20 12:00 UTC (whole hours), by count.")
 	ids := groupIDs(body)
 	require.Len(t, ids, 3)
-	rows := regexp.MustCompile(`(?s)<tr( class="[a-z]+")?>\s*<td>[^<]*</td>\s*<td><a class="group".*?</tr>`).FindAllString(body, -1)
+	rows := regexp.MustCompile(`(?s)<tr( class="[a-z]+")?>\s*<td>[^<]*<a class="group".*?</tr>`).FindAllString(body, -1)
 	require.Len(t, rows, 3)
 	require.Contains(t, rows[0], `class="regressed"`, "paylera's expired tokens: 90 events, back after 13 days")
 	require.Contains(t, rows[0], `<code>auth.expired_token</code></a> <span class="badge">regressed</span>`)
 	require.Contains(t, rows[0], `<td class="n">90</td>`)
 	require.Contains(t, rows[0], `<svg class="sparkline"`)
 	require.Contains(t, rows[0], "<title>90 events, at most 90 in an hour</title>")
-	require.Contains(t, rows[0], "2026-11-05 10:00 UTC", "first seen")
+	require.Contains(t, rows[0], "<td>2026-11-05 10:00</td>", "first seen")
+	require.Contains(t, rows[0], `<span class="remedy">The token&#39;s rotation grace period elapsed; use the rotated token.</span>`)
 	for _, r := range rows[1:] {
 		require.Contains(t, r, `<span class="badge">new</span>`)
 	}

@@ -63,6 +63,8 @@ var funcs = template.FuncMap{
 	},
 	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"sparkline": sparkline,
+	"short":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	"seconds":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 }
 
 // minutes says how long d is to the minute: 40 min, 2 h 05 min, 3 d 4 h.
