@@ -192,7 +192,7 @@ func hourlyChart(hourly []int64, from time.Time) chart {
 	c := newChart("chart-group", "Events per "+bucketName(size), "#b2182b")
 	top := niceCeil(float64(most))
 	for i, v := range sums {
-		when := from.Add(time.Duration(i*per) * time.Hour).UTC().Format("2006-01-02 15:04") + " UTC"
+		when := from.Add(time.Duration(i*per)*time.Hour).UTC().Format("2006-01-02 15:04") + " UTC"
 		c.addBar(i, n, float64(v)/top, fmt.Sprintf("%s: %s events", when, groupDigits(v)))
 	}
 	c.axis(groupDigits(int64(top)), from, from.Add(time.Duration(len(hourly))*time.Hour))

@@ -128,9 +128,9 @@ func New(o Options) (*Console, error) {
 		}
 	}
 	c := &Console{o: o, cats: cats, providers: append(cats.Providers(), "other"),
-		limits:   newKeyedLimits(o.LookupRate, o.LookupBurst),
-		signIns:  newKeyedLimits(failedSignInRate, failedSignInBurst),
-		weeklies: newTTLCache[string, []byte](weeklyCacheTTL, maxCachedWeeks),
+		limits:    newKeyedLimits(o.LookupRate, o.LookupBurst),
+		signIns:   newKeyedLimits(failedSignInRate, failedSignInBurst),
+		weeklies:  newTTLCache[string, []byte](weeklyCacheTTL, maxCachedWeeks),
 		days:      newTTLCache[providerDayKey, store.ProviderDay](dayCacheTTL, maxCachedDays),
 		groupDays: newTTLCache[time.Time, []store.GroupHour](dayCacheTTL, maxCachedGroupDays)}
 	c.handler = c.routes()

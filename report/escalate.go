@@ -62,7 +62,7 @@ type IncidentEscalation struct {
 	Codes []CodeCountOf `json:"codes"`
 	// Statuses and Endpoints count the events sampled (all of them unless
 	// Sampled).
-	Statuses  []StatusCount   `json:"statuses"`
+	Statuses  []StatusCount    `json:"statuses"`
 	Endpoints []EndpointErrors `json:"endpoints"`
 	// Read is how many events were sampled; Sampled is set when the
 	// window has more.
@@ -198,7 +198,9 @@ func EscalateAlert(ctx context.Context, src IncidentReader, a *store.Alert, o Es
 	for s, n := range statuses {
 		x.Statuses = append(x.Statuses, StatusCount{s, n})
 	}
-	slices.SortFunc(x.Statuses, func(a, b StatusCount) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Status, b.Status)) })
+	slices.SortFunc(x.Statuses, func(a, b StatusCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Status, b.Status))
+	})
 	for e, n := range endpoints {
 		x.Endpoints = append(x.Endpoints, EndpointErrors{Endpoint: e, Count: n})
 	}

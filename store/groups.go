@@ -97,7 +97,7 @@ type Group struct {
 }
 
 // groupsSQL reads the groups of fingerprints $1, of provider $3 and
-// category $4 when not '', with the last hour with events before their
+// category $4 when not ”, with the last hour with events before their
 // hour $2 (a backward probe of the (fingerprint, hour) index each).
 const groupsSQL = `
 	SELECT g.fingerprint, g.provider, g.code, g.subcode, g.method, g.endpoint, g.category,

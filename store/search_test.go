@@ -27,7 +27,7 @@ func searchFixture(t *testing.T) (*store.Store, *pgxpool.Pool, []store.Event, ma
 	start := base.Truncate(24 * time.Hour)
 	var evs []store.Event
 	for i := range 900 {
-		ts := start.Add(time.Duration(rng.Int64N(int64(72*time.Hour)))).Truncate(time.Second)
+		ts := start.Add(time.Duration(rng.Int64N(int64(72 * time.Hour)))).Truncate(time.Second)
 		if i%10 == 0 && len(evs) > 0 {
 			ts = evs[len(evs)-1].TS // ties: pages must neither skip nor repeat them
 		}
