@@ -79,9 +79,9 @@ func TestSearchPage(t *testing.T) {
 	})
 	t.Run("filters narrow the scope", func(t *testing.T) {
 		for query, want := range map[string][]string{
-			"service=billing&code=auth.expired_token&from=2026-11-01&to=2026-11-10":                                                {"pl-old"},
+			"service=billing&code=auth.expired_token&from=2026-10-25&to=2026-11-10":                                                {"pl-old"},
 			"provider=finix&status=402&from=2026-11-10&to=2026-11-12":                                                              {"d4ee0b6cdb67686f0c1ec0780e5b4296"},
-			"tenant=acme-foods&category=auth_expired&from=2026-11-01&to=2026-11-20":                                                {"req_01j2abc", "pl-old"},
+			"tenant=acme-foods&category=auth_expired&from=2026-10-25&to=2026-11-20":                                                {"req_01j2abc", "pl-old"},
 			"tenant=hooli&endpoint=" + url.QueryEscape("/loyalty/v2/transactions/{id}/preview") + "&from=2026-11-12&to=2026-11-13": {"chr-0001"},
 			"tenant=acme-foods&code=NEVER&from=2026-11-01&to=2026-11-20":                                                           nil,
 		} {
@@ -169,12 +169,12 @@ func TestGroupsPages(t *testing.T) {
 	require.Len(t, ids, 3)
 	rows := regexp.MustCompile(`(?s)<tr( class="[a-z]+")?>\s*<td>[^<]*<a class="group".*?</tr>`).FindAllString(body, -1)
 	require.Len(t, rows, 3)
-	require.Contains(t, rows[0], `class="regressed"`, "paylera's expired tokens: 90 events, back after 13 days")
+	require.Contains(t, rows[0], `class="regressed"`, "paylera's expired tokens: 90 events, back after 19 days")
 	require.Contains(t, rows[0], `<code>auth.expired_token</code></a> <span class="badge">regressed</span>`)
 	require.Contains(t, rows[0], `<td class="n">90</td>`)
 	require.Contains(t, rows[0], `<svg class="sparkline"`)
 	require.Contains(t, rows[0], "<title>90 events, at most 90 in an hour</title>")
-	require.Contains(t, rows[0], "<td>2026-11-05 10:00</td>", "first seen")
+	require.Contains(t, rows[0], "<td>2026-10-30 10:00</td>", "first seen")
 	require.Contains(t, rows[0], `<span class="remedy">The token&#39;s rotation grace period elapsed; use the rotated token.</span>`)
 	for _, r := range rows[1:] {
 		require.Contains(t, r, `<span class="badge">new</span>`)
@@ -217,7 +217,7 @@ func TestGroupsPages(t *testing.T) {
 	resp, body = page(t, "/groups/"+ids[0]+"?from=2026-11-13T12:00:00Z&to=2026-11-20T12:00:00Z")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, body, `<dd id="count"><strong>90</strong> events from 2026-11-13 12:00 UTC to 2026-11-20 12:00 UTC</dd>`)
-	require.Contains(t, body, "before the window, last seen in the hour of 2026-11-05 10:00 UTC")
+	require.Contains(t, body, "before the window, last seen in the hour of 2026-10-30 10:00 UTC")
 	require.Contains(t, body, `<svg class="chart" id="chart-group"`)
 	require.Contains(t, body, "<title>2026-11-18 09:00 UTC: 90 events</title>", "a bar per three hours over a week")
 	latest := lookupLinks(body)

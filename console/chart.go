@@ -226,19 +226,23 @@ func sparkline(counts []int64) template.HTML {
 		most = max(most, n)
 		total += n
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="sparkline" role="img" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`,
+	b := make([]byte, 0, 512+len(sums)*12)
+	b = fmt.Appendf(b, `<svg class="sparkline" role="img" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`,
 		sparklineWidth, sparklineHeight, sparklineWidth, sparklineHeight)
-	fmt.Fprintf(&b, "<title>%s</title>", template.HTMLEscapeString(fmt.Sprintf("%s events, at most %s in an hour", groupDigits(total), groupDigits(busiest))))
-	b.WriteString(`<polygon fill="#f4a582" stroke="#b2182b" stroke-width="1" points="0,24`)
+	b = append(b, "<title>"...)
+	b = append(b, template.HTMLEscapeString(groupDigits(total)+" events, at most "+groupDigits(busiest)+" in an hour")...)
+	b = append(b, `</title><polygon fill="#f4a582" stroke="#b2182b" stroke-width="1" points="0,24`...)
 	step := float64(sparklineWidth) / float64(max(len(sums)-1, 1))
 	for i, n := range sums {
 		y := float64(sparklineHeight)
 		if most > 0 {
 			y -= float64(n) / float64(most) * (sparklineHeight - 2)
 		}
-		fmt.Fprintf(&b, " %s,%s", num(float64(i)*step), num(y))
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, float64(i)*step, 'f', 1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, y, 'f', 1, 64)
 	}
-	fmt.Fprintf(&b, ` %d,24"/></svg>`, sparklineWidth)
-	return template.HTML(b.String()) // numbers and one escaped title
+	b = fmt.Appendf(b, ` %d,24"/></svg>`, sparklineWidth)
+	return template.HTML(b) // numbers and one escaped title
 }

@@ -51,9 +51,9 @@ var records = []string{
 	// Stored text that is markup: it must show as text and never run.
 	`{"ts":"2026-11-19T08:00:00Z","service":"checkout","env":"prod","tenant":"initech","provider":"finterra","method":"POST","url":"https://api.myfinterra.com/pos/v1/orders/ord_X/payments","status":400,"response_body":{"error":"invalid_request","message":"` + jsonEscape(scriptPayload+imgPayload) + `","request_id":"req_xss"},"trace_id":"trace-xss"}`,
 	`{"ts":"2026-11-20T11:30:00Z","service":"checkout","env":"prod","tenant":"initech","provider":"finterra","method":"POST","url":"https://api.myfinterra.com/pos/v1/orders/ord_Y/payments","status":201,"trace_id":"trace-recent"}`,
-	// Paylera's expired tokens: once on 11-05, then 90 on 11-18 from 10:00
+	// Paylera's expired tokens: once on 10-30, then 90 on 11-18 from 10:00
 	// (the incident of the third alert): the group regressed.
-	`{"ts":"2026-11-05T10:00:00Z","service":"billing","env":"prod","tenant":"acme-foods","provider":"paylera","method":"POST","url":"https://api.paylera.com/v1/invoices/inv_8Hq2Lx/pay","status":401,"response_body":{"problem":"auth.expired_token","title":"Rotation grace period elapsed","trace_id":"pl-old"}}`,
+	`{"ts":"2026-10-30T10:00:00Z","service":"billing","env":"prod","tenant":"acme-foods","provider":"paylera","method":"POST","url":"https://api.paylera.com/v1/invoices/inv_8Hq2Lx/pay","status":401,"response_body":{"problem":"auth.expired_token","title":"Rotation grace period elapsed","trace_id":"pl-old"}}`,
 	// Stored text that is markup, in a tenant, a service and a code.
 	`{"ts":"2026-11-18T09:00:00Z","service":"` + jsonEscape(imgPayload) + `","env":"prod","tenant":"` + jsonEscape(scriptPayload) + `","provider":"paylera","method":"POST","url":"https://api.paylera.com/v1/invoices/inv_9Kq2Lx/pay","status":409,"response_body":{"problem":"` + jsonEscape(codePayload) + `","title":"` + jsonEscape(scriptPayload) + `","trace_id":"pl-xss"}}`,
 }

@@ -295,7 +295,7 @@ func TestEscalationSamples(t *testing.T) {
 	x, err := report.Escalate(context.Background(), src, 7, report.EscalateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, store.IncidentQuery{Provider: "finix", Categories: []string{"decline"}, Code: "DECLINED", Subcode: "INSUFFICIENT_FUNDS",
-		From: start, To: start.Add(40 * time.Minute), Strata: report.EscalationStrata, PerStratum: 200}, src.q)
+		From: start, To: start.Add(40 * time.Minute), Strata: report.EscalationStrata, PerStratum: 100}, src.q)
 	require.InDelta(t, 88.0/278, x.Rate, 1e-9)
 	// Ids: 5 busy strata × 3 distinct + 5 single ones = 20 available;
 	// round one takes one of each of the 10 strata with ids, round two a

@@ -35,7 +35,7 @@ import (
 const (
 	EscalationSamples    = 15
 	EscalationStrata     = 15
-	escalationPerStratum = 200
+	escalationPerStratum = 100
 )
 
 // IncidentReader reads an alert and its incident (store.Store does).

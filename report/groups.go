@@ -71,9 +71,10 @@ type GroupsOptions struct {
 	// Catalogs give the remediation; nil is the built-in catalogs.
 	Catalogs *classify.Catalogs
 	// Days, when set, returns every group's hours of [first, last) (whole
-	// UTC days that ended at least DaySettled before Now), from wherever
-	// the caller keeps them. Nil reads the whole window at once.
-	Days func(ctx context.Context, first, last time.Time) ([]store.GroupHour, error)
+	// UTC days that ended at least DaySettled before Now), a slice a day,
+	// from wherever the caller keeps them (read only). Nil reads the
+	// whole window at once.
+	Days func(ctx context.Context, first, last time.Time) ([][]store.GroupHour, error)
 	// Now is the clock (zero: time.Now).
 	Now time.Time
 }
@@ -193,21 +194,21 @@ func ListGroups(ctx context.Context, src GroupReader, o GroupsOptions) (*Groups,
 }
 
 // readGroupHours reads every group's hours of [from, to): settled days
-// from days when given, the rest from src.
+// from days when given, the rest from src; in parts, as they come.
 func readGroupHours(ctx context.Context, src GroupReader, from, to time.Time,
-	days func(ctx context.Context, first, last time.Time) ([]store.GroupHour, error), now time.Time) ([]store.GroupHour, error) {
+	days func(ctx context.Context, first, last time.Time) ([][]store.GroupHour, error), now time.Time) ([][]store.GroupHour, error) {
 	first, last := to, to
 	if days != nil {
 		first, last = settledDays(from, to, now)
 	}
-	var out []store.GroupHour
+	var parts [][]store.GroupHour
 	for _, part := range []store.TimeRange{{From: from, To: first}, {From: last, To: to}} {
 		if part.From.Before(part.To) {
 			h, err := src.ReadGroupHours(ctx, part.From, part.To, "")
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, h...)
+			parts = append(parts, h)
 		}
 	}
 	if first.Before(last) {
@@ -215,9 +216,9 @@ func readGroupHours(ctx context.Context, src GroupReader, from, to time.Time,
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, h...)
+		parts = append(parts, h...)
 	}
-	return out, nil
+	return parts, nil
 }
 
 // settledDays are the whole UTC days of [from, to) that ended at least
@@ -250,23 +251,26 @@ type hoursOf struct {
 }
 
 // groupHours adds up the hours of each group over [from, to).
-func groupHours(hours []store.GroupHour, from, to time.Time) map[string]*hoursOf {
+func groupHours(parts [][]store.GroupHour, from, to time.Time) map[string]*hoursOf {
 	n := int(to.Sub(from) / time.Hour)
 	out := map[string]*hoursOf{}
-	for _, h := range hours {
-		i := int(h.Hour.Sub(from) / time.Hour)
-		if h.Hour.Before(from) || i >= n || h.Count == 0 {
-			continue
-		}
-		g := out[h.Fingerprint]
-		if g == nil {
-			g = &hoursOf{hourly: make([]int64, n)}
-			out[h.Fingerprint] = g
-		}
-		g.hourly[i] += h.Count
-		g.count += h.Count
-		if g.back.IsZero() || h.Hour.Before(g.back) {
-			g.back = h.Hour
+	for _, part := range parts {
+		for i := range part {
+			h := &part[i]
+			k := int(h.Hour.Sub(from) / time.Hour)
+			if h.Hour.Before(from) || k >= n || h.Count == 0 {
+				continue
+			}
+			g := out[h.Fingerprint]
+			if g == nil {
+				g = &hoursOf{hourly: make([]int64, n)}
+				out[h.Fingerprint] = g
+			}
+			g.hourly[k] += h.Count
+			g.count += h.Count
+			if g.back.IsZero() || h.Hour.Before(g.back) {
+				g.back = h.Hour
+			}
 		}
 	}
 	return out
@@ -389,11 +393,16 @@ type NameCount struct {
 	Count int64  `json:"count"`
 }
 
+// DefaultGroupRead is how many of a group's latest events of a window the
+// tenants and services affected are counted over: each is a read of its
+// row, and a big group's week has hundreds of thousands.
+const DefaultGroupRead = 2000
+
 // GroupOptions ask for one group over a window.
 type GroupOptions struct {
 	From, To time.Time
 	// Latest bounds the events listed (0: 20); MaxRead those tenants and
-	// services are counted over (0: 5,000).
+	// services are counted over (0: DefaultGroupRead).
 	Latest, MaxRead int
 	Catalogs        *classify.Catalogs
 	Location        *time.Location
@@ -418,7 +427,7 @@ func ReadGroup(ctx context.Context, src GroupReader, id string, o GroupOptions) 
 	if err != nil {
 		return nil, err
 	}
-	h := groupHours(hours, from, to)[id]
+	h := groupHours([][]store.GroupHour{hours}, from, to)[id]
 	back := to // no events in the window: when it was seen last before its end
 	if h != nil {
 		back = h.back
@@ -432,7 +441,7 @@ func ReadGroup(ctx context.Context, src GroupReader, id string, o GroupOptions) 
 	if h == nil {
 		out.Hourly = make([]int64, int(to.Sub(from)/time.Hour))
 	}
-	evs, err := src.ReadGroupEvents(ctx, id, from, to, cmp.Or(o.Latest, 20), cmp.Or(o.MaxRead, 5000))
+	evs, err := src.ReadGroupEvents(ctx, id, from, to, cmp.Or(o.Latest, 20), cmp.Or(o.MaxRead, DefaultGroupRead))
 	if err != nil {
 		return nil, err
 	}
