@@ -212,19 +212,14 @@ func sparkline(counts []int64) template.HTML {
 	if len(counts) == 0 {
 		return ""
 	}
-	points := sparklineWidth / 2
-	per := (len(counts) + points - 1) / points
-	var sums []int64
+	sums := report.Fit(counts, sparklineWidth/2)
 	var most, total, busiest int64
-	for i := 0; i < len(counts); i += per {
-		var n int64
-		for _, v := range counts[i:min(i+per, len(counts))] {
-			n += v
-			busiest = max(busiest, v)
-		}
-		sums = append(sums, n)
+	for _, v := range counts {
+		total += v
+		busiest = max(busiest, v)
+	}
+	for _, n := range sums {
 		most = max(most, n)
-		total += n
 	}
 	b := make([]byte, 0, 512+len(sums)*12)
 	b = fmt.Appendf(b, `<svg class="sparkline" role="img" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`,

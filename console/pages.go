@@ -59,24 +59,12 @@ var funcs = template.FuncMap{
 		if to.IsZero() {
 			return "since " + from.UTC().Format("2006-01-02 15:04 UTC") + " (firing)"
 		}
-		return from.UTC().Format("2006-01-02 15:04") + " to " + to.UTC().Format("15:04 UTC") + " (" + minutes(to.Sub(from)) + ")"
+		return from.UTC().Format("2006-01-02 15:04") + " to " + to.UTC().Format("15:04 UTC") + " (" + report.DurationText(to.Sub(from)) + ")"
 	},
 	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"sparkline": sparkline,
 	"short":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	"seconds":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-}
-
-// minutes says how long d is to the minute: 40 min, 2 h 05 min, 3 d 4 h.
-func minutes(d time.Duration) string {
-	m := int(d.Round(time.Minute) / time.Minute)
-	switch {
-	case m < 60:
-		return fmt.Sprintf("%d min", m)
-	case m < 24*60:
-		return fmt.Sprintf("%d h %02d min", m/60, m%60)
-	}
-	return fmt.Sprintf("%d d %d h", m/(24*60), m%(24*60)/60)
 }
 
 func parsePage(name string) *template.Template {

@@ -283,7 +283,7 @@ func (x *IncidentEscalation) Text() string {
 	if x.Alert.Status == "resolved" {
 		state = "to " + x.To.Format(time.RFC3339)
 	}
-	ew.printf("  window: %s %s (%s)\n", x.From.Format(time.RFC3339), state, minutesText(x.To.Sub(x.From)))
+	ew.printf("  window: %s %s (%s)\n", x.From.Format(time.RFC3339), state, DurationText(x.To.Sub(x.From)))
 	ew.printf("  failed: %s of our %s requests (%s)\n", group(x.Errors), group(x.Requests), percentText(x.Rate))
 	if len(x.Codes) > 0 {
 		var codes []string
@@ -346,8 +346,9 @@ func (x *IncidentEscalation) Text() string {
 	return b.String()
 }
 
-// minutesText says how long d is: 40 min, 2 h 05 min, 3 d 4 h.
-func minutesText(d time.Duration) string {
+// DurationText says how long d is, to the minute: 40 min, 2 h 05 min,
+// 3 d 4 h.
+func DurationText(d time.Duration) string {
 	m := int(d.Round(time.Minute) / time.Minute)
 	switch {
 	case m < 60:

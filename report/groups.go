@@ -339,21 +339,11 @@ func (g *Groups) WriteText(w io.Writer) error {
 }
 
 // Sparkline draws counts as a line of block characters (▁ to █), at most
-// width of them: neighbouring counts are added up to fit. A count of zero
-// is a space.
+// width of them (Fit). A count of zero is a space.
 func Sparkline(counts []int64, width int) string {
-	if len(counts) == 0 || width <= 0 {
-		return ""
-	}
-	per := (len(counts) + width - 1) / width
-	var sums []int64
+	sums := Fit(counts, width)
 	var most int64
-	for i := 0; i < len(counts); i += per {
-		var n int64
-		for _, c := range counts[i:min(i+per, len(counts))] {
-			n += c
-		}
-		sums = append(sums, n)
+	for _, n := range sums {
 		most = max(most, n)
 	}
 	blocks := []rune("▁▂▃▄▅▆▇█")
@@ -367,6 +357,24 @@ func Sparkline(counts []int64, width int) string {
 		}
 	}
 	return b.String()
+}
+
+// Fit adds up neighbouring counts, as many each time, so that there are at
+// most n of them: what a sparkline of n points draws.
+func Fit(counts []int64, n int) []int64 {
+	if len(counts) == 0 || n <= 0 {
+		return nil
+	}
+	per := (len(counts) + n - 1) / n
+	sums := make([]int64, 0, n)
+	for i := 0; i < len(counts); i += per {
+		var s int64
+		for _, c := range counts[i:min(i+per, len(counts))] {
+			s += c
+		}
+		sums = append(sums, s)
+	}
+	return sums
 }
 
 // Group is one error group over a window, with its latest events.

@@ -245,16 +245,7 @@ func (s *Store) ReadGroupEvents(ctx context.Context, fingerprint string, from, t
 	if err != nil {
 		return nil, wrap(ctx, "store: group events", err)
 	}
-	var e SearchEvent
-	var status int16
-	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.TS, &e.Provider, &e.Service, &e.Env, &e.Tenant, &e.Method, &e.Host,
-		&e.Endpoint, &status, &e.DurationMS, &e.Category, &e.Code, &e.Subcode, &e.Retryable, &e.Known,
-		&e.CorrelationID, &e.TraceID, &e.References, &e.Fingerprint, &e.Message}, func() error {
-		e.Status, e.TS = int(status), e.TS.UTC()
-		out.Events = append(out.Events, e)
-		e.References = nil
-		return nil
-	}); err != nil {
+	if out.Events, err = scanSearchEvents(rows); err != nil {
 		return nil, wrap(ctx, "store: group events", err)
 	}
 	rows, err = br.Query()

@@ -169,22 +169,29 @@ func (s *Store) SearchEvents(ctx context.Context, q SearchQuery) (*SearchPage, e
 	if err != nil {
 		return nil, wrap(ctx, "store: search", err)
 	}
-	var e SearchEvent
-	var status int16
-	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.TS, &e.Provider, &e.Service, &e.Env, &e.Tenant, &e.Method, &e.Host,
-		&e.Endpoint, &status, &e.DurationMS, &e.Category, &e.Code, &e.Subcode, &e.Retryable, &e.Known,
-		&e.CorrelationID, &e.TraceID, &e.References, &e.Fingerprint, &e.Message}, func() error {
-		e.Status, e.TS = int(status), e.TS.UTC()
-		page.Events = append(page.Events, e)
-		e.References = nil
-		return nil
-	}); err != nil {
+	if page.Events, err = scanSearchEvents(rows); err != nil {
 		return nil, wrap(ctx, "store: search", err)
 	}
 	if len(page.Events) > q.Limit {
 		page.Events, page.More = page.Events[:q.Limit], true
 	}
 	return page, nil
+}
+
+// scanSearchEvents reads rows of searchColumns.
+func scanSearchEvents(rows pgx.Rows) ([]SearchEvent, error) {
+	out := []SearchEvent{}
+	var e SearchEvent
+	var status int16
+	_, err := pgx.ForEachRow(rows, []any{&e.ID, &e.TS, &e.Provider, &e.Service, &e.Env, &e.Tenant, &e.Method, &e.Host,
+		&e.Endpoint, &status, &e.DurationMS, &e.Category, &e.Code, &e.Subcode, &e.Retryable, &e.Known,
+		&e.CorrelationID, &e.TraceID, &e.References, &e.Fingerprint, &e.Message}, func() error {
+		e.Status, e.TS = int(status), e.TS.UTC()
+		out = append(out, e)
+		e.References = nil
+		return nil
+	})
+	return out, err
 }
 
 // searchGroups returns the fingerprints of the groups of q's code and

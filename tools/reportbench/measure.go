@@ -358,18 +358,8 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 	defer st.Close()
 
 	fmt.Printf("\n== EXPLAIN (auto_explain, ANALYZE) of every statement the reports run\n")
-	var bad []string
-	check := func(what string, plans []string) {
-		fmt.Printf("\n-- %s: %d statements\n", what, len(plans))
-		for _, p := range plans {
-			fmt.Println(compactPlan(p))
-			for _, line := range strings.Split(p, "\n") {
-				if strings.Contains(line, "Seq Scan on events") {
-					bad = append(bad, what+": "+strings.TrimSpace(line))
-				}
-			}
-		}
-	}
+	pc := &planCheck{}
+	check := pc.check
 	from, to := week.Start(time.UTC), week.End(time.UTC)
 	if _, err := report.BuildWeekly(ctx, st, report.WeeklyOptions{Week: week}); err != nil {
 		return err
@@ -378,7 +368,7 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 	check("report weekly "+week.String(), plans)
 	for _, p := range plans {
 		if strings.Contains(p, " events") || strings.Contains(p, "events_p") {
-			bad = append(bad, "weekly reads events")
+			pc.bad = append(pc.bad, "weekly reads events")
 		}
 	}
 	if _, err := report.BuildTrends(ctx, st, report.TrendsOptions{From: from, To: to}); err != nil {
@@ -388,7 +378,7 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 	check("report trends "+week.String(), plans)
 	for _, p := range plans {
 		if strings.Contains(p, " events") || strings.Contains(p, "events_p") {
-			bad = append(bad, "trends reads events")
+			pc.bad = append(pc.bad, "trends reads events")
 		}
 	}
 	for _, kind := range []string{"finix logref", "our trace_id", "finix transfer"} {
@@ -398,7 +388,8 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 		check("report lookup, "+kind, catcher.take())
 	}
 
-	bad = append(bad, explainBeyond(ctx, st, catcher, beyond, check)...)
+	more := explainBeyond(ctx, st, catcher, beyond, check)
+	pc.bad = append(pc.bad, more...)
 
 	// The reference probe, for comparison: one index probe per id index
 	// per partition.
@@ -430,8 +421,8 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 		}
 	}
 
-	if len(bad) > 0 {
-		return errors.New("plans scan events:\n" + strings.Join(bad, "\n"))
+	if len(pc.bad) > 0 {
+		return errors.New("plans scan events:\n" + strings.Join(pc.bad, "\n"))
 	}
 	fmt.Printf("\nno statement of weekly or trends reads events; lookups read events by primary key in one partition only;\n" +
 		"no search, groups or escalation statement scans a partition sequentially: OK\n")
@@ -472,19 +463,9 @@ func (c *measureCmd) measureBeyond(ctx context.Context, st *store.Store, pool *p
 	}
 	defer est.Close()
 	fmt.Printf("\n== EXPLAIN (auto_explain, ANALYZE) of every statement search, groups and escalate run\n")
-	var bad []string
-	check := func(what string, plans []string) {
-		fmt.Printf("\n-- %s: %d statements\n", what, len(plans))
-		for _, p := range plans {
-			fmt.Println(compactPlan(p))
-			for _, line := range strings.Split(p, "\n") {
-				if strings.Contains(line, "Seq Scan on events") {
-					bad = append(bad, what+": "+strings.TrimSpace(line))
-				}
-			}
-		}
-	}
-	bad = append(bad, explainBeyond(ctx, est, catcher, beyond, check)...)
+	var pc planCheck
+	more := explainBeyond(ctx, est, catcher, beyond, pc.check)
+	bad := append(pc.bad, more...)
 	if len(bad) > 0 {
 		return errors.New("plans scan events:\n" + strings.Join(bad, "\n"))
 	}
@@ -523,6 +504,22 @@ func explainBeyond(ctx context.Context, st *store.Store, catcher *planCatcher, b
 	}
 
 	return bad
+}
+
+// planCheck prints plans and keeps the lines of those that scan a
+// partition of events sequentially.
+type planCheck struct{ bad []string }
+
+func (pc *planCheck) check(what string, plans []string) {
+	fmt.Printf("\n-- %s: %d statements\n", what, len(plans))
+	for _, p := range plans {
+		fmt.Println(compactPlan(p))
+		for _, line := range strings.Split(p, "\n") {
+			if strings.Contains(line, "Seq Scan on events") {
+				pc.bad = append(pc.bad, what+": "+strings.TrimSpace(line))
+			}
+		}
+	}
 }
 
 var partitionName = regexp.MustCompile(`on events_p[0-9]{8}`)
