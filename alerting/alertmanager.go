@@ -36,6 +36,7 @@ type Alertmanager struct {
 	// for this long after it was resolved.
 	stale, recent time.Duration
 	metrics       *Metrics
+	alertURL      func(id int64) string
 }
 
 // AlertmanagerOptions tune an Alertmanager; zero values take defaults.
@@ -47,6 +48,11 @@ type AlertmanagerOptions struct {
 	Client *http.Client
 	// Metrics counts the posts (default: none).
 	Metrics *Metrics
+	// AlertURL, when set, is the address of a stored alert's page in the
+	// console (at its incident escalation): alerts link to it, in the
+	// annotation escalation_url and as their generatorURL (Alertmanager's
+	// "source" link).
+	AlertURL func(id int64) string
 }
 
 // NewAlertmanager returns a client of the Alertmanager at rawURL (its base
@@ -67,7 +73,7 @@ func NewAlertmanager(rawURL string, cfg *detect.Config, o AlertmanagerOptions) (
 	if cfg == nil {
 		cfg = detect.DefaultConfig()
 	}
-	return &Alertmanager{endpoint: u, client: o.Client, config: cfg, metrics: o.Metrics,
+	return &Alertmanager{endpoint: u, client: o.Client, config: cfg, metrics: o.Metrics, alertURL: o.AlertURL,
 		ttl: 4 * o.Interval, stale: 2*o.Interval + time.Minute, recent: 15 * time.Minute}, nil
 }
 
@@ -166,8 +172,14 @@ func (am *Alertmanager) postable(a *store.Alert, endsAt time.Time) *models.Posta
 	if params.RunbookURL != "" {
 		annotations["runbook_url"] = params.RunbookURL
 	}
+	alert := models.Alert{Labels: Labels(a)}
+	if am.alertURL != nil && a.ID != 0 {
+		link := am.alertURL(a.ID)
+		annotations["escalation_url"] = link
+		alert.GeneratorURL = strfmt.URI(link)
+	}
 	return &models.PostableAlert{
-		Alert:       models.Alert{Labels: Labels(a)},
+		Alert:       alert,
 		Annotations: annotations,
 		StartsAt:    strfmt.DateTime(a.StartsAt),
 		EndsAt:      strfmt.DateTime(endsAt),

@@ -3,6 +3,7 @@ package alerting_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/faultline-dev/faultline/alerting"
 	"github.com/faultline-dev/faultline/amtest"
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/console"
 	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -159,4 +161,41 @@ func TestAlertmanagerRetriesTransientFailuresOnly(t *testing.T) {
 
 	_, err = alerting.NewAlertmanager("localhost:9093", nil, alerting.AlertmanagerOptions{})
 	require.ErrorContains(t, err, "http(s)://host:port")
+}
+
+// With the console's address, a real Alertmanager shows each alert linking
+// to its page there, at the incident's escalation: the annotation
+// escalation_url and the alert's generatorURL; without it, neither.
+func TestAlertmanagerLinksToTheConsole(t *testing.T) {
+	am := amtest.Start(t)
+	ctx := testCtx(t, time.Minute)
+	base, err := url.Parse("https://faultline.example.com/console/")
+	require.NoError(t, err)
+	client, err := alerting.NewAlertmanager(am.URL, nil, alerting.AlertmanagerOptions{
+		AlertURL: func(id int64) string { return console.AlertPageURL(base, id) },
+	})
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Second)
+	outage := firingAlert(now, "provider_outage", "flexiti", "provider_error", "general_error", "", "critical")
+	outage.ID = 42
+	_, err = client.Send(ctx, []store.Alert{outage}, now)
+	require.NoError(t, err)
+	listed, err := am.Alerts(ctx)
+	require.NoError(t, err)
+	got := find(listed, "ProviderOutage", "flexiti")
+	require.NotNil(t, got)
+	require.Equal(t, "https://faultline.example.com/console/alerts/42#escalation", got.Annotations["escalation_url"])
+	require.Equal(t, "https://faultline.example.com/console/alerts/42#escalation", got.GeneratorURL.String())
+
+	plain, err := alerting.NewAlertmanager(am.URL, nil, alerting.AlertmanagerOptions{})
+	require.NoError(t, err)
+	decline := firingAlert(now, "decline_spike", "finix", "decline", "DECLINED", "", "warning")
+	_, err = plain.Send(ctx, []store.Alert{decline}, now)
+	require.NoError(t, err)
+	listed, err = am.Alerts(ctx)
+	require.NoError(t, err)
+	got = find(listed, "ProviderDeclineSpike", "finix")
+	require.NotNil(t, got)
+	require.NotContains(t, got.Annotations, "escalation_url")
+	require.Empty(t, got.GeneratorURL.String())
 }

@@ -223,22 +223,12 @@ func loadState(ctx context.Context, run *store.AlertRun, p detect.Plan, carried 
 
 // contextQuery names the errors an alert is about over its span.
 func contextQuery(a *detect.Alert) store.ContextQuery {
-	q := store.ContextQuery{Provider: a.Provider, From: a.StartsAt, To: a.EndsAt}
-	if q.To.IsZero() {
-		q.To = a.LastEvaluated
-	}
-	if !q.To.After(q.From) {
-		q.To = q.From.Add(time.Minute)
-	}
-	for _, c := range a.Rule.Categories() {
+	q := store.ContextQuery{Provider: a.Provider}
+	q.From, q.To = a.Window()
+	cats, code, subcode := a.Errors()
+	for _, c := range cats {
 		q.Categories = append(q.Categories, string(c))
 	}
-	switch {
-	case a.Rule == detect.NewCode:
-		q.Categories = []string{string(a.Category)}
-		q.Code = a.Code
-	case a.Series != "":
-		q.Code, q.Subcode = a.Code, a.Subcode
-	}
+	q.Code, q.Subcode = code, subcode
 	return q
 }

@@ -87,6 +87,25 @@ func WriteJSON(w io.Writer, alerts []store.Alert, cfg *detect.Config) error {
 	return enc.Encode(out)
 }
 
+// WriteHistoryJSON writes a page of stored alerts as one JSON object:
+// {"alerts": [… as WriteJSON writes them], "next": the cursor of the next
+// page, or null}.
+func WriteHistoryJSON(w io.Writer, alerts []store.Alert, next string, cfg *detect.Config) error {
+	out := struct {
+		Alerts []JSONAlert `json:"alerts"`
+		Next   *string     `json:"next"`
+	}{Alerts: make([]JSONAlert, len(alerts))}
+	for i := range alerts {
+		out.Alerts[i] = ToJSON(&alerts[i], cfg)
+	}
+	if next != "" {
+		out.Next = &next
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
 // span prints a duration in hours and minutes: 40m, 2h05m.
 func span(d time.Duration) string {
 	d = d.Round(time.Minute)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline-dev/faultline/store"
+	"github.com/faultline-dev/faultline/report"
 )
 
 // chart is a bar chart drawn on the server as SVG (attributes only: the
@@ -44,7 +44,7 @@ var bucketSizes = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute
 const maxBars = 120
 
 // trafficCharts draws the window's requests and error rate per bucket.
-func trafficCharts(w *store.ProviderWindow) []chart {
+func trafficCharts(w *report.ProviderWindow) []chart {
 	span := w.To.Sub(w.From)
 	size := bucketSizes[len(bucketSizes)-1]
 	for _, s := range bucketSizes {
@@ -169,4 +169,75 @@ func (c chart) SVG() template.HTML {
 	}
 	b.WriteString("</svg>")
 	return template.HTML(b.String()) // every interpolated string escaped above
+}
+
+// hourlyChart draws a group's events per hour from from: a bar per hour,
+// or per a few hours when the window is long (at most maxBars bars).
+func hourlyChart(hourly []int64, from time.Time) chart {
+	size := bucketSizes[len(bucketSizes)-1]
+	for _, s := range bucketSizes {
+		if s >= time.Hour && len(hourly) <= maxBars*int(s/time.Hour) {
+			size = s
+			break
+		}
+	}
+	per := int(size / time.Hour)
+	n := (len(hourly) + per - 1) / per
+	sums := make([]int64, n)
+	var most int64
+	for i, v := range hourly {
+		sums[i/per] += v
+		most = max(most, sums[i/per])
+	}
+	c := newChart("chart-group", "Events per "+bucketName(size), "#b2182b")
+	top := niceCeil(float64(most))
+	for i, v := range sums {
+		when := from.Add(time.Duration(i*per)*time.Hour).UTC().Format("2006-01-02 15:04") + " UTC"
+		c.addBar(i, n, float64(v)/top, fmt.Sprintf("%s: %s events", when, groupDigits(v)))
+	}
+	c.axis(groupDigits(int64(top)), from, from.Add(time.Duration(len(hourly))*time.Hour))
+	return c
+}
+
+// sparklineWidth and sparklineHeight are a sparkline's size, in pixels.
+const (
+	sparklineWidth  = 120
+	sparklineHeight = 24
+)
+
+// sparkline draws counts as a small filled line (SVG, attributes only),
+// neighbouring counts added up to at most a point per two pixels. Its
+// title says the total and the busiest hour.
+func sparkline(counts []int64) template.HTML {
+	if len(counts) == 0 {
+		return ""
+	}
+	sums := report.Fit(counts, sparklineWidth/2)
+	var most, total, busiest int64
+	for _, v := range counts {
+		total += v
+		busiest = max(busiest, v)
+	}
+	for _, n := range sums {
+		most = max(most, n)
+	}
+	b := make([]byte, 0, 512+len(sums)*12)
+	b = fmt.Appendf(b, `<svg class="sparkline" role="img" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">`,
+		sparklineWidth, sparklineHeight, sparklineWidth, sparklineHeight)
+	b = append(b, "<title>"...)
+	b = append(b, template.HTMLEscapeString(groupDigits(total)+" events, at most "+groupDigits(busiest)+" in an hour")...)
+	b = append(b, `</title><polygon fill="#f4a582" stroke="#b2182b" stroke-width="1" points="0,24`...)
+	step := float64(sparklineWidth) / float64(max(len(sums)-1, 1))
+	for i, n := range sums {
+		y := float64(sparklineHeight)
+		if most > 0 {
+			y -= float64(n) / float64(most) * (sparklineHeight - 2)
+		}
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, float64(i)*step, 'f', 1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, y, 'f', 1, 64)
+	}
+	b = fmt.Appendf(b, ` %d,24"/></svg>`, sparklineWidth)
+	return template.HTML(b) // numbers and one escaped title
 }

@@ -30,9 +30,11 @@ type Store interface {
 	report.EventFinder
 	report.AlertLister
 	report.RollupReader
-	GetAlert(ctx context.Context, id int64) (store.Alert, error)
-	ReadProviderWindow(ctx context.Context, q store.ProviderWindowQuery) (*store.ProviderWindow, error)
-	ReadProviderDays(ctx context.Context, provider string, from, to time.Time) ([]store.ProviderDay, error)
+	report.ProviderRollupReader
+	report.EventSearcher
+	report.GroupReader
+	report.AlertHistoryReader
+	report.IncidentReader
 }
 
 // Options configure a Console.
@@ -83,6 +85,7 @@ type Console struct {
 	signIns   *keyedLimits // failed sign-ins by client address
 	weeklies  *ttlCache[string, []byte]
 	days      *ttlCache[providerDayKey, store.ProviderDay]
+	groupDays *ttlCache[time.Time, []store.GroupHour]
 }
 
 //go:embed templates/*.html
@@ -125,10 +128,11 @@ func New(o Options) (*Console, error) {
 		}
 	}
 	c := &Console{o: o, cats: cats, providers: append(cats.Providers(), "other"),
-		limits:   newKeyedLimits(o.LookupRate, o.LookupBurst),
-		signIns:  newKeyedLimits(failedSignInRate, failedSignInBurst),
-		weeklies: newTTLCache[string, []byte](weeklyCacheTTL, maxCachedWeeks),
-		days:     newTTLCache[providerDayKey, store.ProviderDay](dayCacheTTL, maxCachedDays)}
+		limits:    newKeyedLimits(o.LookupRate, o.LookupBurst),
+		signIns:   newKeyedLimits(failedSignInRate, failedSignInBurst),
+		weeklies:  newTTLCache[string, []byte](weeklyCacheTTL, maxCachedWeeks),
+		days:      newTTLCache[providerDayKey, store.ProviderDay](dayCacheTTL, maxCachedDays),
+		groupDays: newTTLCache[time.Time, []store.GroupHour](dayCacheTTL, maxCachedGroupDays)}
 	c.handler = c.routes()
 	return c, nil
 }
@@ -143,6 +147,16 @@ func WeeklyPageURL(base *url.URL, week string) string {
 	return u.String()
 }
 
+// AlertPageURL is the address of an alert's page in the console served at
+// base, at its incident escalation box: what the Alertmanager annotation
+// links to.
+func AlertPageURL(base *url.URL, id int64) string {
+	u := base.JoinPath("alerts", strconv.FormatInt(id, 10))
+	u.RawQuery = ""
+	u.Fragment = "escalation"
+	return u.String()
+}
+
 // ServeHTTP serves the console.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.handler.ServeHTTP(w, r) }
 
@@ -150,6 +164,9 @@ func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", c.index)
 	mux.HandleFunc("GET /lookup", c.lookup)
+	mux.HandleFunc("GET /search", c.search)
+	mux.HandleFunc("GET /groups", c.groups)
+	mux.HandleFunc("GET /groups/{id}", c.group)
 	mux.HandleFunc("GET /alerts", c.alerts)
 	mux.HandleFunc("GET /alerts/{id}", c.alert)
 	mux.HandleFunc("GET /weekly", c.weekly)

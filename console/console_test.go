@@ -26,7 +26,8 @@ func TestAuthentication(t *testing.T) {
 	srv := f.server(t, f.options(t))
 
 	t.Run("no credentials: 401 with a basic challenge", func(t *testing.T) {
-		for _, path := range []string{"/", "/lookup?id=req_01j2abc", "/alerts", "/weekly", "/provider/finix", "/static/console.css", "/nowhere"} {
+		for _, path := range []string{"/", "/lookup?id=req_01j2abc", "/alerts", "/weekly", "/provider/finix", "/static/console.css", "/nowhere",
+			"/search?tenant=acme-foods&from=2026-11-01", "/groups?window=7d", "/groups/4e807c418f70f546", "/alerts?status=firing"} {
 			resp, body := get(t, srv, path, "", "")
 			require.Equal(t, http.StatusUnauthorized, resp.StatusCode, path)
 			require.Equal(t, `Basic realm="faultline", charset="UTF-8"`, resp.Header.Get("WWW-Authenticate"), path)
@@ -145,6 +146,15 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		{"/provider/finix", true, 200},
 		{"/provider/acme", true, 404},
 		{"/provider/finix?window=365d", true, 400},
+		{"/search", true, 200},
+		{"/search?tenant=acme-foods&from=2026-11-01", true, 200},
+		{"/search?code=x", true, 400},
+		{"/groups", true, 200},
+		{"/groups?window=7d&sort=new", true, 200},
+		{"/groups?window=1y", true, 400},
+		{"/groups/0123456789abcdef", true, 404},
+		{"/alerts?status=resolved&window=30d", true, 200},
+		{"/alerts?rule=nope", true, 400},
 		{"/static/console.css", true, 200},
 		{"/static/copy.js", true, 200},
 		{"/static/missing.css", true, 404},
@@ -179,7 +189,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		})
 	}
 	// The console is read-only: other methods are not allowed, anywhere.
-	for _, path := range []string{"/lookup", "/alerts", "/nowhere", "/static/console.css"} {
+	for _, path := range []string{"/lookup", "/alerts", "/nowhere", "/static/console.css", "/search", "/groups", "/groups/0123456789abcdef", "/alerts/1"} {
 		t.Run("POST "+path, func(t *testing.T) {
 			req, err := http.NewRequestWithContext(testCtx(t), http.MethodPost, srv.URL+path, strings.NewReader("id=req_01j2abc"))
 			require.NoError(t, err)

@@ -1,9 +1,12 @@
 // Package console is faultline's read-only web console, served by `report
 // serve` for support staff and on-call: a lookup page (every event of one
 // or more ids, with the escalation block to paste to the provider and a
-// button that copies it), the alerts firing now and of the recent past with
-// their context, the weekly error report of any week, and a provider's
-// error rate, requests and top codes over a window given in the URL.
+// button that copies it), a search without an id (a tenant's, a service's
+// or a provider's events over a window, a page at a time), the error
+// groups of a window with their trend and a group's page, the alert
+// history with each alert's context and incident escalation, the weekly
+// error report of any week, and a provider's error rate, requests and top
+// codes over a window given in the URL.
 //
 // Pages are rendered on the server with html/template (every stored string
 // escaped); the stylesheet and the one small script (the copy button, a
@@ -20,5 +23,6 @@
 //
 // The console reads through the small Store interface (store.Store
 // implements it): the SQL lives in package store, the meaning of what is
-// read (lookups, the weekly report) in package report.
+// read (lookups, searches, groups, escalations, the weekly report, a
+// provider's window) in package report.
 package console

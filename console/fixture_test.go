@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +51,30 @@ var records = []string{
 	// Stored text that is markup: it must show as text and never run.
 	`{"ts":"2026-11-19T08:00:00Z","service":"checkout","env":"prod","tenant":"initech","provider":"finterra","method":"POST","url":"https://api.myfinterra.com/pos/v1/orders/ord_X/payments","status":400,"response_body":{"error":"invalid_request","message":"` + jsonEscape(scriptPayload+imgPayload) + `","request_id":"req_xss"},"trace_id":"trace-xss"}`,
 	`{"ts":"2026-11-20T11:30:00Z","service":"checkout","env":"prod","tenant":"initech","provider":"finterra","method":"POST","url":"https://api.myfinterra.com/pos/v1/orders/ord_Y/payments","status":201,"trace_id":"trace-recent"}`,
+	// Paylera's expired tokens: once on 10-30, then 90 on 11-18 from 10:00
+	// (the incident of the third alert): the group regressed.
+	`{"ts":"2026-10-30T10:00:00Z","service":"billing","env":"prod","tenant":"acme-foods","provider":"paylera","method":"POST","url":"https://api.paylera.com/v1/invoices/inv_8Hq2Lx/pay","status":401,"response_body":{"problem":"auth.expired_token","title":"Rotation grace period elapsed","trace_id":"pl-old"}}`,
+	// Stored text that is markup, in a tenant, a service and a code.
+	`{"ts":"2026-11-18T09:00:00Z","service":"` + jsonEscape(imgPayload) + `","env":"prod","tenant":"` + jsonEscape(scriptPayload) + `","provider":"paylera","method":"POST","url":"https://api.paylera.com/v1/invoices/inv_9Kq2Lx/pay","status":409,"response_body":{"problem":"` + jsonEscape(codePayload) + `","title":"` + jsonEscape(scriptPayload) + `","trace_id":"pl-xss"}}`,
+}
+
+// codePayload is a code that is markup.
+const codePayload = `<b onmouseover=window.__pwned=1>x</b>`
+
+// pagedRecords are the 90 expired tokens of 11-18, two tenants of three
+// "paged-tenant": more than a page of search results.
+func pagedRecords() []string {
+	var out []string
+	start := time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)
+	for i := range 90 {
+		tenant := "paged-tenant"
+		if i%3 == 0 {
+			tenant = "umbrella"
+		}
+		out = append(out, fmt.Sprintf(`{"ts":%q,"service":"billing","env":"prod","tenant":%q,"provider":"paylera","method":"POST","url":"https://api.paylera.com/v1/invoices/inv_%dAb/pay","status":401,"response_body":{"problem":"auth.expired_token","title":"Rotation grace period elapsed","trace_id":"pl-%02d"}}`,
+			start.Add(time.Duration(i)*30*time.Second).Format(time.RFC3339), tenant, 100+i, i))
+	}
+	return out
 }
 
 func jsonEscape(s string) string { return strings.ReplaceAll(s, `"`, `\"`) }
@@ -61,6 +86,7 @@ type fixture struct {
 	st       *store.Store
 	resolved store.Alert // a finix decline spike of the past week
 	firing   store.Alert // a finterra alert firing now
+	tokens   store.Alert // paylera's expired tokens on 11-18, with 90 events
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -76,13 +102,14 @@ func newFixture(t testing.TB) *fixture {
 	require.NoError(t, err)
 	cls, err := classify.New(cats, classify.Options{})
 	require.NoError(t, err)
+	all := append(append([]string(nil), records...), pagedRecords()...)
 	path := filepath.Join(t.TempDir(), "records.ndjson")
-	require.NoError(t, os.WriteFile(path, []byte(strings.Join(records, "\n")+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(all, "\n")+"\n"), 0o600))
 	r, err := ingest.NewReplay(ingest.ReplayConfig{Store: st, Classifier: cls, Builder: ingest.BuilderOptions{Now: func() time.Time { return now }}})
 	require.NoError(t, err)
 	stats, err := r.File(ctx, path)
 	require.NoError(t, err)
-	require.EqualValues(t, len(records), stats.Stored)
+	require.EqualValues(t, len(all), stats.Stored)
 
 	f := &fixture{url: url}
 	start := time.Date(2026, 11, 14, 13, 8, 0, 0, time.UTC)
@@ -110,11 +137,22 @@ func newFixture(t testing.TB) *fixture {
 		Context: store.AlertContext{From: fstart, To: fstart.Add(time.Hour), TenantsAffected: 1, SampleCorrelationID: "req_01j2abc", SampledEvents: 1,
 			TopCodes: []store.CodeCount{{Code: "token_expired", Count: 20}}},
 	}
+	pstart := time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)
+	f.tokens = store.Alert{
+		Rule: "expired_token_storm", Provider: "paylera", Category: "auth_expired", Severity: "critical",
+		Expected: 0.001, CloseBelow: 0.01, Observed: 0.9, ObservedCount: 90, ObservedRequests: 100,
+		StartsAt: pstart, EndsAt: pstart.Add(45 * time.Minute), DetectedAt: pstart.Add(2 * time.Minute),
+		ResolvedAt: pstart.Add(46 * time.Minute), LastEvaluated: pstart.Add(45 * time.Minute),
+		Summary: "paylera: expired tokens, 90% of requests",
+		Context: store.AlertContext{From: pstart, To: pstart.Add(45 * time.Minute), TenantsAffected: 2, SampleCorrelationID: "pl-89", SampledEvents: 90},
+	}
 	require.NoError(t, st.RunAlerts(ctx, true, func(run *store.AlertRun) error {
-		if err := run.SaveAlert(ctx, &f.resolved, time.Minute); err != nil {
-			return err
+		for _, a := range []*store.Alert{&f.resolved, &f.firing, &f.tokens} {
+			if err := run.SaveAlert(ctx, a, time.Minute); err != nil {
+				return err
+			}
 		}
-		return run.SaveAlert(ctx, &f.firing, time.Minute)
+		return nil
 	}))
 	st.Close()
 

@@ -8,21 +8,26 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/report"
 	"github.com/faultline-dev/faultline/store"
 )
 
 // pages are the parsed templates, one per page, each with the layout.
 var pages = struct {
-	index, lookup, alerts, alert, provider, providers, errorPage, weeklyNav *template.Template
+	index, lookup, search, groups, group, alerts, alert, provider, providers, errorPage, weeklyNav *template.Template
 }{
 	index:     parsePage("index.html"),
 	lookup:    parsePage("lookup.html"),
+	search:    parsePage("search.html"),
+	groups:    parsePage("groups.html"),
+	group:     parsePage("group.html"),
 	alerts:    parsePage("alerts.html"),
 	alert:     parsePage("alert.html"),
 	provider:  parsePage("provider.html"),
@@ -54,21 +59,12 @@ var funcs = template.FuncMap{
 		if to.IsZero() {
 			return "since " + from.UTC().Format("2006-01-02 15:04 UTC") + " (firing)"
 		}
-		return from.UTC().Format("2006-01-02 15:04") + " to " + to.UTC().Format("15:04 UTC") + " (" + minutes(to.Sub(from)) + ")"
+		return from.UTC().Format("2006-01-02 15:04") + " to " + to.UTC().Format("15:04 UTC") + " (" + report.DurationText(to.Sub(from)) + ")"
 	},
-	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-}
-
-// minutes says how long d is to the minute: 40 min, 2 h 05 min, 3 d 4 h.
-func minutes(d time.Duration) string {
-	m := int(d.Round(time.Minute) / time.Minute)
-	switch {
-	case m < 60:
-		return fmt.Sprintf("%d min", m)
-	case m < 24*60:
-		return fmt.Sprintf("%d h %02d min", m/60, m%60)
-	}
-	return fmt.Sprintf("%d d %d h", m/(24*60), m%(24*60)/60)
+	"rfc3339":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"sparkline": sparkline,
+	"short":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	"seconds":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 }
 
 func parsePage(name string) *template.Template {
@@ -221,31 +217,79 @@ func (c *Console) localTime(t time.Time) string {
 	return t.In(c.o.Location).Format("2006-01-02 15:04:05.000 MST (-07:00), ") + c.o.Location.String()
 }
 
-// recentAlerts is how far back the alerts page lists alerts.
-const recentAlerts = 7 * 24 * time.Hour
+// alertWindows are the windows the alerts page offers.
+var alertWindows = []string{"24h", "7d", "30d", "90d", "400d"}
 
+// alertsData is the alerts page.
+type alertsData struct {
+	Form                 url.Values
+	Window               string
+	Windows              []string
+	Providers, Rules     []string
+	Severities, Statuses []string
+	From, To             time.Time
+	Firing, Others       []store.Alert
+	// Next is the address of the next page ("" on the last); Filtered is
+	// set when a filter narrows the list.
+	Next     string
+	Filtered bool
+	// Since is set when the window ends now.
+	Since bool
+}
+
+// alerts answers GET /alerts?window=7d&provider=…&rule=…&severity=…&status=…
+// (or from and to): the stored alerts whose incident overlaps the window
+// (default the last seven days), firing ones on top, a page at a time.
 func (c *Console) alerts(w http.ResponseWriter, r *http.Request) {
-	now := c.o.Now().UTC()
-	list, err := c.o.Store.ListAlerts(r.Context(), now.Add(-recentAlerts), now.Add(time.Minute))
+	q := r.URL.Query()
+	d := &alertsData{Form: url.Values{}, Windows: alertWindows, Providers: c.providers, Severities: report.Severities, Statuses: store.AlertStatuses}
+	for _, rule := range detect.Rules {
+		d.Rules = append(d.Rules, string(rule))
+	}
+	for _, f := range []string{"provider", "rule", "severity", "status", "from", "to", "window", "after"} {
+		if v := q.Get(f); v != "" {
+			d.Form.Set(f, v)
+		}
+	}
+	from, to, window, err := c.formWindow(q, "7d")
+	if err != nil {
+		c.fail(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	d.Window, d.Since = window, window != ""
+	h, err := report.ReadAlertHistory(r.Context(), c.o.Store, report.HistoryOptions{
+		From: from, To: to, Provider: q.Get("provider"), Rule: q.Get("rule"), Severity: q.Get("severity"),
+		Status: q.Get("status"), After: q.Get("after"), Now: c.o.Now(),
+	})
+	if errors.Is(err, report.ErrBadQuery) {
+		c.fail(w, r, http.StatusBadRequest, sentence(err))
+		return
+	}
 	if err != nil {
 		c.failStore(w, r, err)
 		return
 	}
-	var firing, recent []store.Alert
-	for _, a := range list {
+	d.From, d.To = h.From, h.To
+	for _, a := range h.Alerts {
 		if a.Firing() {
-			firing = append(firing, a)
+			d.Firing = append(d.Firing, a)
 		} else {
-			recent = append(recent, a)
+			d.Others = append(d.Others, a)
 		}
 	}
-	byStart := func(a, b store.Alert) int { return b.StartsAt.Compare(a.StartsAt) }
-	slices.SortStableFunc(firing, byStart)
-	slices.SortStableFunc(recent, byStart)
-	c.render(w, r, http.StatusOK, pages.alerts, page{Title: "Alerts", Nav: "alerts", Data: struct {
-		Firing, Recent []store.Alert
-		Since          time.Time
-	}{firing, recent, now.Add(-recentAlerts)}})
+	for _, f := range []string{"provider", "rule", "severity", "status"} {
+		d.Filtered = d.Filtered || d.Form.Get(f) != ""
+	}
+	if h.Next != "" {
+		next := url.Values{"from": {h.From.Format(time.RFC3339Nano)}, "to": {h.To.Format(time.RFC3339Nano)}, "after": {h.Next}}
+		for _, f := range []string{"provider", "rule", "severity", "status"} {
+			if v := d.Form.Get(f); v != "" {
+				next.Set(f, v)
+			}
+		}
+		d.Next = "/alerts?" + next.Encode()
+	}
+	c.render(w, r, http.StatusOK, pages.alerts, page{Title: "Alerts", Nav: "alerts", Data: d})
 }
 
 func (c *Console) alert(w http.ResponseWriter, r *http.Request) {
@@ -272,14 +316,23 @@ func (c *Console) alert(w http.ResponseWriter, r *http.Request) {
 	if to.Sub(from) > maxWindow {
 		from = to.Add(-maxWindow)
 	}
+	// What to send the provider's support about the incident.
+	x, err := report.EscalateAlert(r.Context(), c.o.Store, &a, report.EscalateOptions{Catalogs: c.cats})
+	if err != nil {
+		c.failStore(w, r, err)
+		return
+	}
 	c.render(w, r, http.StatusOK, pages.alert, page{Title: "Alert " + string(a.Rule) + " " + a.Provider, Nav: "alerts", Data: struct {
 		A                *store.Alert
 		WindowFrom, To   string
 		Week             string
 		KnownProvider    bool
 		ObservedRequests int64
+		X                *report.IncidentEscalation
+		Escalation       string
 	}{&a, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339),
-		report.WeekOf(a.StartsAt.In(c.o.Location)).String(), slices.Contains(c.providers, a.Provider), a.ObservedRequests}})
+		report.WeekOf(a.StartsAt.In(c.o.Location)).String(), slices.Contains(c.providers, a.Provider), a.ObservedRequests,
+		x, x.Text()}})
 }
 
 // weekly serves the weekly report of ?week= (default: the last complete
@@ -438,7 +491,7 @@ func (c *Console) provider(w http.ResponseWriter, r *http.Request) {
 	}
 	c.render(w, r, http.StatusOK, pages.provider, page{Title: name, Nav: "provider", Data: struct {
 		Name       string
-		W          *store.ProviderWindow
+		W          *report.ProviderWindow
 		Rate       float64
 		Categories []category
 		Window     string

@@ -15,12 +15,14 @@ import (
 	"github.com/faultline-dev/faultline/console"
 	"github.com/faultline-dev/faultline/ingest"
 	"github.com/faultline-dev/faultline/pgtest"
+	"github.com/faultline-dev/faultline/report"
 	"github.com/faultline-dev/faultline/store"
 )
 
 // TestProviderWindowFromCachedDays compares the console's provider windows
 // (whole settled days kept, cut days read each time) with the store's read
-// of the same window, over random windows of ten days of traffic.
+// of the same window read whole, over random windows of ten days of
+// traffic.
 func TestProviderWindowFromCachedDays(t *testing.T) {
 	ctx := testCtx(t)
 	url := pgtest.New(t)
@@ -71,7 +73,7 @@ func TestProviderWindowFromCachedDays(t *testing.T) {
 		from := to.Add(-length)
 		got, err := c.ProviderWindow(ctx, "finterra", from, to)
 		require.NoError(t, err)
-		want, err := st.ReadProviderWindow(ctx, store.ProviderWindowQuery{Provider: "finterra", From: from, To: to, TopN: 10})
+		want, err := report.ReadProviderWindow(ctx, st, report.ProviderWindowOptions{Provider: "finterra", From: from, To: to, TopN: 10})
 		require.NoError(t, err)
 		name := fmt.Sprintf("window %d: %s to %s", i, from.Format(time.RFC3339), to.Format(time.RFC3339))
 		require.Positive(t, want.Requests, name)

@@ -66,6 +66,32 @@ func (a *Alert) Firing() bool { return a.EndsAt.IsZero() }
 // from its suppression.
 func (a *Alert) Paging() bool { return !a.PagedAt.IsZero() }
 
+// Errors names the errors the alert is about: its rule's categories (a
+// new code's own category), and the code and subcode when it follows one
+// code's series ("" for every code, or every subcode of the code).
+func (a *Alert) Errors() (categories []classify.Category, code, subcode string) {
+	switch {
+	case a.Rule == NewCode:
+		return []classify.Category{a.Category}, a.Code, ""
+	case a.Series != "":
+		return a.Rule.Categories(), a.Code, a.Subcode
+	}
+	return a.Rule.Categories(), "", ""
+}
+
+// Window is the span of the alert's incident: from its start to its end,
+// or to the last minute evaluated while it fires; a minute at least.
+func (a *Alert) Window() (from, to time.Time) {
+	from, to = a.StartsAt, a.EndsAt
+	if to.IsZero() {
+		to = a.LastEvaluated
+	}
+	if !to.After(from) {
+		to = from.Add(time.Minute)
+	}
+	return from, to
+}
+
 // Key identifies an incident: its rule, provider, subject and start.
 func (a *Alert) Key() string {
 	return fmt.Sprintf("%s/%s/%s/%d", a.Rule, a.Provider, a.Subject, a.StartsAt.Unix())

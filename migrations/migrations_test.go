@@ -38,7 +38,7 @@ func TestUpDownUp(t *testing.T) {
 			"SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'goose_db_version'").Scan(&n))
 		return n
 	}
-	require.Equal(t, 13, tables())
+	require.Equal(t, 14, tables())
 
 	_, err = p.DownTo(ctx, 0)
 	require.NoError(t, err)

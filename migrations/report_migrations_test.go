@@ -114,3 +114,59 @@ func TestHourlyRollupsMigrationBackfills(t *testing.T) {
 		Scan(&hour, &requests, &errs))
 	require.Equal(t, "10:00 30 5", fmt.Sprintf("%s %d %d", hour, requests, errs))
 }
+
+// TestGroupCountsMigration applies the migrations before 00013 in a session
+// of another time zone, stores events, applies 00013: each group's events
+// are counted per UTC hour, the search indexes exist on every partition
+// (the tenant and service ones partial), and rolling back leaves the
+// events as they were.
+func TestGroupCountsMigration(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := sql.Open("pgx", pgtest.New(t)+"&timezone=Asia/Kolkata")
+	require.NoError(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	p, err := migrations.NewProvider(db)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 12)
+	require.NoError(t, err)
+	for _, d := range []string{"20261102", "20261103"} {
+		_, err = db.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE events_p%s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')`,
+			d, d, map[string]string{"20261102": "20261103", "20261103": "20261104"}[d]))
+		require.NoError(t, err)
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO events (id, ts, provider, category, fingerprint, tenant) VALUES
+		(1, '2026-11-02T10:00:00Z', 'finix', 'decline', 'f', 'acme'),
+		(2, '2026-11-02T10:59:59Z', 'finix', 'decline', 'f', ''),
+		(3, '2026-11-02T11:00:00Z', 'finix', 'decline', 'f', 'acme'),
+		(4, '2026-11-03T00:30:00Z', 'cheers', 'auth', 'g', 'hooli')`)
+	require.NoError(t, err)
+
+	_, err = p.UpTo(ctx, 13)
+	require.NoError(t, err)
+	rows, err := db.QueryContext(ctx, `SELECT to_char(hour AT TIME ZONE 'UTC', 'DD HH24:MI'), fingerprint, count FROM rollup_groups_hourly ORDER BY hour, fingerprint`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var hour, fp string
+		var n int
+		require.NoError(t, rows.Scan(&hour, &fp, &n))
+		got = append(got, fmt.Sprintf("%s %s=%d", hour, fp, n))
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"02 10:00 f=2", "02 11:00 f=1", "03 00:00 g=1"}, got)
+	var indexes int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'events_p%'
+		AND (indexdef LIKE '%(tenant, ts, id) WHERE (tenant <> ''''::text)' OR indexdef LIKE '%(service, ts, id) WHERE (service <> ''''::text)'
+			OR indexdef LIKE '%(provider, ts, id)')`).Scan(&indexes))
+	require.Equal(t, 6, indexes, "three search indexes on each of the two partitions")
+
+	_, err = p.DownTo(ctx, 12)
+	require.NoError(t, err)
+	var events int
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&events))
+	require.Equal(t, 4, events)
+	require.NoError(t, db.QueryRowContext(ctx, `SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%(tenant, ts, id)%'`).Scan(&indexes))
+	require.Zero(t, indexes)
+}

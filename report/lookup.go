@@ -171,17 +171,27 @@ func describe(f *store.FoundEvent, cats *classify.Catalogs, loc *time.Location) 
 		e.Fingerprint.Since = &since
 	}
 	cat := cats.Provider(f.Provider)
-	if cat != nil {
-		if f.Code != "" {
-			if entry := cat.Lookup(f.Code, f.Status, f.Method, f.Endpoint); entry != nil {
-				e.Cause, e.Remediation = entry.Cause, entry.Remediation
-			}
-		} else if rule := cat.StatusRule(f.Status); rule != nil {
-			e.Remediation = rule.Remediation
-		}
-	}
+	e.Cause, e.Remediation = catalogWords(cat, f.Code, f.Status, f.Method, f.Endpoint)
 	e.Escalation = escalation(&e, cat)
 	return e
+}
+
+// catalogWords are the provider catalog's cause and remediation of a
+// code (or, for an error without a code, of its status); "" when the
+// catalog has none.
+func catalogWords(cat *classify.Catalog, code string, status int, method, endpoint string) (cause, remediation string) {
+	switch {
+	case cat == nil:
+	case code != "":
+		if entry := cat.Lookup(code, status, method, endpoint); entry != nil {
+			return entry.Cause, entry.Remediation
+		}
+	default:
+		if rule := cat.StatusRule(status); rule != nil {
+			return "", rule.Remediation
+		}
+	}
+	return "", ""
 }
 
 // escalation builds the block for the provider's support: its ids under

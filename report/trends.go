@@ -134,7 +134,10 @@ func BuildTrends(ctx context.Context, src RollupReader, o TrendsOptions) (*Trend
 	length := to.Sub(from)
 	t := &Trends{From: from, To: to, PreviousFrom: from.Add(-length), PreviousTo: from,
 		Providers: []ProviderTotals{}, Movers: []Mover{}, NewCodes: []NewCode{}}
-	r, err := src.ReadReportRollups(ctx, store.ReportQuery{From: t.From, To: t.To, PreviousFrom: t.PreviousFrom, PreviousTo: t.PreviousTo})
+	r, err := src.ReadReportRollups(ctx, store.ReportQuery{
+		Current: splitPeriod(t.From, t.To, time.UTC), Previous: splitPeriod(t.PreviousFrom, t.PreviousTo, time.UTC),
+		NewFrom: t.From, NewTo: t.To,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("report: trends: %w", err)
 	}

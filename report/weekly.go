@@ -137,7 +137,7 @@ func BuildWeekly(ctx context.Context, src RollupReader, o WeeklyOptions) (*Weekl
 		return nil, err
 	}
 	loc := locationOr(o.Location)
-	topCodes, topEndpoints := cmp.Or(o.TopCodes, 10), cmp.Or(o.TopEndpoints, 5)
+	topCodes, topEndpoints := cmp.Or(o.TopCodes, DefaultTopCodes), cmp.Or(o.TopEndpoints, 5)
 	prevWeek := o.Week.Previous()
 	rep := &Weekly{
 		Week: o.Week.String(), PreviousWeek: prevWeek.String(),
@@ -148,7 +148,8 @@ func BuildWeekly(ctx context.Context, src RollupReader, o WeeklyOptions) (*Weekl
 		rep.Days = append(rep.Days, d.Format(time.DateOnly))
 	}
 	r, err := src.ReadReportRollups(ctx, store.ReportQuery{
-		From: rep.From, To: rep.To, PreviousFrom: prevWeek.Start(loc), PreviousTo: rep.From, Location: loc,
+		Current: splitPeriod(rep.From, rep.To, loc), Previous: splitPeriod(prevWeek.Start(loc), rep.From, loc),
+		NewFrom: rep.From, NewTo: rep.To, Location: loc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report: weekly %s: %w", rep.Week, err)
@@ -265,10 +266,9 @@ func BuildWeekly(ctx context.Context, src RollupReader, o WeeklyOptions) (*Weekl
 				p.TopCodes = append(p.TopCodes, *c)
 			}
 		}
-		slices.SortFunc(p.TopCodes, func(a, b CodeCount) int {
-			return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Subcode, b.Subcode), cmp.Compare(a.Category, b.Category))
+		p.TopCodes = rankCodes(p.TopCodes, topCodes, func(c *CodeCount) codeRank {
+			return codeRank{c.Count, c.Category, c.Code, c.Subcode}
 		})
-		p.TopCodes = p.TopCodes[:min(len(p.TopCodes), topCodes)]
 		for _, e := range endpoints[name] {
 			if e.Errors > 0 {
 				e.ErrorRate = rate(e.Errors, e.Requests)

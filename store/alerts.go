@@ -341,3 +341,80 @@ func (s *Store) ListAlerts(ctx context.Context, from, to time.Time) ([]Alert, er
 	}
 	return out, nil
 }
+
+// AlertFilter asks for a page of the stored alerts: those whose incident
+// overlaps [From, To), firing ones first, then by start, newest first.
+type AlertFilter struct {
+	From, To time.Time
+	// Provider, Rule and Severity narrow the list ("": any).
+	Provider, Rule, Severity string
+	// Status is "" (any), "firing", "resolved", "suppressed" (stored
+	// suppressed, sent later or not) or "paged" (sent to Alertmanager).
+	Status string
+	// After continues a list: only alerts after this one in the list's
+	// order (its ID, StartsAt and whether it fired when the page was
+	// read). A zero AfterID starts at the top.
+	AfterID       int64
+	AfterStartsAt time.Time
+	AfterFiring   bool
+	// Limit bounds the alerts returned (1 to 1000).
+	Limit int
+}
+
+// AlertStatuses are the statuses an AlertFilter takes.
+var AlertStatuses = []string{"firing", "resolved", "suppressed", "paged"}
+
+// AlertPage is a page of alerts; More is set when the list goes on.
+type AlertPage struct {
+	Alerts []Alert
+	More   bool
+}
+
+// ListAlertHistory returns a page of the alerts f asks for: keyed on
+// (firing, starts_at, id), never counted with OFFSET.
+func (s *Store) ListAlertHistory(ctx context.Context, f AlertFilter) (*AlertPage, error) {
+	if !f.From.Before(f.To) {
+		return nil, fmt.Errorf("store: alert history: empty window %s to %s", f.From.UTC().Format(time.RFC3339), f.To.UTC().Format(time.RFC3339))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		return nil, fmt.Errorf("store: alert history: limit %d, want 1 to 1000", f.Limit)
+	}
+	where := `starts_at < $2 AND (ends_at IS NULL OR ends_at >= $1)
+		AND ($3 = '' OR provider = $3) AND ($4 = '' OR rule = $4) AND ($5 = '' OR severity = $5)`
+	switch f.Status {
+	case "":
+	case "firing":
+		where += ` AND ends_at IS NULL`
+	case "resolved":
+		where += ` AND ends_at IS NOT NULL`
+	case "suppressed":
+		where += ` AND suppressed <> ''`
+	case "paged":
+		where += ` AND paged_at IS NOT NULL`
+	default:
+		return nil, fmt.Errorf("store: alert history: status %q, want one of %v", f.Status, AlertStatuses)
+	}
+	args := []any{f.From, f.To, f.Provider, f.Rule, f.Severity, f.Limit + 1}
+	if f.AfterID != 0 {
+		firing := 0
+		if f.AfterFiring {
+			firing = 1
+		}
+		where += ` AND ((ends_at IS NULL)::int, starts_at, id) < ($7, $8, $9)`
+		args = append(args, firing, f.AfterStartsAt, f.AfterID)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+alertColumns+` FROM alerts WHERE `+where+`
+		ORDER BY (ends_at IS NULL)::int DESC, starts_at DESC, id DESC LIMIT $6`, args...)
+	if err != nil {
+		return nil, wrap(ctx, "store: alert history", err)
+	}
+	list, err := pgx.CollectRows(rows, scanAlert)
+	if err != nil {
+		return nil, wrap(ctx, "store: alert history", err)
+	}
+	page := &AlertPage{Alerts: list}
+	if len(list) > f.Limit {
+		page.Alerts, page.More = list[:f.Limit], true
+	}
+	return page, nil
+}

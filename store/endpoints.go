@@ -513,6 +513,9 @@ func foldGroups(ctx context.Context, tx pgx.Tx, ps, froms, tos []string, f *Fold
 		return fmt.Errorf("move events: %w", err)
 	}
 	f.Events += tag.RowsAffected()
+	if err := moveGroupHours(ctx, tx, olds, news); err != nil {
+		return fmt.Errorf("move group counts: %w", err)
+	}
 	if _, err := tx.Exec(ctx, `DELETE FROM error_groups WHERE fingerprint = ANY($1)`, olds); err != nil {
 		return fmt.Errorf("delete moved groups: %w", err)
 	}
@@ -542,6 +545,20 @@ func foldGroups(ctx context.Context, tx pgx.Tx, ps, froms, tos []string, f *Fold
 		return fmt.Errorf("merge groups: %w", err)
 	}
 	return nil
+}
+
+// moveGroupHours moves the hourly counts of the groups olds[i] to
+// news[i], adding them up where groups meet.
+func moveGroupHours(ctx context.Context, tx pgx.Tx, olds, news []string) error {
+	_, err := tx.Exec(ctx, `
+		WITH moved AS (
+			DELETE FROM rollup_groups_hourly r USING unnest($1::text[], $2::text[]) AS u(o, n)
+			WHERE r.fingerprint = u.o AND u.o <> u.n
+			RETURNING r.hour, u.n, r.count)
+		INSERT INTO rollup_groups_hourly AS r (hour, fingerprint, count)
+		SELECT hour, n, sum(count)::bigint FROM moved GROUP BY 1, 2 ORDER BY 1, 2
+		ON CONFLICT (hour, fingerprint) DO UPDATE SET count = r.count + excluded.count`, olds, news)
+	return err
 }
 
 func minTime(a, b time.Time) time.Time {

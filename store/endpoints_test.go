@@ -142,6 +142,7 @@ func TestEndpointBound(t *testing.T) {
 	var groupSum, events int64
 	require.NoError(t, db.QueryRow(ctx, `SELECT (SELECT sum(count) FROM error_groups), (SELECT count(*) FROM events)`).Scan(&groupSum, &events))
 	require.Equal(t, events, groupSum)
+	requireGroupHoursMatchEvents(t, db)
 }
 
 // The fold-in pass moves the rows of literal endpoints under their
@@ -227,6 +228,7 @@ func TestFoldEndpointsExactWhileWriting(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM events e LEFT JOIN error_groups g ON g.fingerprint = e.fingerprint
 		WHERE g.fingerprint IS NULL OR g.endpoint <> e.endpoint`).Scan(&orphans))
 	require.Zero(t, orphans, "every event is in a group of its endpoint")
+	require.Positive(t, requireGroupHoursMatchEvents(t, db), "the groups' hourly counts moved with them")
 
 	// Idempotent: nothing left to move.
 	stored, err = st.StoredEndpoints(ctx)

@@ -187,3 +187,17 @@ func containsAll(t testing.TB, s string, parts ...string) {
 		require.True(t, strings.Contains(s, p), "%q does not contain %q", s, p)
 	}
 }
+
+// requireGroupHoursMatchEvents requires rollup_groups_hourly to hold each
+// group's stored events per UTC hour, exactly, and returns how many rows
+// it holds.
+func requireGroupHoursMatchEvents(t testing.TB, db *pgxpool.Pool) int {
+	t.Helper()
+	var rows, wrong int
+	require.NoError(t, db.QueryRow(testCtx(t), `
+		WITH e AS (SELECT date_trunc('hour', ts, 'UTC') AS hour, fingerprint, count(*) AS n FROM events GROUP BY 1, 2)
+		SELECT count(*), count(*) FILTER (WHERE r.count IS DISTINCT FROM e.n)
+		FROM rollup_groups_hourly r FULL JOIN e ON e.hour = r.hour AND e.fingerprint = r.fingerprint`).Scan(&rows, &wrong))
+	require.Zero(t, wrong, "rollup_groups_hourly disagrees with the events on %d of %d rows", wrong, rows)
+	return rows
+}

@@ -1,50 +1,37 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// What the web console reads besides lookups and reports: one provider's
-// traffic over a window, and one stored alert.
+// What the provider page reads (one provider's rollups over spans and
+// days) and one stored alert.
 
-// MinuteWindowLimit is the longest window ProviderWindow reads from the
-// per-minute rollups alone; longer windows read whole hours from the
-// hourly rollups and only their cut edges from the per-minute ones.
-const MinuteWindowLimit = 6 * time.Hour
-
-// ProviderWindowQuery asks for one provider's traffic over [From, To).
-type ProviderWindowQuery struct {
-	Provider string
-	From, To time.Time
-	// TopN bounds TopCodes (0: 10; negative: every code).
-	TopN int
+// ProviderRollupQuery names the rollups of one provider to read: the
+// hourly ones of Hours (whole UTC hours; empty for none) and the
+// per-minute ones of Minutes (at most two spans). Traffic comes per hour,
+// or per minute when PerMinute (Hours must then be empty). Package report
+// decides what to read (ReadProviderWindow there).
+type ProviderRollupQuery struct {
+	Provider  string
+	Hours     TimeRange
+	Minutes   []TimeRange
+	PerMinute bool
 }
 
-// ProviderWindow is a provider's requests and errors over a window.
-type ProviderWindow struct {
-	Provider string
-	From, To time.Time
-	Requests int64
-	Errors   int64
-	// Series has the requests and errors of every minute (windows up to
-	// MinuteWindowLimit) or hour (longer windows; the hours a window's
-	// edges cut hold only the window's minutes) that had traffic, in
-	// time order.
-	Series []TrafficPoint
-	// ByCategory counts the window's errors per category.
-	ByCategory map[string]int64
-	// TopCodes are the most frequent codes and subcodes, with their
-	// category, most frequent first.
-	TopCodes []CategoryCodeCount
-	// Minutely is set when Series is per minute, else it is per hour.
-	Minutely bool
+// ProviderRollups are the rows a ProviderRollupQuery read, as they come:
+// an hour (or a code) read from both rollups comes twice.
+type ProviderRollups struct {
+	// Traffic is the requests and errors of each hour (or minute) that
+	// had traffic.
+	Traffic []TrafficPoint
+	// Errors count the errors of each category, code and subcode.
+	Errors []CategoryCodeCount
 }
 
 // TrafficPoint is a minute's or an hour's requests and errors.
@@ -87,46 +74,41 @@ const (
 	) AS e
 	GROUP BY 1, 2, 3`
 
-	// providerMinutesSQL is the provider's traffic per minute of [$2, $3).
+	// providerMinutesSQL is the provider's traffic per minute of [$2, $3)
+	// or [$4, $5).
 	providerMinutesSQL = `
 	SELECT minute, sum(requests)::bigint, sum(errors)::bigint FROM rollup_requests
-	WHERE provider = $1 AND minute >= $2 AND minute < $3
+	WHERE provider = $1 AND (minute >= $2 AND minute < $3 OR minute >= $4 AND minute < $5)
 	GROUP BY 1`
 )
 
-// ReadProviderWindow reads q.Provider's requests, errors, errors per
-// category and top codes over [q.From, q.To) from the rollups, never from
-// events, in one read-only snapshot: windows up to MinuteWindowLimit from
-// the per-minute rollups, longer ones from the hourly rollups but for the
-// minutes of the hours their edges cut.
-func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (*ProviderWindow, error) {
-	from, to := q.From.UTC().Truncate(time.Minute), q.To.UTC().Truncate(time.Minute)
-	if !from.Before(to) {
-		return nil, fmt.Errorf("store: provider window: empty window %s to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+// ReadProviderRollups reads the rollups q names, in one read-only snapshot
+// and one round trip.
+func (s *Store) ReadProviderRollups(ctx context.Context, q ProviderRollupQuery) (*ProviderRollups, error) {
+	var spans Spans
+	if q.Hours.From.Before(q.Hours.To) {
+		spans.Hours = []TimeRange{q.Hours}
 	}
-	topN := cmp.Or(q.TopN, 10)
-	out := &ProviderWindow{Provider: q.Provider, From: from, To: to, ByCategory: map[string]int64{},
-		TopCodes: []CategoryCodeCount{}, Minutely: to.Sub(from) <= MinuteWindowLimit}
-	// The window's whole UTC hours, and the cut hours at its edges (at
-	// most two spans); a short window is all minutes.
-	hours := TimeRange{from, from}
-	edges := [2]TimeRange{{from, from}, {from, from}}
-	if out.Minutely {
-		edges[0] = TimeRange{from, to}
-	} else {
-		hs, ms := splitPeriod(from, to, time.UTC)
-		if len(hs) > 1 || len(ms) > 2 {
-			return nil, fmt.Errorf("store: provider window: %d hour spans and %d minute spans", len(hs), len(ms))
-		}
-		if len(hs) == 1 {
-			hours = hs[0]
-		}
-		copy(edges[:], ms)
+	spans.Minutes = q.Minutes
+	switch err := spans.check(); {
+	case err != nil:
+		return nil, fmt.Errorf("store: provider rollups: %w", err)
+	case len(q.Minutes) > 2:
+		return nil, fmt.Errorf("store: provider rollups: %d minute spans, at most 2", len(q.Minutes))
+	case q.PerMinute && len(spans.Hours) > 0:
+		return nil, errors.New("store: provider rollups: hours read per minute")
 	}
+	// Empty ranges for the parts not read.
+	none := TimeRange{time.Unix(0, 0), time.Unix(0, 0)}
+	hours, edges := none, [2]TimeRange{none, none}
+	if len(spans.Hours) > 0 {
+		hours = q.Hours
+	}
+	copy(edges[:], q.Minutes)
 
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, wrap(ctx, "store: provider window", err)
+		return nil, wrap(ctx, "store: provider rollups", err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
 	// The ranges decide the plan (an hour's rows or 90 days'): plan them
@@ -136,8 +118,8 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	var b pgx.Batch
 	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
 	b.Queue("SET LOCAL jit = off")
-	if out.Minutely {
-		b.Queue(providerMinutesSQL, q.Provider, from, to)
+	if q.PerMinute {
+		b.Queue(providerMinutesSQL, q.Provider, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
 	} else {
 		b.Queue(providerTrafficSQL, q.Provider, hours.From, hours.To, edges[0].From, edges[0].To, edges[1].From, edges[1].To)
 	}
@@ -146,58 +128,32 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	defer func() { _ = br.Close() }()
 	for range 2 {
 		if _, err := br.Exec(); err != nil {
-			return nil, wrap(ctx, "store: provider window", err)
+			return nil, wrap(ctx, "store: provider rollups", err)
 		}
 	}
+	out := &ProviderRollups{Traffic: []TrafficPoint{}, Errors: []CategoryCodeCount{}}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, wrap(ctx, "store: provider window: traffic", err)
+		return nil, wrap(ctx, "store: provider rollups: traffic", err)
 	}
-	points := map[time.Time]*TrafficPoint{}
 	var p TrafficPoint
 	if _, err := pgx.ForEachRow(rows, []any{&p.Start, &p.Requests, &p.Errors}, func() error {
-		t := p.Start.UTC()
-		if have := points[t]; have != nil {
-			have.Requests += p.Requests
-			have.Errors += p.Errors
-		} else {
-			points[t] = &TrafficPoint{Start: t, Requests: p.Requests, Errors: p.Errors}
-		}
-		out.Requests += p.Requests
-		out.Errors += p.Errors
+		p.Start = p.Start.UTC()
+		out.Traffic = append(out.Traffic, p)
 		return nil
 	}); err != nil {
-		return nil, wrap(ctx, "store: provider window: traffic", err)
+		return nil, wrap(ctx, "store: provider rollups: traffic", err)
 	}
-	for _, p := range points {
-		out.Series = append(out.Series, *p)
-	}
-	slices.SortFunc(out.Series, func(a, b TrafficPoint) int { return a.Start.Compare(b.Start) })
-
 	rows, err = br.Query()
 	if err != nil {
-		return nil, wrap(ctx, "store: provider window: errors", err)
+		return nil, wrap(ctx, "store: provider rollups: errors", err)
 	}
-	codes := map[CategoryCodeCount]int64{}
 	var c CategoryCodeCount
 	if _, err := pgx.ForEachRow(rows, []any{&c.Category, &c.Code, &c.Subcode, &c.Count}, func() error {
-		n := c.Count
-		c.Count = 0
-		codes[c] += n
-		out.ByCategory[c.Category] += n
+		out.Errors = append(out.Errors, c)
 		return nil
 	}); err != nil {
-		return nil, wrap(ctx, "store: provider window: errors", err)
-	}
-	for k, n := range codes {
-		k.Count = n
-		out.TopCodes = append(out.TopCodes, k)
-	}
-	slices.SortFunc(out.TopCodes, func(a, b CategoryCodeCount) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code), cmp.Compare(a.Subcode, b.Subcode), cmp.Compare(a.Category, b.Category))
-	})
-	if topN > 0 && len(out.TopCodes) > topN {
-		out.TopCodes = out.TopCodes[:topN]
+		return nil, wrap(ctx, "store: provider rollups: errors", err)
 	}
 	return out, nil
 }

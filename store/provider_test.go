@@ -7,12 +7,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/report"
 	"github.com/faultline-dev/faultline/store"
 )
 
 // TestReadProviderWindow stores random events of two providers over three
 // days and compares every window read (per minute, per hour with cut
-// edges) with the test's own count of the events.
+// edges: the spans report.ReadProviderWindow asks ReadProviderRollups
+// for) with the test's own count of the events.
 func TestReadProviderWindow(t *testing.T) {
 	st, _ := migrated(t)
 	ctx := testCtx(t)
@@ -46,7 +48,7 @@ func TestReadProviderWindow(t *testing.T) {
 		{"everything and more", start.Add(-48 * time.Hour), start.Add(96 * time.Hour), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, err := st.ReadProviderWindow(ctx, store.ProviderWindowQuery{Provider: "finix", From: tc.from, To: tc.to, TopN: 2})
+			w, err := report.ReadProviderWindow(ctx, st, report.ProviderWindowOptions{Provider: "finix", From: tc.from, To: tc.to, TopN: 2})
 			require.NoError(t, err)
 			require.Equal(t, tc.minutely, w.Minutely)
 			var n int64
@@ -88,11 +90,11 @@ func TestReadProviderWindow(t *testing.T) {
 	}
 
 	t.Run("an empty window is an error", func(t *testing.T) {
-		_, err := st.ReadProviderWindow(ctx, store.ProviderWindowQuery{Provider: "finix", From: start, To: start.Add(30 * time.Second)})
+		_, err := report.ReadProviderWindow(ctx, st, report.ProviderWindowOptions{Provider: "finix", From: start, To: start.Add(30 * time.Second)})
 		require.ErrorContains(t, err, "empty window")
 	})
 	t.Run("a provider without traffic", func(t *testing.T) {
-		w, err := st.ReadProviderWindow(ctx, store.ProviderWindowQuery{Provider: "cheers", From: start, To: start.Add(72 * time.Hour)})
+		w, err := report.ReadProviderWindow(ctx, st, report.ProviderWindowOptions{Provider: "cheers", From: start, To: start.Add(72 * time.Hour)})
 		require.NoError(t, err)
 		require.Zero(t, w.Requests)
 		require.Empty(t, w.Series)

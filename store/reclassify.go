@@ -91,6 +91,9 @@ func (s *Store) ReclassifyEvents(ctx context.Context, from, to time.Time, decide
 	if err := moveGroups(ctx, tx, was, changed); err != nil {
 		return res, wrap(ctx, "store: reclassify: error groups", err)
 	}
+	if err := moveGroupCounts(ctx, tx, was, changed); err != nil {
+		return res, wrap(ctx, "store: reclassify: hourly group counts", err)
+	}
 	if err := tx.Commit(ctx); err != nil {
 		return res, wrap(ctx, "store: reclassify: commit", err)
 	}
@@ -244,4 +247,47 @@ func moveGroups(ctx context.Context, tx pgx.Tx, was, now []StoredError) error {
 		return fmt.Errorf("group categories: %w", err)
 	}
 	return nil
+}
+
+// moveGroupCounts takes each event whose fingerprint changed from its old
+// group's count of its hour and adds it to its new one's; rows left at
+// zero go.
+func moveGroupCounts(ctx context.Context, tx pgx.Tx, was, now []StoredError) error {
+	type key struct {
+		hour        int64
+		fingerprint string
+	}
+	delta := map[key]int64{}
+	for i := range now {
+		if was[i].Fingerprint == now[i].Fingerprint {
+			continue
+		}
+		h := now[i].TS.Truncate(time.Hour).Unix()
+		delta[key{h, was[i].Fingerprint}]--
+		delta[key{h, sanitize(now[i].Fingerprint, maxShortText)}]++
+	}
+	keys := make([]key, 0, len(delta))
+	for k, d := range delta {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.fingerprint, b.fingerprint))
+	})
+	hours := make([]time.Time, len(keys))
+	fps := make([]string, len(keys))
+	counts := make([]int64, len(keys))
+	for i, k := range keys {
+		hours[i], fps[i], counts[i] = time.Unix(k.hour, 0).UTC(), k.fingerprint, delta[k]
+	}
+	if _, err := tx.Exec(ctx, upsertGroupHours, hours, fps, counts); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM rollup_groups_hourly r USING unnest($1::timestamptz[], $2::text[]) AS k(h, f)
+		WHERE r.hour = k.h AND r.fingerprint = k.f AND r.count <= 0`, hours, fps)
+	return err
 }

@@ -9,16 +9,39 @@ import (
 )
 
 // ReportQuery asks for the rollups of a period and of the period it is
-// compared with, counted per day.
+// compared with, counted per day, and for the codes first seen in the
+// period. Package report decides which spans to read (and splits them).
 type ReportQuery struct {
-	// From and To bound the period: rollup minutes in [From, To).
-	From, To time.Time
-	// PreviousFrom and PreviousTo bound the period compared with; both zero
-	// for none.
-	PreviousFrom, PreviousTo time.Time
+	// Current and Previous are the spans of the period and of the one it
+	// is compared with; empty spans read nothing.
+	Current, Previous Spans
+	// NewFrom and NewTo bound the first sightings of NewCodes: [NewFrom,
+	// NewTo).
+	NewFrom, NewTo time.Time
 	// Location is where days are counted: its name must be an IANA time
 	// zone Postgres knows too ("UTC", "America/Toronto"). Nil is UTC.
 	Location *time.Location
+}
+
+// Spans are the parts of a period read from each rollup: whole UTC hours
+// from the hourly rollups, the rest from the per-minute ones.
+type Spans struct {
+	Hours, Minutes []TimeRange
+}
+
+// check refuses hour spans that are not whole UTC hours, and empty spans.
+func (s Spans) check() error {
+	for _, h := range s.Hours {
+		if !h.From.Before(h.To) || !h.From.Equal(h.From.Truncate(time.Hour)) || !h.To.Equal(h.To.Truncate(time.Hour)) {
+			return fmt.Errorf("hours %s to %s are not whole hours", h.From.UTC().Format(time.RFC3339), h.To.UTC().Format(time.RFC3339))
+		}
+	}
+	for _, m := range s.Minutes {
+		if !m.From.Before(m.To) {
+			return fmt.Errorf("empty span %s to %s", m.From.UTC().Format(time.RFC3339), m.To.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // TrafficRow counts one provider endpoint's requests and errors of a day
@@ -68,8 +91,10 @@ type ReportRollups struct {
 // ReadReportRollups reads what reports need from the rollups and error groups,
 // never from events, in one read-only snapshot.
 func (s *Store) ReadReportRollups(ctx context.Context, q ReportQuery) (*ReportRollups, error) {
-	if !q.From.Before(q.To) {
-		return nil, fmt.Errorf("store: read report rollups: empty period %s to %s", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	for _, sp := range []Spans{q.Current, q.Previous} {
+		if err := sp.check(); err != nil {
+			return nil, fmt.Errorf("store: read report rollups: %w", err)
+		}
 	}
 	loc := q.Location
 	if loc == nil {
@@ -91,11 +116,11 @@ func (s *Store) ReadReportRollups(ctx context.Context, q ReportQuery) (*ReportRo
 		return nil, wrap(ctx, "store: read report rollups", err)
 	}
 	r := &ReportRollups{}
-	if r.Current, err = readPeriod(ctx, tx, q.From, q.To, tz, loc); err != nil {
+	if r.Current, err = readPeriod(ctx, tx, q.Current, tz, loc); err != nil {
 		return nil, wrap(ctx, "store: read report rollups", err)
 	}
-	if !q.PreviousFrom.IsZero() || !q.PreviousTo.IsZero() {
-		if r.Previous, err = readPeriod(ctx, tx, q.PreviousFrom, q.PreviousTo, tz, loc); err != nil {
+	if len(q.Previous.Hours)+len(q.Previous.Minutes) > 0 {
+		if r.Previous, err = readPeriod(ctx, tx, q.Previous, tz, loc); err != nil {
 			return nil, wrap(ctx, "store: read report rollups", err)
 		}
 	}
@@ -104,7 +129,7 @@ func (s *Store) ReadReportRollups(ctx context.Context, q ReportQuery) (*ReportRo
 		FROM error_groups
 		GROUP BY provider, code, subcode
 		HAVING min(first_seen) >= $1 AND min(first_seen) < $2
-		ORDER BY first, provider, code, subcode`, q.From, q.To)
+		ORDER BY first, provider, code, subcode`, q.NewFrom, q.NewTo)
 	if err != nil {
 		return nil, wrap(ctx, "store: read report rollups: new codes", err)
 	}
@@ -116,51 +141,6 @@ func (s *Store) ReadReportRollups(ctx context.Context, q ReportQuery) (*ReportRo
 		return nil, wrap(ctx, "store: read report rollups: new codes", err)
 	}
 	return r, nil
-}
-
-// splitPeriod splits [from, to) into the whole UTC hours that no midnight
-// of loc cuts, to read from the hourly rollups, and the rest, to read from
-// the per-minute rollups: the edges of the period that are not whole hours,
-// and the hours that a local midnight cuts (in zones whose offset is not
-// whole hours). Counted per local day, both give exactly what the
-// per-minute rollups alone would.
-func splitPeriod(from, to time.Time, loc *time.Location) (hours, minutes []TimeRange) {
-	add := func(list []TimeRange, lo, hi time.Time) []TimeRange {
-		if !lo.Before(hi) {
-			return list
-		}
-		if n := len(list); n > 0 && list[n-1].To.Equal(lo) {
-			list[n-1].To = hi
-			return list
-		}
-		return append(list, TimeRange{lo, hi})
-	}
-	for a := from; a.Before(to); {
-		y, m, d := a.In(loc).Date()
-		b := time.Date(y, m, d+1, 0, 0, 0, 0, loc) // the next local midnight
-		if !b.After(a) {
-			// time.Date may resolve a midnight that a daylight saving
-			// change skips to an instant before a: take the day after.
-			b = time.Date(y, m, d+2, 0, 0, 0, 0, loc)
-		}
-		b = b.UTC()
-		if b.After(to) {
-			b = to
-		}
-		ha, hb := a.Truncate(time.Hour), b.Truncate(time.Hour)
-		if !ha.Equal(a) {
-			ha = ha.Add(time.Hour)
-		}
-		if ha.Before(hb) {
-			minutes = add(minutes, a, ha)
-			hours = add(hours, ha, hb)
-			minutes = add(minutes, hb, b)
-		} else {
-			minutes = add(minutes, a, b)
-		}
-		a = b
-	}
-	return hours, minutes
 }
 
 func bounds(spans []TimeRange) (lo, hi []time.Time) {
@@ -197,11 +177,10 @@ const (
 	GROUP BY 1, 2, 3, 4, 5`
 )
 
-func readPeriod(ctx context.Context, tx pgx.Tx, from, to time.Time, tz string, loc *time.Location) (PeriodRollups, error) {
+func readPeriod(ctx context.Context, tx pgx.Tx, spans Spans, tz string, loc *time.Location) (PeriodRollups, error) {
 	var p PeriodRollups
-	hours, minutes := splitPeriod(from, to, loc)
-	hlo, hhi := bounds(hours)
-	mlo, mhi := bounds(minutes)
+	hlo, hhi := bounds(spans.Hours)
+	mlo, mhi := bounds(spans.Minutes)
 	rows, err := tx.Query(ctx, readTrafficSQL, hlo, hhi, tz, mlo, mhi)
 	if err != nil {
 		return p, fmt.Errorf("traffic: %w", err)
@@ -249,7 +228,7 @@ const (
 func (s *Store) deleteHourlyRollupsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	var n int64
 	last := cutoff.UTC().Truncate(time.Hour)
-	for _, table := range []string{"rollup_requests_hourly", "rollup_errors_hourly"} {
+	for _, table := range []string{"rollup_requests_hourly", "rollup_errors_hourly", "rollup_groups_hourly"} {
 		tag, err := s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE hour < $1", last)
 		if err != nil {
 			return n, fmt.Errorf("%s: %w", table, err)

@@ -100,6 +100,22 @@ func TestLeastPrivilege(t *testing.T) {
 	rules, err := r.TemplateRules(ctx)
 	require.NoError(t, err)
 	require.Len(t, rules, 1)
+	// The reads of search, groups, alert history and escalations.
+	page, err := r.SearchEvents(ctx, store.SearchQuery{Tenant: "merchant-7", Code: "DECLINED", From: now.Add(-time.Hour), To: now.Add(time.Hour), Limit: 10})
+	require.NoError(t, err, "search")
+	require.Len(t, page.Events, 2)
+	hours, err := r.ReadGroupHours(ctx, now.Truncate(time.Hour).Add(-time.Hour), now.Truncate(time.Hour).Add(time.Hour), "")
+	require.NoError(t, err, "group hours")
+	require.NotEmpty(t, hours)
+	groups, err := r.ReadGroups(ctx, store.GroupsQuery{Fingerprints: []string{hours[0].Fingerprint}, Back: []time.Time{now}})
+	require.NoError(t, err, "groups")
+	require.Len(t, groups, 1)
+	_, err = r.ReadGroupEvents(ctx, hours[0].Fingerprint, now.Add(-time.Hour), now.Add(time.Hour), 5, 50)
+	require.NoError(t, err, "a group's events")
+	_, err = r.ListAlertHistory(ctx, store.AlertFilter{From: now.Add(-time.Hour), To: now, Limit: 5})
+	require.NoError(t, err, "alert history")
+	_, err = r.ReadIncident(ctx, store.IncidentQuery{Provider: "finix", Categories: []string{"decline"}, From: now.Add(-time.Hour), To: now.Add(time.Hour), Strata: 3, PerStratum: 5})
+	require.NoError(t, err, "an incident")
 	var n int
 	require.NoError(t, rdb.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&n))
 	require.Equal(t, 2, n, "today's two events; the old day's went with retention")
@@ -109,6 +125,8 @@ func TestLeastPrivilege(t *testing.T) {
 		"UPDATE events SET category = 'x'",
 		"DELETE FROM dead_letters",
 		"UPDATE rollup_errors SET count = 0",
+		"UPDATE rollup_groups_hourly SET count = 0",
+		"DROP INDEX events_tenant_ts_idx",
 		"DROP TABLE events",
 		"SELECT faultline_drop_event_partitions_before(now())",
 		"SELECT faultline_create_event_partitions(ARRAY['2030-01-01'::date])",

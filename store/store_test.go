@@ -445,7 +445,7 @@ func TestPartitionsAndRetention(t *testing.T) {
 	require.NoError(t, err)
 	// The day of base-7d (2026-10-26) is not entirely older than the cutoff.
 	require.Equal(t, []string{"events_p20261023", "events_p20261024", "events_p20261025"}, dropped)
-	require.EqualValues(t, 4, deleted, "one request and one error rollup row of 10 days ago, per minute and per hour")
+	require.EqualValues(t, 5, deleted, "one request and one error rollup row of 10 days ago, per minute and per hour, and its group's hour")
 	require.NotContains(t, partitions(t, db), "events_p20261023")
 	require.Contains(t, partitions(t, db), "events_p20261026")
 	var reasons []string

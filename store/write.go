@@ -137,6 +137,7 @@ func (s *Store) writeBatch(ctx context.Context, b *Batch) error {
 	queueRequests(&q, upsertRequestsHourly, time.Hour, b.Requests)
 	queueErrors(&q, upsertErrorsHourly, time.Hour, b.Errors)
 	queueGroups(&q, b.Groups, b.Events, ids)
+	queueGroupHours(&q, b.Events)
 	queueShapes(&q, b.Shapes)
 	if q.Len() > 0 {
 		if err := tx.SendBatch(ctx, &q).Close(); err != nil {
@@ -456,6 +457,42 @@ func queueGroups(q *pgx.Batch, in []GroupDelta, events []Event, ids []int64) {
 	}
 	q.Queue(upsertGroups, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
 		firsts, lasts, counts, cols[7], cols[8], sampleIDs, sampleTSs)
+}
+
+const upsertGroupHours = `
+	INSERT INTO rollup_groups_hourly AS r (hour, fingerprint, count)
+	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::bigint[])
+	ON CONFLICT (hour, fingerprint) DO UPDATE SET count = r.count + excluded.count`
+
+// queueGroupHours queues the upsert of the events' counts per error group
+// (fingerprint, as stored) and UTC hour.
+func queueGroupHours(q *pgx.Batch, events []Event) {
+	if len(events) == 0 {
+		return
+	}
+	type key struct {
+		hour        int64
+		fingerprint string
+	}
+	counts := map[key]int64{}
+	for i := range events {
+		e := &events[i]
+		counts[key{e.TS.Truncate(time.Hour).Unix(), sanitize(e.Fingerprint, maxShortText)}]++
+	}
+	keys := make([]key, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.hour, b.hour), cmp.Compare(a.fingerprint, b.fingerprint))
+	})
+	hours := make([]time.Time, len(keys))
+	fps := make([]string, len(keys))
+	n := make([]int64, len(keys))
+	for i, k := range keys {
+		hours[i], fps[i], n[i] = time.Unix(k.hour, 0).UTC(), k.fingerprint, counts[k]
+	}
+	q.Queue(upsertGroupHours, hours, fps, n)
 }
 
 // errNoPartition reports whether err is Postgres refusing an event for

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -230,7 +231,8 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	code, out, stderr := runAlertsReport(t, bin, "alerts", "--database-url", db, "--alertmanager-url", am.URL, "--json")
+	code, out, stderr := runAlertsReport(t, bin, "alerts", "--database-url", db, "--alertmanager-url", am.URL, "--json",
+		"--console-url", "https://faultline.example.com/")
 	require.Equal(t, 0, code, stderr)
 	var got []alerting.JSONAlert
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
@@ -246,6 +248,10 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 	require.Equal(t, "critical", l["severity"])
 	require.Contains(t, []string{"provider_error", "timeout"}, l["category"])
 	require.Equal(t, got[0].Summary, listed[0].Annotations["summary"])
+	require.NotZero(t, got[0].ID)
+	link := fmt.Sprintf("https://faultline.example.com/alerts/%d#escalation", got[0].ID)
+	require.Equal(t, link, listed[0].Annotations["escalation_url"], "the alert links to its incident's escalation in the console")
+	require.Equal(t, link, listed[0].GeneratorURL.String())
 	firstEnd := time.Time(*listed[0].EndsAt)
 
 	// --watch: evaluates at once, sends, serves its metrics, and stops

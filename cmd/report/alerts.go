@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/faultline-dev/faultline/alerting"
+	"github.com/faultline-dev/faultline/console"
 	"github.com/faultline-dev/faultline/detect"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -31,6 +32,7 @@ type alertsCmd struct {
 	AlertmanagerURL string `name:"alertmanager-url" env:"ALERTMANAGER_URL" help:"Post firing and resolved alerts to this Alertmanager's API v2, e.g. http://alertmanager:9093."`
 	Config          string `name:"config" env:"FAULTLINE_ALERTS_CONFIG" help:"YAML file of detector parameters per rule and provider, and providers' maintenance windows (default: built-in defaults, no file needed)."`
 	HTTPAddr        string `name:"http-addr" env:"HTTP_ADDR" default:"127.0.0.1:9465" help:"With --watch: serve /metrics (evaluations, failures, the last success, Alertmanager posts) and /healthz on HOST:PORT; empty for none."`
+	ConsoleURL      string `name:"console-url" env:"CONSOLE_URL" placeholder:"URL" help:"Base URL of the web console (report serve): alerts sent to Alertmanager link to their page there, at the incident's escalation (annotation escalation_url, and the alert's generatorURL)."`
 }
 
 func (cmd *alertsCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -51,9 +53,17 @@ func (cmd *alertsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := alerting.NewMetrics(reg)
+	amo := alerting.AlertmanagerOptions{Metrics: metrics}
+	if cmd.ConsoleURL != "" {
+		base, err := parseConsoleURL(cmd.ConsoleURL)
+		if err != nil {
+			return usageError{err}
+		}
+		amo.AlertURL = func(id int64) string { return console.AlertPageURL(base, id) }
+	}
 	var am *alerting.Alertmanager
 	if cmd.AlertmanagerURL != "" {
-		if am, err = alerting.NewAlertmanager(cmd.AlertmanagerURL, cfg, alerting.AlertmanagerOptions{Metrics: metrics}); err != nil {
+		if am, err = alerting.NewAlertmanager(cmd.AlertmanagerURL, cfg, amo); err != nil {
 			return usageError{fmt.Errorf("--alertmanager-url: %w", err)}
 		}
 	}

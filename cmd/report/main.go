@@ -4,8 +4,10 @@
 // previous period), weekly (the weekly error report, printed, mailed or
 // posted to chat), alerts (evaluate the alert rules, store and print
 // alerts, post them to Alertmanager) and serve (the web console of package
-// console). lookup, trends, weekly and serve only read: every transaction
-// is read-only.
+// console), search (events of a tenant, service or provider without an
+// id), groups (the error groups of a window), history (the stored alerts)
+// and escalate (what to send a provider about an alert's incident). All
+// but alerts only read: every transaction is read-only.
 package main
 
 import (
@@ -34,6 +36,10 @@ type cli struct {
 	Serve  serveCmd  `cmd:"" help:"Serve the read-only web console (lookup, alerts, weekly reports, providers) until SIGINT/SIGTERM."`
 
 	Endpoints endpointsCmd `cmd:"" help:"List the endpoints stored per provider (declared, learned or literal) with their calls, and the learned endpoint templates with their counts."`
+	Search    searchCmd    `cmd:"" help:"Find events without an id: a tenant's, a service's or a provider's over a window (default the last 24 hours), newest first, a page at a time."`
+	Groups    groupsCmd    `cmd:"" help:"List the error groups of a window: count, hourly trend, first and last seen, new or regressed, the catalog's remedy."`
+	History   historyCmd   `cmd:"" help:"List the stored alerts of a window (default the last 7 days), firing ones first, by provider, rule, severity and status."`
+	Escalate  escalateCmd  `cmd:"" help:"What to send a provider's support about an alert's incident: its window, counts and rate, statuses, endpoints and sample request ids."`
 }
 
 func run() int {

@@ -126,6 +126,22 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad from", []string{"lookup", "x", "--database-url", db, "--from", "yesterday"}, "--from"},
 		{"from after to", []string{"trends", "--database-url", db, "--from", "2026-11-02T00:00:00Z", "--to", "2026-11-01T00:00:00Z"}, "--from"},
 		{"zero limit", []string{"lookup", "x", "--database-url", db, "--limit", "0"}, "--limit"},
+		{"search without a scope", []string{"search", "--database-url", db, "--code", "DECLINED"}, "a tenant, a service or a provider"},
+		{"search over 32 days", []string{"search", "--database-url", db, "--tenant", "acme", "--from", "2026-10-01T00:00:00Z", "--to", "2026-11-02T00:00:00Z"}, "longer than 31 days"},
+		{"search with a bad cursor", []string{"search", "--database-url", db, "--tenant", "acme", "--after", "AAAA"}, "cursor"},
+		{"search a status that is none", []string{"search", "--database-url", db, "--tenant", "acme", "--status", "1000"}, "status"},
+		{"search a bad time", []string{"search", "--database-url", db, "--tenant", "acme", "--to", "noon"}, "--to"},
+		{"search a zero limit", []string{"search", "--database-url", db, "--tenant", "acme", "--limit", "0"}, "--limit"},
+		{"groups sorted by size", []string{"groups", "--database-url", db, "--sort", "size"}, "--sort"},
+		{"groups over 91 days", []string{"groups", "--database-url", db, "--from", "2026-08-01T00:00:00Z", "--to", "2026-11-01T00:00:00Z"}, "longer than 90 days"},
+		{"groups a negative limit", []string{"groups", "--database-url", db, "--limit", "-1"}, "--limit"},
+		{"history of an unknown rule", []string{"history", "--database-url", db, "--rule", "outage"}, "unknown rule"},
+		{"history of a status that is none", []string{"history", "--database-url", db, "--status", "snoozed"}, "status"},
+		{"history of a severity that is none", []string{"history", "--database-url", db, "--severity", "page"}, "severity"},
+		{"escalate without an alert", []string{"escalate", "--database-url", db}, "<alert-id>"},
+		{"escalate an alert that is no number", []string{"escalate", "--database-url", db, "finix-7"}, "alert id"},
+		{"escalate alert zero", []string{"escalate", "--database-url", db, "0"}, "alert id"},
+		{"alerts with a console that is no URL", []string{"alerts", "--database-url", db, "--console-url", "faultline.example.com"}, "--console-url"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runReport(t, tc.args...)
@@ -136,7 +152,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 }
 
 func TestEveryCommandHasHelp(t *testing.T) {
-	for _, cmd := range []string{"lookup", "trends", "weekly"} {
+	for _, cmd := range []string{"lookup", "trends", "weekly", "search", "groups", "history", "escalate"} {
 		code, out, _ := runReport(t, cmd, "--help")
 		require.Equal(t, 0, code, cmd)
 		require.Contains(t, out, "Usage: report "+cmd)
@@ -335,4 +351,115 @@ func TestRefusesASchemaThatIsBehind(t *testing.T) {
 	code, _, stderr := runReport(t, "weekly", "--database-url", db, "--week", "2026-W46")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "ingest migrate")
+}
+
+// TestSearchGroupsHistoryEscalate runs the commands that go beyond one id
+// over the loaded records: their text, and their JSON as the issue says.
+func TestSearchGroupsHistoryEscalate(t *testing.T) {
+	db := loaded(t)
+	from, to := "--from=2026-11-10T00:00:00Z", "--to=2026-11-13T00:00:00Z"
+
+	t.Run("search, a page at a time", func(t *testing.T) {
+		code, out, stderr := runReport(t, "search", "--database-url", db, "--service", "checkout", "--provider", "finterra", from, to, "--json")
+		require.Equal(t, 0, code, stderr)
+		var res struct {
+			Events []map[string]any `json:"events"`
+			Next   *string          `json:"next"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &res))
+		require.Len(t, res.Events, 1)
+		require.Nil(t, res.Next)
+		e := res.Events[0]
+		require.Equal(t, "finterra", e["provider"])
+		require.Equal(t, "acme-foods", e["tenant"])
+		require.Equal(t, "checkout", e["service"])
+		require.Equal(t, "2026-11-10T09:00:00Z", e["ts"])
+		require.Equal(t, "token_expired", e["code"])
+		require.Equal(t, "req_01j2abc", e["correlation_id"])
+
+		code, out, stderr = runReport(t, "search", "--database-url", db, "--tenant", "hooli", from, to)
+		require.Equal(t, 0, code, stderr)
+		require.Contains(t, out, "1 event from 2026-11-10T00:00:00Z to 2026-11-13T00:00:00Z, newest first.")
+		require.Contains(t, out, "report lookup chr-0001")
+		require.NotContains(t, out, "\x1b", "terminal escapes are not printed")
+	})
+
+	t.Run("groups", func(t *testing.T) {
+		code, out, stderr := runReport(t, "groups", "--database-url", db, from, to, "--json")
+		require.Equal(t, 0, code, stderr)
+		var g struct {
+			Groups []map[string]any `json:"groups"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &g))
+		require.Len(t, g.Groups, 3)
+		for _, k := range []string{"provider", "code", "subcode", "method", "endpoint", "category", "count", "first_seen", "last_seen", "new", "regressed"} {
+			require.Contains(t, g.Groups[0], k)
+		}
+		byCode := map[string]map[string]any{}
+		for _, x := range g.Groups {
+			byCode[x["code"].(string)] = x
+		}
+		finix := byCode["DECLINED"]
+		require.Equal(t, "finix", finix["provider"])
+		require.Equal(t, "INSUFFICIENT_FUNDS", finix["subcode"])
+		require.Equal(t, "POST", finix["method"])
+		require.Equal(t, "/authorizations", finix["endpoint"])
+		require.EqualValues(t, 1, finix["count"])
+		require.Equal(t, true, finix["new"])
+		require.Equal(t, false, finix["regressed"])
+		require.Equal(t, "2026-11-11T10:00:00Z", finix["first_seen"])
+
+		code, out, stderr = runReport(t, "groups", "--database-url", db, from, to, "--provider", "cheers")
+		require.Equal(t, 0, code, stderr)
+		require.Contains(t, out, "1 error group seen from 2026-11-10T00:00:00Z to 2026-11-13T00:00:00Z, by count.")
+		require.Contains(t, out, "cheers INSUFFICIENT_CREDIT")
+		for _, line := range strings.Split(out, "\n") {
+			require.LessOrEqual(t, len([]rune(line)), 80, "%q", line)
+		}
+	})
+
+	t.Run("history and escalate", func(t *testing.T) {
+		code, out, stderr := runReport(t, "history", "--database-url", db, "--from=2026-11-01T00:00:00Z", "--to=2026-11-20T00:00:00Z", "--json")
+		require.Equal(t, 0, code, stderr)
+		var h struct {
+			Alerts []struct {
+				ID     int64  `json:"id"`
+				Rule   string `json:"rule"`
+				Status string `json:"status"`
+			} `json:"alerts"`
+			Next *string `json:"next"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &h))
+		require.Len(t, h.Alerts, 1)
+		require.Equal(t, "new_code", h.Alerts[0].Rule)
+		require.Equal(t, "firing", h.Alerts[0].Status)
+		require.Positive(t, h.Alerts[0].ID)
+		require.Nil(t, h.Next)
+		id := fmt.Sprint(h.Alerts[0].ID)
+
+		code, out, stderr = runReport(t, "escalate", "--database-url", db, id, "--json")
+		require.Equal(t, 0, code, stderr)
+		var x struct {
+			Alert struct {
+				ID int64 `json:"id"`
+			} `json:"alert"`
+			Samples []map[string]any `json:"samples"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &x))
+		require.Equal(t, h.Alerts[0].ID, x.Alert.ID)
+		require.Len(t, x.Samples, 1, "the one event of the alert's code in its window")
+		for _, k := range []string{"id", "ts", "status", "code", "endpoint"} {
+			require.Contains(t, x.Samples[0], k)
+		}
+		require.Equal(t, "d4ee0b6cdb67686f0c1ec0780e5b4296", x.Samples[0]["id"])
+
+		code, out, stderr = runReport(t, "escalate", "--database-url", db, id)
+		require.Equal(t, 0, code, stderr)
+		require.Contains(t, out, "escalation: paste to finix support (an incident, not one request)\n")
+		require.Contains(t, out, "    d4ee0b6cdb67686f0c1ec0780e5b4296  2026-11-11T10:00:00.000Z  402\n")
+
+		code, _, stderr = runReport(t, "escalate", "--database-url", db, "999")
+		require.Equal(t, 1, code)
+		require.Contains(t, stderr, "no alert 999 is stored")
+	})
 }

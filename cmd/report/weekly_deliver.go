@@ -113,13 +113,23 @@ func (f *deliveryFlags) delivery(log *slog.Logger) (*delivery, error) {
 		d.webhook = w
 	}
 	if f.ConsoleURL != "" {
-		u, err := url.Parse(f.ConsoleURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
-			return nil, errors.New("--console-url: want the console's base URL, like https://faultline.example.com")
+		u, err := parseConsoleURL(f.ConsoleURL)
+		if err != nil {
+			return nil, err
 		}
 		d.console = u
 	}
 	return d, nil
+}
+
+// parseConsoleURL reads --console-url: the base URL of the console
+// (report serve) that messages and alerts link to.
+func parseConsoleURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return nil, errors.New("--console-url: want the console's base URL, like https://faultline.example.com")
+	}
+	return u, nil
 }
 
 // send mails the report and posts its summary, as asked, at the same

@@ -5,7 +5,8 @@
 //	(b) `ingest run` from its first stored record until caught up
 //	(c) psql \copy of the event rows (d) stored, and of their ids
 //	    (event_ids), into a fresh database; (c0) of the event rows alone
-//	(d) `ingest run` over records that are all errors
+//	(d) `ingest run` over records that are all errors, and (d0) the same
+//	    into a database without the search indexes (migration 00013)
 //	    and the naive way: one INSERT per event row (d) stored
 //
 // It starts a kfake broker (bin/fakekafka), produces with bin/loggen, and
@@ -101,7 +102,7 @@ func (c *cli) bench(ctx context.Context) error {
 	}
 	results = append(results, a)
 
-	b, err := c.ingestRun(ctx, addr, "logs", "b")
+	b, err := c.ingestRun(ctx, addr, "logs", "b", nil)
 	if err != nil {
 		return err
 	}
@@ -109,9 +110,18 @@ func (c *cli) bench(ctx context.Context) error {
 	b.name = "(b) ingest run, realistic mix (7% errors)"
 	results = append(results, b.result)
 
+	// (d0) the same without the search indexes (migration 00013), first:
+	// what they cost ingest, in the same run.
+	d0, err := c.ingestRun(ctx, addr, "errors", "d0", withoutSearchIndexes)
+	if err != nil {
+		return err
+	}
+	d0.drop()
+	d0.name = "(d0) ingest run, all errors, no search indexes"
+
 	// (d) keeps its database: its event rows are what (c) and the naive
 	// way load.
-	d, err := c.ingestRun(ctx, addr, "errors", "d")
+	d, err := c.ingestRun(ctx, addr, "errors", "d", nil)
 	if err != nil {
 		return err
 	}
@@ -122,7 +132,7 @@ func (c *cli) bench(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	results = append(results, c0, cres, d.result)
+	results = append(results, c0, cres, d0.result, d.result)
 
 	naive, err := c.naive(ctx, d.dbURL)
 	if err != nil {
@@ -142,6 +152,7 @@ func (c *cli) bench(ctx context.Context) error {
 	fmt.Println()
 	fmt.Printf("b/a (ingest vs kcat)           %.2f\n", b.rate()/a.rate())
 	fmt.Printf("d/c (all-error ingest vs \\copy) %.2f   (d/c0, against the event rows alone: %.2f)\n", d.rate()/cres.rate(), d.rate()/c0.rate())
+	fmt.Printf("d/d0 (search indexes' cost)    %.2f   (the events (tenant|service|provider, ts, id) indexes of migration 00013)\n", d.rate()/d0.rate())
 	fmt.Printf("d/naive                        %.1fx\n", d.rate()/naive.rate())
 	fmt.Printf("goals: (b) >= 150000 records/s: %v; d/c >= 0.6: %v; peak RSS <= 250 MB: %v\n",
 		b.rate() >= 150000, d.rate()/cres.rate() >= 0.6, max(b.rssKB, d.rssKB) <= 250*1024)
@@ -253,6 +264,13 @@ func (c *cli) database(ctx context.Context, name string) (string, func(), error)
 	return u.String(), drop, nil
 }
 
+// withoutSearchIndexes drops the search indexes of migration 00013 from a
+// database: the schema before them, for (d0).
+func withoutSearchIndexes(ctx context.Context, conn *pgx.Conn) error {
+	_, err := conn.Exec(ctx, `DROP INDEX events_tenant_ts_idx, events_service_ts_idx, events_provider_ts_idx`)
+	return err
+}
+
 // ingestRun is a measured `ingest run` and the database it stored into,
 // which drop removes.
 type ingestRun struct {
@@ -264,7 +282,7 @@ type ingestRun struct {
 // ingestRun times `ingest run` from its first stored record until it has
 // stored the whole topic, and reads its peak RSS. The caller drops the
 // database.
-func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (_ ingestRun, err error) {
+func (c *cli) ingestRun(ctx context.Context, addr, topic, name string, prepare func(context.Context, *pgx.Conn) error) (_ ingestRun, err error) {
 	dbURL, drop, err := c.database(ctx, name)
 	if err != nil {
 		return ingestRun{}, err
@@ -279,6 +297,11 @@ func (c *cli) ingestRun(ctx context.Context, addr, topic, name string) (_ ingest
 		return ingestRun{}, err
 	}
 	defer conn.Close(ctx)
+	if prepare != nil {
+		if err := prepare(ctx, conn); err != nil {
+			return ingestRun{}, err
+		}
+	}
 	group := "bench-" + name
 	cmd := exec.CommandContext(ctx, filepath.Join(c.Bin, "ingest"), "run", "--kafka-brokers", addr, "--kafka-topic", topic,
 		"--kafka-group", group, "--database-url", dbURL, "--http-addr", "", "--log-level", "warn")

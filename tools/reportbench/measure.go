@@ -30,6 +30,7 @@ type measureCmd struct {
 	Lookups     int    `default:"1000" help:"Random ids looked up of each kind."`
 	Runs        int    `default:"5" help:"Runs of report weekly and report trends."`
 	Seed        uint64 `default:"2" help:"Random seed of the ids picked."`
+	Only        string `default:"all" enum:"all,beyond" help:"What to measure: all, or beyond (search, error groups and incident escalations only)."`
 }
 
 // idKind is a kind of id support may quote, and how to sample it from
@@ -76,6 +77,9 @@ func (c *measureCmd) Run(ctx context.Context) error {
 		return err
 	}
 	defer st.Close()
+	if c.Only == "beyond" {
+		return c.measureBeyond(ctx, st, pool)
+	}
 	from, to := week.Start(time.UTC), week.End(time.UTC)
 
 	// weekly and trends, end to end through the binary, then in process.
@@ -185,7 +189,108 @@ func (c *measureCmd) Run(ctx context.Context) error {
 	fmt.Printf("  %-22s %s   %s   %.1fx\n", "all", quantiles(allA), quantiles(allB),
 		float64(quantile(allB, 0.99))/float64(quantile(allA, 0.99)))
 
-	return c.explain(ctx, pool, week, samples, probe)
+	beyond, err := c.beyondOneID(ctx, st, pool)
+	if err != nil {
+		return err
+	}
+	return c.explain(ctx, pool, week, samples, probe, beyond)
+}
+
+// beyondQueries are what the reports beyond one id are measured and
+// explained over: searches of tenants, a week of error groups, alerts.
+type beyondQueries struct {
+	searches []report.SearchOptions
+	names    []string
+	groups   report.GroupsOptions
+	alerts   []int64
+}
+
+// beyondOneID times search, error groups and incident escalations in
+// process, and returns the queries explain checks.
+func (c *measureCmd) beyondOneID(ctx context.Context, st *store.Store, pool *pgxpool.Pool) (*beyondQueries, error) {
+	var last time.Time
+	if err := pool.QueryRow(ctx, `SELECT max(hour) FROM rollup_groups_hourly`).Scan(&last); err != nil {
+		return nil, fmt.Errorf("is the schema migrated (rollup_groups_hourly)? %w", err)
+	}
+	last = last.UTC().Add(time.Hour)
+	rows, err := pool.Query(ctx, `SELECT DISTINCT tenant FROM events WHERE ts >= $1 AND ts < $2 AND tenant <> '' ORDER BY 1`, last.Add(-24*time.Hour), last)
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(tenants) == 0 {
+		return nil, fmt.Errorf("no tenants in the last day: %v", err)
+	}
+	rows, err = pool.Query(ctx, `SELECT id FROM alerts ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	alerts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, err
+	}
+	var rare string
+	if err := pool.QueryRow(ctx, `SELECT code FROM error_groups WHERE code <> '' GROUP BY code ORDER BY sum(count), code LIMIT 1`).Scan(&rare); err != nil {
+		return nil, err
+	}
+	q := &beyondQueries{groups: report.GroupsOptions{From: last.Add(-7 * 24 * time.Hour), To: last, Now: last}, alerts: alerts}
+	fmt.Printf("\n== beyond one id, in process (no console cache); data up to %s, %d tenants, %d alerts\n", last.Format(time.RFC3339), len(tenants), len(alerts))
+	rng := rand.New(rand.NewPCG(c.Seed, 3))
+	for _, tc := range []struct {
+		name   string
+		length time.Duration
+		o      report.SearchOptions
+	}{
+		{"search a tenant, 24 h", 24 * time.Hour, report.SearchOptions{}},
+		{"search a tenant, 7 d", 7 * 24 * time.Hour, report.SearchOptions{}},
+		{"  and a category, 7 d", 7 * 24 * time.Hour, report.SearchOptions{Category: "decline"}},
+		{"  and the rarest code, 7 d", 7 * 24 * time.Hour, report.SearchOptions{Code: rare}},
+		{"search a provider, 31 d", 31 * 24 * time.Hour, report.SearchOptions{Provider: "finix"}},
+	} {
+		var d []time.Duration
+		for i := range 200 {
+			o := tc.o
+			if o.Provider == "" {
+				o.Tenant = tenants[rng.IntN(len(tenants))]
+			}
+			o.To = last.Add(-time.Duration(rng.IntN(24*60)) * time.Minute)
+			o.From = o.To.Add(-tc.length)
+			start := time.Now()
+			res, err := report.Search(ctx, st, o)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", tc.name, err)
+			}
+			d = append(d, time.Since(start))
+			if i == 0 {
+				q.searches, q.names = append(q.searches, o), append(q.names, fmt.Sprintf("%s (%d events)", strings.TrimSpace(tc.name), len(res.Events)))
+			}
+		}
+		fmt.Printf("  %-30s 200 runs: p50 %s  p99 %s  max %s (goal: p99 under 50 ms over HTTP)\n", tc.name, ms(quantile(d, .5)), ms(quantile(d, .99)), ms(slices.Max(d)))
+	}
+	var d []time.Duration
+	var n int
+	for range 20 {
+		start := time.Now()
+		g, err := report.ListGroups(ctx, st, q.groups)
+		if err != nil {
+			return nil, err
+		}
+		d = append(d, time.Since(start))
+		n = len(g.Groups)
+	}
+	fmt.Printf("  %-30s 20 runs: p50 %s  max %s (%d groups; the console keeps settled days: goal p99 under 100 ms)\n", "error groups, 7 d, uncached", ms(quantile(d, .5)), ms(slices.Max(d)), n)
+	d = d[:0]
+	for _, id := range alerts {
+		start := time.Now()
+		if _, err := report.Escalate(ctx, st, id, report.EscalateOptions{}); err != nil {
+			return nil, err
+		}
+		d = append(d, time.Since(start))
+	}
+	if len(d) > 0 {
+		fmt.Printf("  %-30s %d alerts: p50 %s  max %s (goal: under 200 ms)\n", "incident escalation", len(d), ms(quantile(d, .5)), ms(slices.Max(d)))
+	}
+	return q, nil
 }
 
 // sampleIDs picks n distinct random ids of a kind: it samples 2% of the events' pages, more when that is too few.
@@ -245,37 +350,16 @@ func (p *planCatcher) take() []string {
 
 // explain runs each report once on a store whose sessions load
 // auto_explain, prints every plan, and checks that none scans events.
-func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week report.Week, samples map[string][]string, probe string) error {
-	u, err := url.Parse(c.DatabaseURL)
+func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week report.Week, samples map[string][]string, probe string, beyond *beyondQueries) error {
+	st, catcher, err := c.explainingStore(ctx)
 	if err != nil {
 		return err
 	}
-	q := u.Query()
-	q.Set("options", "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 "+
-		"-c auto_explain.log_level=notice -c auto_explain.log_analyze=on -c auto_explain.log_timing=off "+
-		"-c auto_explain.log_buffers=on")
-	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx does not read + as a space
-	catcher := &planCatcher{}
-	st, err := store.Open(ctx, u.String(), store.ReadOnly(), store.WithLogger(slog.New(catcher)))
-	if err != nil {
-		return fmt.Errorf("open with auto_explain: %w", err)
-	}
 	defer st.Close()
-	catcher.take()
 
 	fmt.Printf("\n== EXPLAIN (auto_explain, ANALYZE) of every statement the reports run\n")
-	var bad []string
-	check := func(what string, plans []string) {
-		fmt.Printf("\n-- %s: %d statements\n", what, len(plans))
-		for _, p := range plans {
-			fmt.Println(compactPlan(p))
-			for _, line := range strings.Split(p, "\n") {
-				if strings.Contains(line, "Seq Scan on events") {
-					bad = append(bad, what+": "+strings.TrimSpace(line))
-				}
-			}
-		}
-	}
+	pc := &planCheck{}
+	check := pc.check
 	from, to := week.Start(time.UTC), week.End(time.UTC)
 	if _, err := report.BuildWeekly(ctx, st, report.WeeklyOptions{Week: week}); err != nil {
 		return err
@@ -284,7 +368,7 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 	check("report weekly "+week.String(), plans)
 	for _, p := range plans {
 		if strings.Contains(p, " events") || strings.Contains(p, "events_p") {
-			bad = append(bad, "weekly reads events")
+			pc.bad = append(pc.bad, "weekly reads events")
 		}
 	}
 	if _, err := report.BuildTrends(ctx, st, report.TrendsOptions{From: from, To: to}); err != nil {
@@ -294,7 +378,7 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 	check("report trends "+week.String(), plans)
 	for _, p := range plans {
 		if strings.Contains(p, " events") || strings.Contains(p, "events_p") {
-			bad = append(bad, "trends reads events")
+			pc.bad = append(pc.bad, "trends reads events")
 		}
 	}
 	for _, kind := range []string{"finix logref", "our trace_id", "finix transfer"} {
@@ -303,6 +387,9 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 		}
 		check("report lookup, "+kind, catcher.take())
 	}
+
+	more := explainBeyond(ctx, st, catcher, beyond, check)
+	pc.bad = append(pc.bad, more...)
 
 	// The reference probe, for comparison: one index probe per id index
 	// per partition.
@@ -334,11 +421,105 @@ func (c *measureCmd) explain(ctx context.Context, pool *pgxpool.Pool, week repor
 		}
 	}
 
+	if len(pc.bad) > 0 {
+		return errors.New("plans scan events:\n" + strings.Join(pc.bad, "\n"))
+	}
+	fmt.Printf("\nno statement of weekly or trends reads events; lookups read events by primary key in one partition only;\n" +
+		"no search, groups or escalation statement scans a partition sequentially: OK\n")
+	return nil
+}
+
+// explainingStore opens a store whose sessions load auto_explain, and the
+// handler that catches the plans it logs.
+func (c *measureCmd) explainingStore(ctx context.Context) (*store.Store, *planCatcher, error) {
+	u, err := url.Parse(c.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	q := u.Query()
+	q.Set("options", "-c session_preload_libraries=auto_explain -c auto_explain.log_min_duration=0 "+
+		"-c auto_explain.log_level=notice -c auto_explain.log_analyze=on -c auto_explain.log_timing=off "+
+		"-c auto_explain.log_buffers=on")
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20") // pgx does not read + as a space
+	catcher := &planCatcher{}
+	st, err := store.Open(ctx, u.String(), store.ReadOnly(), store.WithLogger(slog.New(catcher)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open with auto_explain: %w", err)
+	}
+	catcher.take()
+	return st, catcher, nil
+}
+
+// measureBeyond is `measure --only beyond`: search, groups and
+// escalations, timed and explained.
+func (c *measureCmd) measureBeyond(ctx context.Context, st *store.Store, pool *pgxpool.Pool) error {
+	beyond, err := c.beyondOneID(ctx, st, pool)
+	if err != nil {
+		return err
+	}
+	est, catcher, err := c.explainingStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer est.Close()
+	fmt.Printf("\n== EXPLAIN (auto_explain, ANALYZE) of every statement search, groups and escalate run\n")
+	var pc planCheck
+	more := explainBeyond(ctx, est, catcher, beyond, pc.check)
+	bad := append(pc.bad, more...)
 	if len(bad) > 0 {
 		return errors.New("plans scan events:\n" + strings.Join(bad, "\n"))
 	}
-	fmt.Printf("\nno statement of weekly or trends reads events; lookups read events by primary key in one partition only: OK\n")
+	fmt.Printf("\nno search, groups or escalation statement scans a partition sequentially: OK\n")
 	return nil
+}
+
+// explainBeyond checks the plans of search, groups and escalations: no
+// partition of events read sequentially.
+func explainBeyond(ctx context.Context, st *store.Store, catcher *planCatcher, beyond *beyondQueries, check func(string, []string)) (bad []string) {
+	// Beyond one id: searches read each partition through an index (the
+	// scope's, or a code's groups'), newest partition first; groups read
+	// no events but a group's sample statuses; escalations read the
+	// incident's strata through indexes.
+	for i, o := range beyond.searches {
+		if _, err := report.Search(ctx, st, o); err != nil {
+			return append(bad, err.Error())
+		}
+		plans := catcher.take()
+		check("report search, "+beyond.names[i], plans)
+		for _, p := range plans {
+			if strings.Contains(p, "events_p") && !strings.Contains(p, "Index") {
+				bad = append(bad, "search reads events without an index")
+			}
+		}
+	}
+	if _, err := report.ListGroups(ctx, st, beyond.groups); err != nil {
+		return append(bad, err.Error())
+	}
+	check("report groups, 7 days", catcher.take())
+	for _, id := range beyond.alerts[:min(len(beyond.alerts), 3)] {
+		if _, err := report.Escalate(ctx, st, id, report.EscalateOptions{}); err != nil {
+			return append(bad, err.Error())
+		}
+		check(fmt.Sprintf("report escalate %d", id), catcher.take())
+	}
+
+	return bad
+}
+
+// planCheck prints plans and keeps the lines of those that scan a
+// partition of events sequentially.
+type planCheck struct{ bad []string }
+
+func (pc *planCheck) check(what string, plans []string) {
+	fmt.Printf("\n-- %s: %d statements\n", what, len(plans))
+	for _, p := range plans {
+		fmt.Println(compactPlan(p))
+		for _, line := range strings.Split(p, "\n") {
+			if strings.Contains(line, "Seq Scan on events") {
+				pc.bad = append(pc.bad, what+": "+strings.TrimSpace(line))
+			}
+		}
+	}
 }
 
 var partitionName = regexp.MustCompile(`on events_p[0-9]{8}`)

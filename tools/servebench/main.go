@@ -1,9 +1,12 @@
 // Command servebench measures a running `report serve` under load: it
 // starts nothing itself. N clients send, for a duration, a mix of the
 // console's pages: lookups of random ids that exist (sampled from the
-// database's event_ids) and of unknown ids, the alerts page, alert details,
-// weekly reports of the last weeks with traffic, and provider pages over
-// windows from an hour to 90 days ending at the last stored minute. It
+// database's event_ids) and of unknown ids, searches of a tenant over a
+// day and a week, the error groups of a week and a group's page, the
+// alerts page and its history of a month, alert details (each with its
+// incident escalation), weekly reports of the last weeks with traffic,
+// and provider pages over windows from an hour to 90 days ending at the
+// last stored minute. It
 // prints, per page, the number of requests, errors, and the p50, p90, p99
 // and maximum latency seen by the clients and measured by the server (its
 // Server-Timing header).
@@ -313,6 +316,38 @@ func (c *cli) targets(ctx context.Context) ([]target, string, error) {
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
+	// The tenants of the last stored day, the groups, for search and
+	// groups pages.
+	var tenants, fingerprints []string
+	rows, err = pool.Query(ctx, `SELECT DISTINCT tenant FROM events WHERE ts >= $1 AND ts < $2 AND tenant <> '' ORDER BY 1 LIMIT 50`,
+		last.Add(-24*time.Hour), last)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading tenants: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, "", err
+		}
+		tenants = append(tenants, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	rows, err = pool.Query(ctx, `SELECT fingerprint FROM error_groups ORDER BY 1`)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading groups: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, "", err
+		}
+		fingerprints = append(fingerprints, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
 	var weeks []string
 	w := report.WeekOf(last.Add(-time.Hour))
 	for range c.Weeks {
@@ -343,18 +378,46 @@ func (c *cli) targets(ctx context.Context) ([]target, string, error) {
 		}})
 	}
 	if len(alerts) > 0 {
-		targets = append(targets, target{page: "alert detail", weight: 5, ok: okOnly, path: func(r *rand.Rand) string {
+		// An alert's page holds its incident escalation.
+		targets = append(targets, target{page: "alert + escalation", weight: 5, ok: okOnly, path: func(r *rand.Rand) string {
 			return "/alerts/" + strconv.FormatInt(alerts[r.IntN(len(alerts))], 10)
 		}})
 	}
+	// Windows ending at a random minute (hour, for groups) of the last
+	// stored day.
+	window := func(r *rand.Rand, length time.Duration, step time.Duration) string {
+		to := last.Add(-time.Duration(r.IntN(int(24*time.Hour/step))) * step)
+		return "from=" + to.Add(-length).Format(time.RFC3339) + "&to=" + to.Format(time.RFC3339)
+	}
+	if len(tenants) > 0 {
+		for _, win := range []time.Duration{24 * time.Hour, 7 * 24 * time.Hour} {
+			targets = append(targets, target{page: "search tenant " + shortDuration(win), weight: 5, ok: okOnly, path: func(r *rand.Rand) string {
+				return "/search?tenant=" + url.QueryEscape(pick(r, tenants)) + "&" + window(r, win, time.Minute)
+			}})
+		}
+		targets = append(targets, target{page: "search tenant+category 7d", weight: 3, ok: okOnly, path: func(r *rand.Rand) string {
+			return "/search?tenant=" + url.QueryEscape(pick(r, tenants)) + "&category=" + pick(r, []string{"decline", "auth_expired", "provider_error", "validation"}) +
+				"&" + window(r, 7*24*time.Hour, time.Minute)
+		}})
+	}
+	targets = append(targets,
+		target{page: "groups 7d", weight: 5, ok: okOnly, path: func(r *rand.Rand) string { return "/groups?" + window(r, 7*24*time.Hour, time.Hour) }},
+		target{page: "alerts history 30d", weight: 3, ok: okOnly, path: func(r *rand.Rand) string {
+			return "/alerts?" + window(r, 30*24*time.Hour, time.Hour) + "&provider=" + pick(r, providers)
+		}})
+	if len(fingerprints) > 0 {
+		targets = append(targets, target{page: "group 7d", weight: 3, ok: okOnly, path: func(r *rand.Rand) string {
+			return "/groups/" + pick(r, fingerprints) + "?" + window(r, 7*24*time.Hour, time.Hour)
+		}})
+	}
 	slices.SortStableFunc(targets, func(a, b target) int { return cmp.Compare(pageOrder(a.page), pageOrder(b.page)) })
-	describe := fmt.Sprintf("database: %d error events, rollups up to %s; %d ids sampled, %d alerts, providers %s, weeks %s",
-		events, last.Format(time.RFC3339), len(ids), len(alerts), strings.Join(providers, ","), strings.Join(weeks, ","))
+	describe := fmt.Sprintf("database: %d error events, rollups up to %s; %d ids sampled, %d alerts, %d tenants, %d groups, providers %s, weeks %s",
+		events, last.Format(time.RFC3339), len(ids), len(alerts), len(tenants), len(fingerprints), strings.Join(providers, ","), strings.Join(weeks, ","))
 	return targets, describe, nil
 }
 
 func pageOrder(p string) int {
-	for i, prefix := range []string{"lookup", "alerts", "alert detail", "weekly", "provider"} {
+	for i, prefix := range []string{"lookup", "search", "groups", "group ", "alerts", "alert ", "weekly", "provider"} {
 		if strings.HasPrefix(p, prefix) {
 			return i
 		}

@@ -1,4 +1,4 @@
-package store_test
+package report_test
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/faultline-dev/faultline/store"
+	"github.com/faultline-dev/faultline/report"
 )
 
 func TestSplitPeriod(t *testing.T) {
@@ -42,7 +42,7 @@ func TestSplitPeriod(t *testing.T) {
 				{at("2026-11-10T18:00:00Z"), at("2026-11-10T18:30:00Z")}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hours, minutes := store.SplitPeriod(tc.from, tc.to, tc.loc)
+			hours, minutes := report.SplitPeriod(tc.from, tc.to, tc.loc)
 			require.Equal(t, tc.hours, hours)
 			require.Equal(t, tc.minutes, minutes)
 		})
