@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/faultline-dev/faultline/report"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -19,7 +20,7 @@ const (
 	dayCacheTTL   = 10 * time.Minute
 	daySettled    = time.Hour // a day is kept once it ended this long ago
 	maxCachedDays = 2048      // over 90 days: 22 providers
-	topCodes      = 10
+	topCodes      = report.DefaultTopCodes
 )
 
 type providerDayKey struct {

@@ -768,6 +768,8 @@ func TestSASLAgainstBroker(t *testing.T) {
 	}
 	_, err := kafkasource.NewSASL("GSSAPI", "u", "p")
 	assert.ErrorContains(t, err, `"GSSAPI"`)
+	_, err = kafkasource.NewSASL("plain", "", "p")
+	assert.ErrorContains(t, err, "SASLUser is required")
 	m, err := kafkasource.NewSASL("SCRAM-SHA-512", "u", "p")
 	require.NoError(t, err)
 	assert.Equal(t, "SCRAM-SHA-512", m.Name())
@@ -778,17 +780,32 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  kafkasource.Config
 		want string
 	}{
-		"no brokers":                  {kafkasource.Config{Topic: "t", Group: "g"}, "no brokers"},
-		"no topic":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Group: "g"}, "no topic"},
-		"no group":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, "no group"},
+		"no brokers":                  {kafkasource.Config{Topic: "t", Group: "g"}, "Brokers is required"},
+		"no topic":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Group: "g"}, "Topic is required"},
+		"no group":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, "Group is required"},
 		"heartbeat ≥ session":         {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: time.Second, HeartbeatInterval: time.Second}, "HeartbeatInterval"},
-		"default heartbeat ≥ session": {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: 2 * time.Second}, "HeartbeatInterval 3s"},
-		"negative session":            {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: -time.Second}, "negative SessionTimeout"},
-		"negative max wait":           {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MaxWait: -time.Second}, "negative MaxWait"},
+		"default heartbeat ≥ session": {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: 2 * time.Second}, "HeartbeatInterval (3s) must be shorter than SessionTimeout (2s)"},
+		"negative session":            {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: -time.Second}, "SessionTimeout must be positive, got -1s"},
+		"broker without a port":       {kafkasource.Config{Brokers: []string{"127.0.0.1:1", "localhost"}, Topic: "t", Group: "g"}, `Brokers must be host:port, got "localhost"`},
+		"min bytes over max bytes":    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MinBytes: 10, MaxBytes: 5}, "MinBytes (10) must not be more than MaxBytes (5)"},
+		"negative max wait":           {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MaxWait: -time.Second}, "MaxWait must not be negative, got -1s"},
 	} {
 		_, err := kafkasource.New(tc.cfg)
 		assert.ErrorContains(t, err, tc.want, name)
 	}
+	// Validate checks a config as given: a zero timeout is refused there,
+	// while New gives it its default. Every problem is listed, and a
+	// command names them after its flags.
+	err := kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}.Validate()
+	var bad *kafkasource.ConfigError
+	require.ErrorAs(t, err, &bad)
+	assert.Len(t, bad.Problems, 3)
+	assert.Equal(t, "--session must be positive, got 0s; --heartbeat must be positive, got 0s; --rebalance must be positive, got 0s",
+		bad.Describe(func(f string) string {
+			return map[string]string{"SessionTimeout": "--session", "HeartbeatInterval": "--heartbeat", "RebalanceTimeout": "--rebalance"}[f]
+		}))
+	require.NoError(t, kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}.WithDefaults().Validate())
+
 	cfg := kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}
 	m, err := kafkasource.New(cfg)
 	require.NoError(t, err)

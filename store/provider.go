@@ -23,7 +23,8 @@ const MinuteWindowLimit = 6 * time.Hour
 type ProviderWindowQuery struct {
 	Provider string
 	From, To time.Time
-	// TopN bounds TopCodes (0: 10; negative: every code).
+	// TopN bounds TopCodes; zero or negative reads every code. (How many
+	// a report lists is the report's to say: report.DefaultTopCodes.)
 	TopN int
 }
 
@@ -104,7 +105,7 @@ func (s *Store) ReadProviderWindow(ctx context.Context, q ProviderWindowQuery) (
 	if !from.Before(to) {
 		return nil, fmt.Errorf("store: provider window: empty window %s to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
-	topN := cmp.Or(q.TopN, 10)
+	topN := q.TopN
 	out := &ProviderWindow{Provider: q.Provider, From: from, To: to, ByCategory: map[string]int64{},
 		TopCodes: []CategoryCodeCount{}, Minutely: to.Sub(from) <= MinuteWindowLimit}
 	// The window's whole UTC hours, and the cut hours at its edges (at
