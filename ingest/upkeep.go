@@ -42,31 +42,43 @@ type Upkeep struct {
 	cfg UpkeepConfig // defaults resolved
 }
 
-// NewUpkeep checks cfg and resolves its defaults; cfg is not modified.
-func NewUpkeep(cfg UpkeepConfig) (*Upkeep, error) {
+// WithDefaults returns a copy of c whose zero fields hold their defaults:
+// DefaultUpkeepEvery, a Logger that discards, time.Now.
+func (c UpkeepConfig) WithDefaults() UpkeepConfig {
+	if c.Every == 0 {
+		c.Every = DefaultUpkeepEvery
+	}
+	if c.Logger == nil {
+		c.Logger = discard
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c UpkeepConfig) validate() error {
 	var problems []string
-	if cfg.Store == nil {
+	if c.Store == nil {
 		problems = append(problems, "no Store")
 	}
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"Keep", cfg.Keep}, {"RollupKeep", cfg.RollupKeep}, {"Every", cfg.Every}} {
+	}{{"Keep", c.Keep}, {"RollupKeep", c.RollupKeep}, {"Every", c.Every}} {
 		if d.d < 0 {
 			problems = append(problems, fmt.Sprintf("negative %s %s", d.name, d.d))
 		}
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("ingest: bad upkeep config: %s", join(problems))
-	}
-	if cfg.Every == 0 {
-		cfg.Every = DefaultUpkeepEvery
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	return configError("upkeep", problems)
+}
+
+// NewUpkeep resolves cfg's defaults (UpkeepConfig.WithDefaults) and checks
+// the result; cfg is not modified.
+func NewUpkeep(cfg UpkeepConfig) (*Upkeep, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	return &Upkeep{cfg: cfg}, nil
 }
