@@ -67,7 +67,8 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 		defer stopHTTP()
 	}
 
-	upkeep, err := ingest.NewUpkeep(ingest.UpkeepConfig{Store: st, Keep: time.Duration(cmd.Keep), RollupKeep: time.Duration(cmd.RollupKeep), Logger: log})
+	upkeep, err := ingest.NewUpkeep(ingest.UpkeepConfig{Store: st, Keep: time.Duration(cmd.Keep), RollupKeep: time.Duration(cmd.RollupKeep), Logger: log,
+		Metrics: ingest.NewUpkeepMetrics(reg)})
 	if err != nil {
 		return err
 	}
