@@ -117,6 +117,8 @@ func (c *Consumer) consume(ctx context.Context, p *kafkasource.Partition) error 
 	log := c.cfg.Logger.With("topic", src.Topic, "partition", src.Partition)
 	bt := c.pipe.newBatcher(src, expected, log)
 	log.Info("partition assigned", "resume_from", expected)
+	c.cfg.Metrics.Assigned.Inc()
+	defer c.cfg.Metrics.Assigned.Dec()
 	defer c.cfg.Metrics.dropLag(p.ID())
 	next := expected // the offset after the last record fetched
 

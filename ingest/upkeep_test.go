@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -71,7 +72,7 @@ func TestUpkeepRunsEveryInterval(t *testing.T) {
 	done := make(chan struct{})
 	ctx, cancel := context.WithCancel(testCtx(t))
 	go func() { u.Run(ctx); close(done) }()
-	waitFor(t, 30*time.Second, "a third round", func() bool {
+	testwait.Until(t, 30*time.Second, "a third round", func() bool {
 		ps := partitions(t, db)
 		return len(ps) > 0 && ps[len(ps)-1] >= "events_p20261126"
 	})
