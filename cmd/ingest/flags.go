@@ -158,6 +158,28 @@ func parseRetention(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// storedFlags are what the commands that work on what is stored
+// (reclassify, templates) share: the database, with a current schema, and
+// the classifier.
+type storedFlags struct {
+	cli.Database
+	catalogFlags
+}
+
+// open builds the classifier and opens the database, refusing a schema
+// that is not current.
+func (f *storedFlags) open(ctx context.Context, log *slog.Logger) (*classify.Classifier, *store.Store, error) {
+	cls, err := f.classifier(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.OpenCurrent(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cls, st, nil
+}
+
 // pipelineFlags are what run and replay share: where to store, how to
 // classify, how to batch and what to keep.
 type pipelineFlags struct {

@@ -15,8 +15,7 @@ import (
 )
 
 type reclassifyCmd struct {
-	cli.Database
-	catalogFlags
+	storedFlags
 	cli.Window `set:"window_from=24h before --to"`
 }
 
@@ -25,11 +24,7 @@ func (cmd *reclassifyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cls, err := cmd.classifier(0)
-	if err != nil {
-		return err
-	}
-	st, err := cmd.OpenCurrent(ctx, log)
+	cls, st, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

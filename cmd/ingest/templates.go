@@ -58,8 +58,7 @@ func (f *templateFlags) templater(ctx context.Context, st *store.Store, cls *cla
 }
 
 type templatesCmd struct {
-	cli.Database
-	catalogFlags
+	storedFlags
 	thresholdFlag
 }
 
@@ -67,11 +66,7 @@ func (cmd *templatesCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := cmd.thresholdFlag.check(); err != nil {
 		return err
 	}
-	cls, err := cmd.classifier(0)
-	if err != nil {
-		return err
-	}
-	st, err := cmd.OpenCurrent(ctx, log)
+	cls, st, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

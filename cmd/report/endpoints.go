@@ -11,8 +11,7 @@ import (
 )
 
 type endpointsCmd struct {
-	dbFlags
-	cli.CatalogDir
+	sourceFlags
 	outputFlag
 	cli.Window `set:"window_from=7 days before --to; calls are counted by the hour"`
 	Provider   string `name:"provider" help:"Only this provider's endpoints and templates."`
@@ -31,11 +30,7 @@ func (cmd *endpointsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if cmd.Limit < 0 {
 		return cli.Usagef("--limit must not be negative, got %d", cmd.Limit)
 	}
-	cats, err := cmd.Catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

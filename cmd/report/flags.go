@@ -7,19 +7,31 @@ import (
 	"os"
 	"time"
 
+	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/store"
 )
 
-// dbFlags name the Postgres database, which report only reads.
-type dbFlags struct {
+// sourceFlags are what the reading commands read: the Postgres database,
+// only read, and the provider catalogs that tell documented codes from
+// others.
+type sourceFlags struct {
 	cli.Database `set:"database_use= Opened read-only."`
+	cli.CatalogDir
 }
 
-// open connects read-only and checks that the schema is the one this
-// binary reads.
-func (f *dbFlags) open(ctx context.Context, log *slog.Logger) (*store.Store, error) {
-	return f.OpenCurrent(ctx, log, store.ReadOnly())
+// open loads the catalogs, then connects read-only and checks that the
+// schema is the one this binary reads.
+func (f *sourceFlags) open(ctx context.Context, log *slog.Logger) (*store.Store, *classify.Catalogs, error) {
+	cats, err := f.Catalogs()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.OpenCurrent(ctx, log, store.ReadOnly())
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, cats, nil
 }
 
 // tzFlag is the time zone times are shown (and days and weeks counted) in.

@@ -14,9 +14,8 @@ import (
 )
 
 type lookupCmd struct {
-	dbFlags
+	sourceFlags
 	tzFlag
-	cli.CatalogDir
 	cli.Window `set:"window_from=all stored" set:"window_to=all stored"`
 	Limit      int      `name:"limit" default:"${lookup_limit}" help:"Most events printed, newest first."`
 	JSON       bool     `name:"json" help:"Print JSON for machines."`
@@ -39,11 +38,7 @@ func (cmd *lookupCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if len(cmd.IDs) > store.MaxLookupIDs {
 		return cli.Usagef("%d ids: at most %d at once", len(cmd.IDs), store.MaxLookupIDs)
 	}
-	cats, err := cmd.Catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,8 @@ import (
 
 // serveCmd is `report serve`: the web console.
 type serveCmd struct {
-	dbFlags
+	sourceFlags
 	tzFlag
-	cli.CatalogDir
 	Addr             string   `name:"addr" default:"127.0.0.1:8080" help:"Listen on HOST:PORT (loopback unless --allow-non-loopback)."`
 	AllowNonLoopback bool     `name:"allow-non-loopback" help:"Allow --addr to be an address other machines can reach."`
 	Htpasswd         string   `name:"htpasswd" type:"existingfile" help:"Authenticate with HTTP basic auth against this htpasswd file of bcrypt hashes (htpasswd -B); read again when it changes."`
@@ -49,11 +48,7 @@ func (cmd *serveCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	cats, err := cmd.Catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,7 @@ import (
 )
 
 type trendsCmd struct {
-	dbFlags
-	cli.CatalogDir
+	sourceFlags
 	outputFlag
 	cli.Window `set:"window_from=24h before --to" set:"window_to=now; both are taken to the minute"`
 	Limit      int  `name:"limit" default:"20" help:"Most movers listed (0: all)."`
@@ -31,11 +30,7 @@ func (cmd *trendsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if cmd.Limit < 0 {
 		return cli.Usagef("--limit must not be negative, got %d", cmd.Limit)
 	}
-	cats, err := cmd.Catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

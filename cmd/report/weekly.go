@@ -12,9 +12,8 @@ import (
 )
 
 type weeklyCmd struct {
-	dbFlags
+	sourceFlags
 	tzFlag
-	cli.CatalogDir
 	outputFlag
 	Week   string `name:"week" help:"ISO week, like 2026-W46 (default: the last complete week in --tz)."`
 	Format string `name:"format" default:"md" enum:"md,html,json,csv" help:"Output format (${enum}): md pastes into chat, html is one self-contained file with charts."`
@@ -40,11 +39,7 @@ func (cmd *weeklyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return cli.UsageError{Err: err}
 	}
-	cats, err := cmd.Catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}
