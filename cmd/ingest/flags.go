@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/ingest"
@@ -190,6 +191,35 @@ type pipelineFlags struct {
 	BatchSize    int       `name:"batch-size" env:"BATCH_SIZE" default:"${batch_size}" help:"Most records in one batch (one transaction)."`
 	Keep         retention `name:"keep" env:"FAULTLINE_KEEP" default:"90d" help:"Keep events this long (90d, 36h): older partitions are dropped, older records are dead letters."`
 	MaxBodyBytes int       `name:"max-body-bytes" default:"${max_body_bytes}" help:"Bound of a stored response body, applied after redaction."`
+}
+
+// pipeline is what run and replay work with: the classifier, the database
+// with a current schema, and the Templater that keeps the classifier's
+// endpoint templates current.
+type pipeline struct {
+	cls       *classify.Classifier
+	st        *store.Store
+	templates *ingest.TemplateMetrics
+	templater *ingest.Templater
+}
+
+// openPipeline opens the pipeline of the flags, its template metrics
+// registered with reg (nil: nowhere). The caller closes its store.
+func (f *pipelineFlags) openPipeline(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*pipeline, error) {
+	p := &pipeline{}
+	// The store reports endpoint overflow and new endpoints to what is
+	// built next, before the first batch is written.
+	cls, st, err := f.open(ctx, log, func(provider string, n int64) { p.templates.CountOverflow(provider, n) }, func(n int) { p.templater.Kick(n) })
+	if err != nil {
+		return nil, err
+	}
+	p.cls, p.st = cls, st
+	p.templates = ingest.NewTemplateMetrics(reg, cls.Catalogs().Providers())
+	if p.templater, err = f.templater(ctx, st, cls, p.templates, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // open checks the flags, builds the classifier and opens the database with

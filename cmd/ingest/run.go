@@ -33,23 +33,14 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	var ( // set before the first batch is written
-		tmetrics  *ingest.TemplateMetrics
-		templater *ingest.Templater
-	)
-	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(n int) { templater.Kick(n) })
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
 	reg := cli.NewRegistry()
-	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
-	tmetrics = ingest.NewTemplateMetrics(reg, cls.Catalogs().Providers())
-	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
+	pipe, err := cmd.openPipeline(ctx, log, reg)
 	if err != nil {
 		return err
 	}
+	defer pipe.st.Close()
+	cls, st := pipe.cls, pipe.st
+	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
 	var ready atomic.Bool
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "faultline_ready", Help: "1 while the consumer runs (what /readyz requires besides Postgres answering), 0 while starting or draining.",
@@ -85,7 +76,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	var background sync.WaitGroup
 	uctx, stopUpkeep := context.WithCancel(ctx)
 	background.Go(func() { upkeep.Run(uctx) })
-	background.Go(func() { templater.Run(uctx) })
+	background.Go(func() { pipe.templater.Run(uctx) })
 	defer func() {
 		stopUpkeep()
 		background.Wait()
