@@ -19,7 +19,7 @@ import (
 type alertsCmd struct {
 	cli.Database `set:"database_use= Reads, and stores alerts."`
 	// A window of the past is a backtest.
-	cli.Window      `set:"window_from=15 minutes before --to; a window of the past is a backtest" set:"window_to=now; both are taken to the minute, the minute under way is not evaluated"`
+	cli.Window      `kong:"set='window_from=15 minutes before --to; a window of the past is a backtest',set='window_to=now; both are taken to the minute, the minute under way is not evaluated'"`
 	DryRun          bool   `name:"dry-run" help:"Evaluate and print; store nothing and send nothing."`
 	Watch           bool   `name:"watch" help:"Evaluate every minute until SIGINT/SIGTERM (from --from when given, to catch up first)."`
 	JSON            bool   `name:"json" help:"Print a JSON array (with --watch, one array per evaluation that changed something)."`

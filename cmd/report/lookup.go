@@ -16,7 +16,7 @@ import (
 type lookupCmd struct {
 	sourceFlags
 	tzFlag
-	cli.Window `set:"window_from=all stored" set:"window_to=all stored"`
+	cli.Window `kong:"set='window_from=all stored',set='window_to=all stored'"`
 	Limit      int      `name:"limit" default:"${lookup_limit}" help:"Most events printed, newest first."`
 	JSON       bool     `name:"json" help:"Print JSON for machines."`
 	IDs        []string `arg:"" name:"id" help:"Ids to look up: a provider's request id (Finterra request_id, Finix logref, Paylera trace_id, a Cheers or Flexiti request id header), our trace_id, a Finix authorization or transfer id."`

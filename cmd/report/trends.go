@@ -13,7 +13,7 @@ import (
 type trendsCmd struct {
 	sourceFlags
 	outputFlag
-	cli.Window `set:"window_from=24h before --to" set:"window_to=now; both are taken to the minute"`
+	cli.Window `kong:"set='window_from=24h before --to',set='window_to=now; both are taken to the minute'"`
 	Limit      int  `name:"limit" default:"20" help:"Most movers listed (0: all)."`
 	JSON       bool `name:"json" help:"Print JSON for machines."`
 }

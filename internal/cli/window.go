@@ -11,7 +11,8 @@ import (
 //
 //	cli.Window `set:"window_from=24h before --to"`
 //
-// and resolves it with its Span.
+// (both variables: `kong:"set='window_from=…',set='window_to=…'"`, a
+// struct tag having each key once) and resolves it with its Span.
 type Window struct {
 	From string `name:"from" placeholder:"TIME" help:"Start of the window, included, RFC 3339 (default: ${window_from})."`
 	To   string `name:"to" placeholder:"TIME" help:"End of the window, not included, RFC 3339 (default: ${window_to=now})."`
