@@ -66,7 +66,7 @@ const (
 	// MaxIDs is the most ids one lookup takes.
 	MaxIDs = 50
 	// lookupLimit is the most events a lookup lists.
-	lookupLimit = 100
+	lookupLimit = store.DefaultLookupLimit
 	// A client address may fail to sign in failedSignInBurst times, then
 	// once more every 6 s; beyond that its sign-ins are refused (429)
 	// without checking the password: guessing passwords costs the console a

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/console"
+	"github.com/faultline-dev/faultline/internal/testwait"
 )
 
 func TestCheckAddrRefusesNonLoopback(t *testing.T) {
@@ -165,20 +166,21 @@ func TestGracefulShutdown(t *testing.T) {
 
 	// The listener closes: new connections are refused while the request
 	// in flight goes on.
-	for {
+	testwait.Until(t, 10*time.Second, "the listener to close", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("returned before the request in flight finished: %v", err)
+		default:
+		}
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			var opErr *net.OpError
 			require.True(t, errors.As(err, &opErr), "%v", err)
-			break
+			return true
 		}
 		conn.Close()
-		select {
-		case err := <-done:
-			t.Fatalf("returned before the request in flight finished: %v", err)
-		case <-time.After(10 * time.Millisecond): // poll the listener
-		}
-	}
+		return false
+	})
 	select {
 	case err := <-done:
 		t.Fatalf("returned before the request in flight finished: %v", err)

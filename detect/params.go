@@ -124,6 +124,14 @@ func minutes(lo, hi time.Duration) func(time.Duration, *Params) string {
 	}
 }
 
+// minutesUpToMaxWindow bounds a parameter by max_window.
+func minutesUpToMaxWindow(v time.Duration, p *Params) string {
+	if v < time.Minute || v%time.Minute != 0 || v > p.MaxWindow {
+		return "whole minutes between 1m and max_window"
+	}
+	return ""
+}
+
 func oneOf(values ...string) func(string, *Params) string {
 	return func(v string, _ *Params) string {
 		if !slices.Contains(values, v) {
@@ -157,12 +165,7 @@ var paramSpecs = []spec{
 	param("evidence", func(p *Params) *float64 { return &p.Evidence }, 12, nil, between(2.0, 100),
 		"the log-likelihood ratio, in nats, of an elevated rate against the baseline's band that opens an alert: a false alarm per chart at most once in e^evidence minutes"),
 	param("for", func(p *Params) *time.Duration { return &p.For }, 2*time.Minute, map[Rule]time.Duration{NewCode: time.Minute},
-		func(v time.Duration, p *Params) string {
-			if v < time.Minute || v%time.Minute != 0 || v > p.MaxWindow {
-				return "whole minutes between 1m and max_window"
-			}
-			return ""
-		},
+		minutesUpToMaxWindow,
 		"the fewest minutes the evidence comes from: one minute counts for at most evidence/for"),
 	param("min_count", func(p *Params) *int64 { return &p.MinCount }, 4, map[Rule]int64{NewCode: 1}, between[int64](1, 1e9),
 		"the fewest errors that open an alert, whatever the evidence: more than one client's retries of one failed call"),
@@ -175,12 +178,7 @@ var paramSpecs = []spec{
 	param("max_window", func(p *Params) *time.Duration { return &p.MaxWindow }, time.Hour, nil, minutes(time.Minute, 24*time.Hour),
 		"the longest stretch of minutes evidence is gathered over, to open and to close"),
 	param("resolve_after", func(p *Params) *time.Duration { return &p.ResolveAfter }, 10*time.Minute, map[Rule]time.Duration{NewCode: 30 * time.Minute},
-		func(v time.Duration, p *Params) string {
-			if v < time.Minute || v%time.Minute != 0 || v > p.MaxWindow {
-				return "whole minutes between 1m and max_window"
-			}
-			return ""
-		},
+		minutesUpToMaxWindow,
 		"an alert closes once this many minutes (or more, at low traffic) show 100:1 evidence that its rate is back (new_code: once the code has not been seen for this long)"),
 	param("mads", func(p *Params) *float64 { return &p.MADs }, 3, nil, between(0.0, 100),
 		"the baseline's band: its rate plus this many spreads (median absolute deviations of the samples, scaled to a standard deviation)"),

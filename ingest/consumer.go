@@ -49,42 +49,27 @@ type Consumer struct {
 	member *kafkasource.Member
 }
 
-// NewConsumer checks cfg and resolves its defaults; cfg is not modified.
+// NewConsumer resolves cfg's defaults (ConsumerConfig.WithDefaults) and
+// checks the result, with the Kafka settings (kafkasource.New); cfg is not
+// modified.
 func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
-	parts := pipelineParts{cfg.Store, cfg.Classifier, &cfg.BatchSize, cfg.Builder, &cfg.Logger, &cfg.Metrics}
-	problems := parts.problems()
-	if cfg.BatchWait < 0 {
-		problems = append(problems, fmt.Sprintf("negative BatchWait %s", cfg.BatchWait))
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.DrainTimeout < 0 {
-		problems = append(problems, fmt.Sprintf("negative DrainTimeout %s", cfg.DrainTimeout))
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("ingest: bad consumer config: %s", join(problems))
-	}
-	parts.resolve()
-	if cfg.BatchWait == 0 {
-		cfg.BatchWait = DefaultBatchWait
-	}
-	if cfg.DrainTimeout == 0 {
-		cfg.DrainTimeout = DefaultDrainTimeout
-	}
-	kcfg := cfg.Kafka
-	retries, onRetry := cfg.Metrics.Retries.WithLabelValues("kafka"), kcfg.OnRetry
-	kcfg.OnRetry = func() {
+	// Every retry of the group is counted, besides what the caller's hook
+	// does.
+	retries, onRetry := cfg.Metrics.Retries.WithLabelValues("kafka"), cfg.Kafka.OnRetry
+	cfg.Kafka.OnRetry = func() {
 		retries.Inc()
 		if onRetry != nil {
 			onRetry()
 		}
 	}
-	if kcfg.Logger == nil {
-		kcfg.Logger = cfg.Logger
-	}
-	member, err := kafkasource.New(kcfg)
+	member, err := kafkasource.New(cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Kafka = kcfg
 	return &Consumer{
 		cfg:    cfg,
 		member: member,
@@ -132,6 +117,8 @@ func (c *Consumer) consume(ctx context.Context, p *kafkasource.Partition) error 
 	log := c.cfg.Logger.With("topic", src.Topic, "partition", src.Partition)
 	bt := c.pipe.newBatcher(src, expected, log)
 	log.Info("partition assigned", "resume_from", expected)
+	c.cfg.Metrics.Assigned.Inc()
+	defer c.cfg.Metrics.Assigned.Dec()
 	defer c.cfg.Metrics.dropLag(p.ID())
 	next := expected // the offset after the last record fetched
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/kafkasource"
 	"github.com/faultline-dev/faultline/kafkatest"
 	"github.com/faultline-dev/faultline/store"
@@ -93,17 +93,6 @@ func (r *running) stop(t *testing.T) error {
 	}
 }
 
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func storedOffset(t *testing.T, st *store.Store, group, topic string, partition int32) int64 {
 	t.Helper()
 	offs, err := st.Offsets(testCtx(t), group, topic)
@@ -159,7 +148,7 @@ func TestLateWriteOfAFormerOwnerIsFenced(t *testing.T) {
 	log, _ := testLogger(t)
 	kcfg := kafkaConfig(b, topic, group)
 	r := start(t, ingest.ConsumerConfig{Store: ls, Classifier: cls, Kafka: kcfg, Metrics: m, Logger: log, BatchWait: 20 * time.Millisecond})
-	waitFor(t, 30*time.Second, "every record stored", func() bool { return storedOffset(t, st, group, topic, 0) == 20 })
+	testwait.Until(t, 30*time.Second, "every record stored", func() bool { return storedOffset(t, st, group, topic, 0) == 20 })
 	require.NoError(t, r.stop(t))
 
 	got := stored(t, db)
@@ -231,22 +220,25 @@ func TestLagOfReleasedPartitionsIsDeleted(t *testing.T) {
 	cfg := ingest.ConsumerConfig{Store: st, Classifier: classifier(t), Kafka: kafkaConfig(b, topic, group), BatchWait: 20 * time.Millisecond}
 	cfg.Metrics, cfg.Logger = ma, loga
 	a := start(t, cfg)
-	waitFor(t, 30*time.Second, "a's lag of both partitions", func() bool { return len(lagPartitions(t, ma)) == 2 })
+	testwait.Until(t, 30*time.Second, "a's lag of both partitions", func() bool { return len(lagPartitions(t, ma)) == 2 })
 
-	logb, bufb := testLogger(t)
+	require.Equal(t, 2.0, testutil.ToFloat64(ma.Assigned))
+	logb, _ := testLogger(t)
 	cfg.Metrics, cfg.Logger = mb, logb
 	start(t, cfg)
 	// Once b owns a partition, records written to both make each member
 	// report the lag of its own.
-	waitFor(t, 30*time.Second, "b to own a partition", func() bool { return strings.Contains(bufb.String(), `msg="partition assigned"`) })
+	testwait.Until(t, 30*time.Second, "b to own a partition", func() bool { return testutil.ToFloat64(mb.Assigned) == 1 })
 	b.Produce(t, topic, records(200, 14, 0.07))
-	waitFor(t, 30*time.Second, "each member to report one partition", func() bool {
+	testwait.Until(t, 30*time.Second, "each member to report one partition", func() bool {
 		pa, pb := lagPartitions(t, ma), lagPartitions(t, mb)
 		return len(pa) == 1 && len(pb) == 1
 	})
 	require.NotEqual(t, lagPartitions(t, ma), lagPartitions(t, mb), "a released partition's lag is not reported by its former owner")
+	require.Equal(t, 1.0, testutil.ToFloat64(ma.Assigned))
 	require.NoError(t, a.stop(t))
 	require.Empty(t, lagPartitions(t, ma), "a stopped: no lag reported")
+	require.Zero(t, testutil.ToFloat64(ma.Assigned), "a stopped: no partition assigned")
 }
 
 // TestKafkaRetriesAreCounted: retries of the group while no broker answers
@@ -260,7 +252,7 @@ func TestKafkaRetriesAreCounted(t *testing.T) {
 		SessionTimeout: time.Second, HeartbeatInterval: 200 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
 		OnRetry: func() { own.Add(1) }}
 	start(t, ingest.ConsumerConfig{Store: st, Classifier: classifier(t), Kafka: kcfg, Metrics: m})
-	waitFor(t, 10*time.Second, "two kafka retries", func() bool { return testutil.ToFloat64(m.Retries.WithLabelValues("kafka")) >= 2 })
+	testwait.Until(t, 10*time.Second, "two kafka retries", func() bool { return testutil.ToFloat64(m.Retries.WithLabelValues("kafka")) >= 2 })
 	require.Positive(t, own.Load(), "the caller's own hook still runs")
 	require.Zero(t, testutil.ToFloat64(m.Retries.WithLabelValues("postgres")))
 }

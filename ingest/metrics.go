@@ -22,12 +22,16 @@ type Metrics struct {
 	DeadLetters  *prometheus.CounterVec // by reason
 	BatchSize    prometheus.Histogram
 	BatchLatency prometheus.Histogram
-	Lag          *prometheus.GaugeVec   // by partition
-	Retries      *prometheus.CounterVec // by dependency: postgres, kafka
-	Fenced       prometheus.Counter
-	Unwritable   prometheus.Counter
-	Errors       *prometheus.CounterVec // by provider and category
-	Requests     *prometheus.CounterVec // by provider: the denominator of error rates
+	Lag          *prometheus.GaugeVec // by partition
+	// Assigned is how many partitions this process consumes now: 0 while
+	// it joins the group or when the group has more members than the
+	// topic partitions.
+	Assigned   prometheus.Gauge
+	Retries    *prometheus.CounterVec // by dependency: postgres, kafka
+	Fenced     prometheus.Counter
+	Unwritable prometheus.Counter
+	Errors     *prometheus.CounterVec // by provider and category
+	Requests   *prometheus.CounterVec // by provider: the denominator of error rates
 	// Shapes counts the usable records committed by the shape they arrived
 	// in (classify.Shapes): which logging stacks feed faultline.
 	Shapes *prometheus.CounterVec
@@ -66,6 +70,9 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "faultline_partition_lag", Help: "Records between the partition's high watermark and the position of this consumer, for the partitions it consumes (from their first batch written after they were assigned).",
 		}, []string{"partition"}),
+		Assigned: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "faultline_partitions_assigned", Help: "Partitions of the topic this consumer is assigned and consumes now.",
+		}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "faultline_retries_total", Help: "Retries of a failed dependency call, by dependency.",
 		}, []string{"dependency"}),
@@ -105,7 +112,7 @@ func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Consumed, m.Stored, m.EventsStored, m.DeadLetters, m.BatchSize, m.BatchLatency,
-			m.Lag, m.Retries, m.Fenced, m.Unwritable, m.Errors, m.Requests, m.Shapes, m.InternalErrors)
+			m.Lag, m.Assigned, m.Retries, m.Fenced, m.Unwritable, m.Errors, m.Requests, m.Shapes, m.InternalErrors)
 	}
 	return m
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/endpoints"
 	"github.com/faultline-dev/faultline/ingest"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/store"
@@ -304,4 +305,29 @@ func TestNewReplayAndConsumerRefuseBadConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, cfg.BatchSize, "NewConsumer does not modify its argument")
 	require.Nil(t, cfg.Kafka.OnRetry)
+}
+
+func TestConfigWithDefaultsReturnsANewValue(t *testing.T) {
+	cfg := ingest.ConsumerConfig{BatchWait: time.Second}
+	got := cfg.WithDefaults()
+	require.Equal(t, ingest.ConsumerConfig{BatchWait: time.Second}, cfg, "the caller's value is not modified")
+	require.Equal(t, ingest.DefaultBatchSize, got.BatchSize)
+	require.Equal(t, time.Second, got.BatchWait, "a value given is kept")
+	require.Equal(t, ingest.DefaultDrainTimeout, got.DrainTimeout)
+	require.NotNil(t, got.Logger)
+	require.Same(t, got.Logger, got.Kafka.Logger, "Kafka logs where the consumer does")
+	require.NotNil(t, got.Metrics)
+
+	r := ingest.ReplayConfig{BatchSize: 7}.WithDefaults()
+	require.Equal(t, 7, r.BatchSize)
+	require.Equal(t, classify.DefaultMaxRecordBytes, r.MaxRecordBytes)
+	require.NotNil(t, r.Logger)
+	require.NotNil(t, r.Metrics)
+
+	u := ingest.UpkeepConfig{}.WithDefaults()
+	require.Equal(t, ingest.DefaultUpkeepEvery, u.Every)
+	require.NotNil(t, u.Now)
+	tc := ingest.TemplatesConfig{}.WithDefaults()
+	require.Equal(t, ingest.DefaultTemplatesEvery, tc.Every)
+	require.Equal(t, endpoints.DefaultThreshold, tc.Threshold)
 }

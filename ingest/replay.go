@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/ndjson"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -66,19 +65,12 @@ type Replay struct {
 	pipe *pipeline
 }
 
-// NewReplay checks cfg and resolves its defaults; cfg is not modified.
+// NewReplay resolves cfg's defaults (ReplayConfig.WithDefaults) and checks
+// the result; cfg is not modified.
 func NewReplay(cfg ReplayConfig) (*Replay, error) {
-	parts := pipelineParts{cfg.Store, cfg.Classifier, &cfg.BatchSize, cfg.Builder, &cfg.Logger, &cfg.Metrics}
-	problems := parts.problems()
-	if cfg.MaxRecordBytes < 0 {
-		problems = append(problems, fmt.Sprintf("negative MaxRecordBytes %d", cfg.MaxRecordBytes))
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("ingest: bad replay config: %s", join(problems))
-	}
-	parts.resolve()
-	if cfg.MaxRecordBytes == 0 {
-		cfg.MaxRecordBytes = classify.DefaultMaxRecordBytes
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	return &Replay{
 		cfg:  cfg,

@@ -61,35 +61,51 @@ type Templater struct {
 // evidence arriving, not at the next Every.
 const minPassPause = 250 * time.Millisecond
 
-// NewTemplater checks cfg and resolves its defaults.
-func NewTemplater(cfg TemplatesConfig) (*Templater, error) {
+// WithDefaults returns a copy of c whose zero fields hold their defaults:
+// DefaultTemplatesEvery, endpoints.DefaultThreshold, a Logger that
+// discards and Metrics registered nowhere.
+func (c TemplatesConfig) WithDefaults() TemplatesConfig {
+	if c.Every == 0 {
+		c.Every = DefaultTemplatesEvery
+	}
+	if c.Threshold == 0 {
+		c.Threshold = endpoints.DefaultThreshold
+	}
+	if c.Logger == nil {
+		c.Logger = discard
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewTemplateMetrics(nil, nil)
+	}
+	return c
+}
+
+func (c TemplatesConfig) validate() error {
 	var problems []string
-	if cfg.Store == nil {
+	if c.Store == nil {
 		problems = append(problems, "no Store")
 	}
-	if cfg.Classifier == nil {
+	if c.Classifier == nil {
 		problems = append(problems, "no Classifier")
 	}
-	if cfg.Every < 0 || cfg.Threshold < 0 {
-		problems = append(problems, fmt.Sprintf("negative Every %s or Threshold %d", cfg.Every, cfg.Threshold))
+	if c.Every < 0 {
+		problems = append(problems, fmt.Sprintf("negative Every %s", c.Every))
 	}
-	if cfg.Threshold == 1 {
+	if c.Threshold < 0 {
+		problems = append(problems, fmt.Sprintf("negative Threshold %d", c.Threshold))
+	}
+	if c.Threshold == 1 {
 		problems = append(problems, "a Threshold of 1 makes every position a parameter")
 	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("ingest: bad templates config: %s", join(problems))
-	}
-	if cfg.Every == 0 {
-		cfg.Every = DefaultTemplatesEvery
-	}
-	if cfg.Threshold == 0 {
-		cfg.Threshold = endpoints.DefaultThreshold
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = NewTemplateMetrics(nil, nil)
+	return configError("templates", problems)
+}
+
+// NewTemplater resolves cfg's defaults (TemplatesConfig.WithDefaults) and
+// checks the result; cfg is not modified.
+func NewTemplater(cfg TemplatesConfig) (*Templater, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	// A position becomes a parameter with a quarter of the threshold of
 	// distinct values at the least (beside ids): fewer new endpoints cannot

@@ -15,6 +15,7 @@ import (
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/store"
 	"github.com/faultline-dev/faultline/synth"
 )
@@ -101,13 +102,9 @@ func TestTemplaterKick(t *testing.T) {
 		<-done
 	}()
 	tpl.Kick(49) // fewer new endpoints than a template needs
-	require.Never(t, func() bool { return testutil.ToFloat64(m.Refreshed) != 0 }, 500*time.Millisecond, 50*time.Millisecond)
+	require.False(t, testwait.Within(500*time.Millisecond, func() bool { return testutil.ToFloat64(m.Refreshed) != 0 }), "a pass before enough new endpoints")
 	tpl.Kick(1)
-	deadline := time.Now().Add(10 * time.Second)
-	for testutil.ToFloat64(m.Refreshed) == 0 {
-		require.True(t, time.Now().Before(deadline), "no pass after a kick")
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "a pass after the kick", func() bool { return testutil.ToFloat64(m.Refreshed) != 0 })
 	_, err = ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: c, Threshold: 1})
 	require.Error(t, err)
 }

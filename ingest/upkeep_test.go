@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -69,12 +72,58 @@ func TestUpkeepRunsEveryInterval(t *testing.T) {
 	done := make(chan struct{})
 	ctx, cancel := context.WithCancel(testCtx(t))
 	go func() { u.Run(ctx); close(done) }()
-	waitFor(t, 30*time.Second, "a third round", func() bool {
+	testwait.Until(t, 30*time.Second, "a third round", func() bool {
 		ps := partitions(t, db)
 		return len(ps) > 0 && ps[len(ps)-1] >= "events_p20261126"
 	})
 	cancel()
 	<-done
+}
+
+// TestUpkeepCountsFailuresByTask makes retention fail for real (its
+// Postgres function gone): the failure is counted under its task, the
+// partitions are still created ahead, and each task's last success is
+// timed.
+func TestUpkeepCountsFailuresByTask(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	st, db := database(t)
+	reg := prometheus.NewRegistry()
+	m := ingest.NewUpkeepMetrics(reg)
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	u, err := ingest.NewUpkeep(ingest.UpkeepConfig{Store: st, Keep: 90 * 24 * time.Hour, RollupKeep: 400 * 24 * time.Hour,
+		Metrics: m, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	failures := func(task string) float64 { return testutil.ToFloat64(m.Failures.WithLabelValues(task)) }
+	require.Zero(t, failures("partitions"), "both tasks' series exist before a failure")
+	require.Zero(t, failures("retention"))
+
+	_, err = db.Exec(ctx, `ALTER FUNCTION faultline_drop_event_partitions_before(timestamptz) RENAME TO gone`)
+	require.NoError(t, err)
+	err = u.Once(ctx)
+	require.ErrorContains(t, err, "apply retention")
+	require.Equal(t, 1.0, failures("retention"))
+	require.Zero(t, failures("partitions"))
+	require.Contains(t, partitions(t, db), "events_p20261123", "partitions are created ahead whatever retention does")
+	require.Equal(t, float64(now.Unix()), testutil.ToFloat64(m.LastSuccess.WithLabelValues("partitions")))
+	require.Equal(t, 1, testutil.CollectAndCount(m.LastSuccess), "retention has not succeeded yet")
+
+	_, err = db.Exec(ctx, `ALTER FUNCTION gone(timestamptz) RENAME TO faultline_drop_event_partitions_before`)
+	require.NoError(t, err)
+	now = now.Add(time.Hour)
+	require.NoError(t, u.Once(ctx))
+	require.Equal(t, 1.0, failures("retention"), "a failure stays counted")
+	require.Equal(t, float64(now.Unix()), testutil.ToFloat64(m.LastSuccess.WithLabelValues("retention")))
+
+	// A round cut short by shutdown is not a failure.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.Error(t, u.Once(cancelled))
+	require.Equal(t, 1.0, failures("retention"))
+	require.Zero(t, failures("partitions"))
+	n, err := testutil.GatherAndCount(reg, "faultline_upkeep_failures_total", "faultline_upkeep_last_success_timestamp_seconds")
+	require.NoError(t, err)
+	require.Equal(t, 4, n, "registered with the registry given")
 }
 
 func TestNewUpkeepRefusesBadConfig(t *testing.T) {

@@ -59,7 +59,6 @@ package kafkasource
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,69 +69,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/plain"
-	"github.com/segmentio/kafka-go/sasl/scram"
 	"github.com/sethvargo/go-retry"
 )
-
-// Config says where the topic is and how to take part in the group.
-type Config struct {
-	// Brokers are bootstrap brokers, host:port.
-	Brokers []string
-	// Topic is consumed by the consumer group Group.
-	Topic, Group string
-
-	// TLS, when not nil, is used for every connection; nil is plaintext.
-	TLS *tls.Config
-	// SASL, when not nil, authenticates every connection; see NewSASL.
-	SASL sasl.Mechanism
-
-	// SessionTimeout is how long the coordinator waits for a heartbeat
-	// before it declares this member dead and gives its partitions to
-	// others; HeartbeatInterval is how often this member heartbeats (and
-	// so how soon it notices a rebalance); RebalanceTimeout is how long
-	// the coordinator waits for every member to rejoin during a
-	// rebalance, which bounds how long a Handler may take to return.
-	// Zero values take DefaultSessionTimeout, DefaultHeartbeatInterval and
-	// DefaultRebalanceTimeout.
-	SessionTimeout, HeartbeatInterval, RebalanceTimeout time.Duration
-
-	// MinBytes, MaxBytes and MaxWait tune the partition readers' fetch
-	// requests (kafka-go's ReaderConfig fields of the same names); zero
-	// values take kafka-go's defaults (1 byte, 1 MB, 10s).
-	MinBytes, MaxBytes int
-	MaxWait            time.Duration
-
-	// Logger receives Run's log; nil discards it.
-	Logger *slog.Logger
-	// OnRetry, when set, is called each time Run waits before trying the
-	// group again after a failure (no broker reachable, the group
-	// unavailable, a Handler failed): a hook for a retries metric.
-	OnRetry func()
-}
-
-// Defaults of the group timeouts (Kafka's own).
-const (
-	DefaultSessionTimeout    = 30 * time.Second
-	DefaultHeartbeatInterval = 3 * time.Second
-	DefaultRebalanceTimeout  = 30 * time.Second
-)
-
-// NewSASL returns a SASL mechanism for "plain", "scram-sha-256" or
-// "scram-sha-512" (any case), or an error naming the bad mechanism.
-func NewSASL(mechanism, user, password string) (sasl.Mechanism, error) {
-	switch strings.ToLower(mechanism) {
-	case "plain":
-		return plain.Mechanism{Username: user, Password: password}, nil
-	case "scram-sha-256":
-		return scram.Mechanism(scram.SHA256, user, password)
-	case "scram-sha-512":
-		return scram.Mechanism(scram.SHA512, user, password)
-	default:
-		return nil, fmt.Errorf("unknown SASL mechanism %q (want plain, scram-sha-256 or scram-sha-512)", mechanism)
-	}
-}
 
 // StartOffset says where an assigned partition resumes: the next offset to
 // read as stored with the data, or kafka.FirstOffset when nothing is stored
@@ -225,25 +163,12 @@ type Member struct {
 	log *slog.Logger
 }
 
-// New checks cfg, resolves its defaults and returns a Member; cfg is not
-// modified. The error names what is wrong.
+// New resolves cfg's defaults (Config.WithDefaults), validates the result
+// (Config.Validate) and returns a Member; cfg is not modified. The error
+// names the fields at fault.
 func New(cfg Config) (*Member, error) {
-	if cfg.SessionTimeout == 0 {
-		cfg.SessionTimeout = DefaultSessionTimeout
-	}
-	if cfg.HeartbeatInterval == 0 {
-		cfg.HeartbeatInterval = DefaultHeartbeatInterval
-	}
-	if cfg.RebalanceTimeout == 0 {
-		cfg.RebalanceTimeout = DefaultRebalanceTimeout
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.OnRetry == nil {
-		cfg.OnRetry = func() {}
-	}
-	if err := cfg.validate(); err != nil {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	return &Member{cfg: cfg, log: cfg.Logger.With("topic", cfg.Topic, "group", cfg.Group)}, nil
@@ -335,37 +260,6 @@ func (mb *Member) Run(ctx context.Context, start StartOffset, handle Handler) er
 // leaveTimeout bounds how long Run waits, once the handlers have returned,
 // for the member to leave the group.
 const leaveTimeout = 10 * time.Second
-
-func (cfg *Config) validate() error {
-	var problems []string
-	if len(cfg.Brokers) == 0 {
-		problems = append(problems, "no brokers")
-	}
-	if cfg.Topic == "" {
-		problems = append(problems, "no topic")
-	}
-	if cfg.Group == "" {
-		problems = append(problems, "no group")
-	}
-	for _, d := range []struct {
-		name string
-		d    time.Duration
-	}{{"SessionTimeout", cfg.SessionTimeout}, {"HeartbeatInterval", cfg.HeartbeatInterval}, {"RebalanceTimeout", cfg.RebalanceTimeout}, {"MaxWait", cfg.MaxWait}} {
-		if d.d < 0 {
-			problems = append(problems, fmt.Sprintf("negative %s %s", d.name, d.d))
-		}
-	}
-	if cfg.MinBytes < 0 || cfg.MaxBytes < 0 || (cfg.MaxBytes > 0 && cfg.MinBytes > cfg.MaxBytes) {
-		problems = append(problems, fmt.Sprintf("bad MinBytes %d / MaxBytes %d", cfg.MinBytes, cfg.MaxBytes))
-	}
-	if cfg.HeartbeatInterval >= cfg.SessionTimeout {
-		problems = append(problems, fmt.Sprintf("HeartbeatInterval %s must be shorter than SessionTimeout %s", cfg.HeartbeatInterval, cfg.SessionTimeout))
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("kafkasource: bad config: %s", strings.Join(problems, ", "))
-	}
-	return nil
-}
 
 func (cfg *Config) transport() *kafka.Transport {
 	return &kafka.Transport{TLS: cfg.TLS, SASL: cfg.SASL, DialTimeout: 10 * time.Second}

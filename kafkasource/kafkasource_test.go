@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/kafkasource"
 	"github.com/faultline-dev/faultline/kafkatest"
 )
@@ -186,29 +187,6 @@ func newClient(t testing.TB, b *kafkatest.Broker) *kafka.Client {
 	return &kafka.Client{Addr: kafka.TCP(b.Addrs()...), Transport: tr, Timeout: 10 * time.Second}
 }
 
-func waitUntil(timeout time.Duration, cond func() bool) bool {
-	t0 := time.Now()
-	for !cond() {
-		if time.Since(t0) > timeout {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
-}
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	t0 := time.Now()
-	for !cond() {
-		if time.Since(t0) > timeout {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Since(t0)
-}
-
 // consumed records what handlers saw, across members.
 type consumed struct {
 	mu        sync.Mutex
@@ -316,7 +294,7 @@ func TestRunConsumesEveryRecordOnceFromStartOffsets(t *testing.T) {
 	cfg.Logger = log
 	r := startRun(t, cfg, start, handle)
 
-	took := waitFor(t, 15*time.Second, "every record", func() bool { return c.reached(hw) })
+	took := testwait.Until(t, 15*time.Second, "every record", func() bool { return c.reached(hw) })
 	t.Logf("consumed in %s", took.Round(time.Millisecond))
 	// The partitions are idle, so each reader has a fetch held by the
 	// broker for MaxWait (10s): shutdown must not wait for it. Once Run
@@ -324,7 +302,7 @@ func TestRunConsumesEveryRecordOnceFromStartOffsets(t *testing.T) {
 	stopped := r.stop(t)
 	t.Logf("Run returned %s after cancellation", stopped.Round(time.Millisecond))
 	assert.Less(t, stopped, 3*time.Second, "shutdown must not wait for fetches held by the broker")
-	if !waitUntil(5*time.Second, func() bool { return !strings.Contains(goroutines(), "segmentio/kafka-go") }) {
+	if !testwait.Within(5*time.Second, func() bool { return !strings.Contains(goroutines(), "segmentio/kafka-go") }) {
 		t.Fatalf("kafka-go goroutines remain after Run returned:\n%s", goroutines())
 	}
 
@@ -422,12 +400,12 @@ func TestCommitShowsInGroupOffsets(t *testing.T) {
 	}
 	// The group exists once a handler runs; until then the broker answers
 	// GroupIDNotFound.
-	waitFor(t, 15*time.Second, "a partition handler", func() bool {
+	testwait.Until(t, 15*time.Second, "a partition handler", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return escaped != nil
 	})
-	waitFor(t, 15*time.Second, "committed offsets at the high watermarks", func() bool {
+	testwait.Until(t, 15*time.Second, "committed offsets at the high watermarks", func() bool {
 		got, err := committed()
 		if errors.Is(err, kafka.GroupIdNotFound) || errors.Is(err, kafka.GroupCoordinatorNotAvailable) {
 			return false
@@ -472,10 +450,10 @@ func TestTwoMembersSplitPartitionsAndHandOverOnLeave(t *testing.T) {
 	}
 	c := newConsumed()
 	a := startRun(t, cfg("a"), firstOffset, c.handler("a"))
-	waitFor(t, 10*time.Second, "a to own all partitions", func() bool { return len(c.owned("a")) == 4 })
+	testwait.Until(t, 10*time.Second, "a to own all partitions", func() bool { return len(c.owned("a")) == 4 })
 
 	startRun(t, cfg("b"), firstOffset, c.handler("b"))
-	took := waitFor(t, 10*time.Second, "a and b to split the partitions", func() bool {
+	took := testwait.Until(t, 10*time.Second, "a and b to split the partitions", func() bool {
 		pa, pb := c.owned("a"), c.owned("b")
 		return len(pa) > 0 && len(pb) > 0 && len(pa)+len(pb) == 4
 	})
@@ -487,7 +465,7 @@ func TestTwoMembersSplitPartitionsAndHandOverOnLeave(t *testing.T) {
 
 	t0 := time.Now()
 	stopped := a.stop(t)
-	waitFor(t, 10*time.Second, "b to own all partitions", func() bool { return len(c.owned("b")) == 4 })
+	testwait.Until(t, 10*time.Second, "b to own all partitions", func() bool { return len(c.owned("b")) == 4 })
 	t.Logf("a's Run returned in %s; b owned every partition %s after a's cancellation", stopped.Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	assert.Less(t, time.Since(t0), 4*time.Second, "b must take over well within the 6s session timeout")
 
@@ -544,26 +522,26 @@ func TestCrashedMemberLosesPartitionsAfterSessionTimeout(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, 15*time.Second, "the child to own all partitions", func() bool { return childOwned() == 4 })
+	testwait.Until(t, 15*time.Second, "the child to own all partitions", func() bool { return childOwned() == 4 })
 
 	c := newConsumed()
 	cfg := fastConfig(b.Addrs(), topic, group)
 	cfg.Logger, _ = testLog(t, "survivor")
 	startRun(t, cfg, firstOffset, c.handler("survivor"))
-	waitFor(t, 10*time.Second, "the survivor and the child to split the partitions", func() bool {
+	testwait.Until(t, 10*time.Second, "the survivor and the child to split the partitions", func() bool {
 		n := len(c.owned("survivor"))
 		return n > 0 && n+childOwned() == 4
 	})
 	t.Logf("survivor owns %v", c.owned("survivor"))
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	took := waitFor(t, 15*time.Second, "the survivor to own all partitions", func() bool { return len(c.owned("survivor")) == 4 })
+	took := testwait.Until(t, 15*time.Second, "the survivor to own all partitions", func() bool { return len(c.owned("survivor")) == 4 })
 	t.Logf("the survivor owned every partition %s after SIGKILL (session timeout 1s)", took.Round(time.Millisecond))
 	// The dead member keeps its partitions until its session expires (1s
 	// after its last heartbeat, at most 200ms before the kill).
 	assert.GreaterOrEqual(t, took, 700*time.Millisecond)
 	assert.Less(t, took, 8*time.Second)
-	waitFor(t, 15*time.Second, "the survivor to consume every partition", func() bool { return c.reached(hw) })
+	testwait.Until(t, 15*time.Second, "the survivor to consume every partition", func() bool { return c.reached(hw) })
 }
 
 func TestRunRetriesUntilABrokerAppears(t *testing.T) {
@@ -582,7 +560,7 @@ func TestRunRetriesUntilABrokerAppears(t *testing.T) {
 	}
 	startRun(t, cfg, firstOffset, c.handler("a"))
 
-	waitFor(t, 10*time.Second, "four retries without a broker", func() bool {
+	testwait.Until(t, 10*time.Second, "four retries without a broker", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(retries) >= 4
@@ -599,7 +577,7 @@ func TestRunRetriesUntilABrokerAppears(t *testing.T) {
 	b := kafkatest.Start(t, kafkatest.Port(port), kafkatest.Topic(topic, 4))
 	b.Produce(t, topic, values(40, "v%d"))
 	hw := b.HighWatermarks(t, topic)
-	waitFor(t, 20*time.Second, "every record", func() bool { return c.reached(hw) })
+	testwait.Until(t, 20*time.Second, "every record", func() bool { return c.reached(hw) })
 	t.Logf("consumed everything %s after the broker started", time.Since(t0).Round(time.Millisecond))
 }
 
@@ -610,7 +588,7 @@ func TestRunStopsPromptlyWhileBrokerUnreachable(t *testing.T) {
 	var retried atomic.Int32
 	cfg.OnRetry = func() { retried.Add(1) }
 	r := startRun(t, cfg, firstOffset, newConsumed().handler("a"))
-	waitFor(t, 10*time.Second, "a retry", func() bool { return retried.Load() > 0 })
+	testwait.Until(t, 10*time.Second, "a retry", func() bool { return retried.Load() > 0 })
 	assert.Less(t, r.stop(t), time.Second)
 	assert.NotContains(t, buf.String(), "left consumer group", "it never joined")
 	assert.Contains(t, buf.String(), "stopped before joining the consumer group")
@@ -684,7 +662,7 @@ func TestHandlerErrorEndsGenerationAndMemberRejoins(t *testing.T) {
 	cfg := fastConfig(b.Addrs(), topic, "g-error")
 	cfg.Logger = log
 	startRun(t, cfg, start, handle)
-	waitFor(t, 15*time.Second, "every record after the rejoin", func() bool { return c.reached(hw) })
+	testwait.Until(t, 15*time.Second, "every record after the rejoin", func() bool { return c.reached(hw) })
 	for p := range starts {
 		assert.Equal(t, int32(2), starts[p].Load(), "partition %d started in two generations", p)
 	}
@@ -705,18 +683,18 @@ func TestTopicCreatedLaterAndPartitionsAdded(t *testing.T) {
 	cfg := fastConfig(b.Addrs(), topic, "g-later")
 	cfg.Logger = log
 	startRun(t, cfg, firstOffset, c.handler("a"))
-	waitFor(t, 5*time.Second, "the warning about the missing topic", func() bool {
+	testwait.Until(t, 5*time.Second, "the warning about the missing topic", func() bool {
 		return strings.Contains(buf.String(), "topic not found")
 	})
 	// The member keeps watching for the topic: several metadata polls
 	// later, still one generation.
 	polled := metadataRequests.Load()
-	waitFor(t, 10*time.Second, "three more metadata requests", func() bool { return metadataRequests.Load() >= polled+3 })
+	testwait.Until(t, 10*time.Second, "three more metadata requests", func() bool { return metadataRequests.Load() >= polled+3 })
 	assert.Equal(t, 1, strings.Count(buf.String(), "generation started"), "a missing topic must not churn generations")
 
 	b.CreateTopic(t, topic, 2)
 	b.Produce(t, topic, values(20, "v%d"))
-	waitFor(t, 10*time.Second, "the records of the new topic", func() bool { return c.reached(b.HighWatermarks(t, topic)) })
+	testwait.Until(t, 10*time.Second, "the records of the new topic", func() bool { return c.reached(b.HighWatermarks(t, topic)) })
 	assert.Equal(t, []int32{0, 1}, c.owned("a"))
 
 	client := newClient(t, b)
@@ -728,7 +706,7 @@ func TestTopicCreatedLaterAndPartitionsAdded(t *testing.T) {
 	b.Produce(t, topic, values(40, "w%d"))
 	hw := b.HighWatermarks(t, topic)
 	require.Len(t, hw, 4)
-	waitFor(t, 10*time.Second, "the records of the added partitions", func() bool { return c.reached(hw) })
+	testwait.Until(t, 10*time.Second, "the records of the added partitions", func() bool { return c.reached(hw) })
 	assert.Equal(t, []int32{0, 1, 2, 3}, c.owned("a"))
 }
 
@@ -768,6 +746,8 @@ func TestSASLAgainstBroker(t *testing.T) {
 	}
 	_, err := kafkasource.NewSASL("GSSAPI", "u", "p")
 	assert.ErrorContains(t, err, `"GSSAPI"`)
+	_, err = kafkasource.NewSASL("plain", "", "p")
+	assert.ErrorContains(t, err, "SASLUser is required")
 	m, err := kafkasource.NewSASL("SCRAM-SHA-512", "u", "p")
 	require.NoError(t, err)
 	assert.Equal(t, "SCRAM-SHA-512", m.Name())
@@ -778,17 +758,32 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  kafkasource.Config
 		want string
 	}{
-		"no brokers":                  {kafkasource.Config{Topic: "t", Group: "g"}, "no brokers"},
-		"no topic":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Group: "g"}, "no topic"},
-		"no group":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, "no group"},
+		"no brokers":                  {kafkasource.Config{Topic: "t", Group: "g"}, "Brokers is required"},
+		"no topic":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Group: "g"}, "Topic is required"},
+		"no group":                    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, "Group is required"},
 		"heartbeat ≥ session":         {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: time.Second, HeartbeatInterval: time.Second}, "HeartbeatInterval"},
-		"default heartbeat ≥ session": {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: 2 * time.Second}, "HeartbeatInterval 3s"},
-		"negative session":            {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: -time.Second}, "negative SessionTimeout"},
-		"negative max wait":           {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MaxWait: -time.Second}, "negative MaxWait"},
+		"default heartbeat ≥ session": {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: 2 * time.Second}, "HeartbeatInterval (3s) must be shorter than SessionTimeout (2s)"},
+		"negative session":            {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", SessionTimeout: -time.Second}, "SessionTimeout must be positive, got -1s"},
+		"broker without a port":       {kafkasource.Config{Brokers: []string{"127.0.0.1:1", "localhost"}, Topic: "t", Group: "g"}, `Brokers must be host:port, got "localhost"`},
+		"min bytes over max bytes":    {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MinBytes: 10, MaxBytes: 5}, "MinBytes (10) must not be more than MaxBytes (5)"},
+		"negative max wait":           {kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g", MaxWait: -time.Second}, "MaxWait must not be negative, got -1s"},
 	} {
 		_, err := kafkasource.New(tc.cfg)
 		assert.ErrorContains(t, err, tc.want, name)
 	}
+	// Validate checks a config as given: a zero timeout is refused there,
+	// while New gives it its default. Every problem is listed, and a
+	// command names them after its flags.
+	err := kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}.Validate()
+	var bad *kafkasource.ConfigError
+	require.ErrorAs(t, err, &bad)
+	assert.Len(t, bad.Problems, 3)
+	assert.Equal(t, "--session must be positive, got 0s; --heartbeat must be positive, got 0s; --rebalance must be positive, got 0s",
+		bad.Describe(func(f string) string {
+			return map[string]string{"SessionTimeout": "--session", "HeartbeatInterval": "--heartbeat", "RebalanceTimeout": "--rebalance"}[f]
+		}))
+	require.NoError(t, kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}.WithDefaults().Validate())
+
 	cfg := kafkasource.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t", Group: "g"}
 	m, err := kafkasource.New(cfg)
 	require.NoError(t, err)

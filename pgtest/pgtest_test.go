@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/pgtest"
 )
 
@@ -35,11 +36,11 @@ func TestNewGivesAnEmptyDatabaseDroppedAtCleanup(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 	// Under Main the drop runs in the background.
-	require.Eventually(t, func() bool {
+	testwait.Until(t, 30*time.Second, "database "+dbName+" dropped after its test", func() bool {
 		var n int
 		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM pg_database WHERE datname = $1", dbName).Scan(&n))
 		return n == 0
-	}, 30*time.Second, 50*time.Millisecond, "database %s still exists after the test", dbName)
+	})
 }
 
 // TestPrivateServer forces the throwaway path: initdb and pg_ctl in a

@@ -22,7 +22,8 @@ type LookupOptions struct {
 	IDs []string
 	// From and To narrow the search to [From, To); zero leaves a side open.
 	From, To time.Time
-	// Limit bounds the events returned (newest first); 0 is 100.
+	// Limit bounds the events returned (newest first); 0 is
+	// store.DefaultLookupLimit.
 	Limit int
 	// Location is where times are also shown (besides UTC); nil is UTC.
 	Location *time.Location

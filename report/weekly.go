@@ -12,14 +12,18 @@ import (
 	"github.com/faultline-dev/faultline/store"
 )
 
+// DefaultTopEndpoints is how many endpoints the weekly report lists per
+// provider by default (its codes: DefaultTopCodes).
+const DefaultTopEndpoints = 5
+
 // WeeklyOptions choose the week and how much of it to list.
 type WeeklyOptions struct {
 	Week Week
 	// Location is where the week and its days begin and end; nil is UTC.
 	// Its name must be an IANA zone name (Postgres counts the days).
 	Location *time.Location
-	// TopCodes and TopEndpoints bound those lists per provider (defaults
-	// 10 and 5).
+	// TopCodes and TopEndpoints bound those lists per provider
+	// (DefaultTopCodes and DefaultTopEndpoints).
 	TopCodes, TopEndpoints int
 	// Catalogs tell documented codes from others; nil is the built-in
 	// catalogs.
@@ -137,7 +141,7 @@ func BuildWeekly(ctx context.Context, src RollupReader, o WeeklyOptions) (*Weekl
 		return nil, err
 	}
 	loc := locationOr(o.Location)
-	topCodes, topEndpoints := cmp.Or(o.TopCodes, DefaultTopCodes), cmp.Or(o.TopEndpoints, 5)
+	topCodes, topEndpoints := cmp.Or(o.TopCodes, DefaultTopCodes), cmp.Or(o.TopEndpoints, DefaultTopEndpoints)
 	prevWeek := o.Week.Previous()
 	rep := &Weekly{
 		Week: o.Week.String(), PreviousWeek: prevWeek.String(),

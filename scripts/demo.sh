@@ -97,6 +97,7 @@ if [ -n "$pgbin" ]; then
 fi
 
 say "starting a Kafka-protocol broker (kfake) on loopback"
+: >"$work/broker.out" # before the broker opens it: sed below must find it (set -e)
 "$bin/fakekafka" --listen 127.0.0.1:0 --topic integration-logs:4 >"$work/broker.out" 2>&1 &
 pids+=($!)
 brokers=""

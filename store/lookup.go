@@ -40,8 +40,12 @@ func (k IDKind) String() string {
 	return fmt.Sprintf("kind(%d)", int16(k))
 }
 
-// MaxLookupIDs bounds the ids of one FindEvents call.
-const MaxLookupIDs = 1000
+// MaxLookupIDs bounds the ids of one FindEvents call; DefaultLookupLimit
+// is the most events it returns when not told.
+const (
+	MaxLookupIDs       = 1000
+	DefaultLookupLimit = 100
+)
 
 // ErrBadID means an id given to FindEvents cannot be a stored id: empty,
 // longer than any stored id, not UTF-8 or holding a NUL byte.
@@ -190,7 +194,7 @@ const findEventSQL = `
 // FindEvents finds the events having any of ids as their provider's
 // correlation id, our trace id or a secondary reference, with ts in [from,
 // to) (a zero time leaves that side open), newest first, at most limit of
-// them (limit <= 0: 100). It reads event_ids (one index probe per id) and
+// them (limit <= 0: DefaultLookupLimit). It reads event_ids (one index probe per id) and
 // then each event from its own partition, in a read-only transaction. An id
 // that cannot be stored is an error wrapping ErrBadID.
 func (s *Store) FindEvents(ctx context.Context, ids []string, from, to time.Time, limit int) (*Lookup, error) {
@@ -206,7 +210,7 @@ func (s *Store) FindEvents(ctx context.Context, ids []string, from, to time.Time
 		}
 	}
 	if limit <= 0 {
-		limit = 100
+		limit = DefaultLookupLimit
 	}
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {

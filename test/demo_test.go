@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-dev/faultline/internal/testwait"
 )
 
 // demoCommand is `scripts/demo.sh` with a small traffic, in its own
@@ -82,8 +84,8 @@ func TestDemoInterruptedLeavesNothingRunning(t *testing.T) {
 // mention s.
 func processesMentioning(t *testing.T, s string) []string {
 	var found []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// A server stopping (-m immediate) may take a moment to exit.
+	testwait.Within(10*time.Second, func() bool {
 		found = found[:0]
 		procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
 		require.NoError(t, err)
@@ -93,12 +95,9 @@ func processesMentioning(t *testing.T, s string) []string {
 				found = append(found, strings.ReplaceAll(string(b), "\x00", " "))
 			}
 		}
-		// A server stopping (-m immediate) may take a moment to exit.
-		if len(found) == 0 || time.Now().After(deadline) {
-			return found
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(found) == 0
+	})
+	return found
 }
 
 // TestDemo runs `make demo`'s script on a fresh database: the two planted

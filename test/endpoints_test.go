@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/synth"
 )
 
@@ -223,7 +224,7 @@ func TestEndpointTemplatesTwoReplicas(t *testing.T) {
 	recs, calls := idTraffic(100000, 13)
 	want := expectTemplated(t, calls)
 	e.broker.Produce(t, e.topic, recs)
-	args := []string{"--host", synth.IDShapesHost, "--templates-every", "1s", "--max-endpoints", "20000", "--http-addr", "127.0.0.1:0"}
+	args := []string{"--host", synth.IDShapesHost, "--templates-every", "1s", "--max-endpoints", "20000"}
 	a := e.ingest(args...)
 	b := e.ingest(args...)
 	e.waitCaughtUp(120*time.Second, a, b)
@@ -236,18 +237,14 @@ func TestEndpointTemplatesTwoReplicas(t *testing.T) {
 	for _, p := range []*proc{a, b} {
 		p.waitMetric(t, 30*time.Second, "faultline_endpoint_templates", func(v float64) bool { return v == rules })
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testwait.Within(60*time.Second, func() bool { // then requireTemplated says what differs
 		got := storedTemplated(t, e.db)
 		same := got.Requests == want.Requests && len(got.Endpoints) == len(want.Endpoints) && len(got.Groups) == len(want.Groups)
 		for p, eps := range want.Endpoints {
 			same = same && strings.Join(eps, " ") == strings.Join(got.Endpoints[p], " ")
 		}
-		if same || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return same
+	})
 	requireTemplated(t, e.db, want)
 	require.Zero(t, a.metric(t, `faultline_endpoint_overflow_total{provider="paylera"}`))
 	a.stop(t)

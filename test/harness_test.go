@@ -4,16 +4,16 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/kafkatest"
 	"github.com/faultline-dev/faultline/pgtest"
 )
@@ -79,24 +80,24 @@ func newEnvOn(t *testing.T, broker *kafkatest.Broker, partitions int, dbURL stri
 	return e
 }
 
-// proc is a running `ingest run`.
+// proc is a running `ingest run`. It writes its log to a file itself, so
+// that what it logged before a metric changed is in the file once the
+// metric is read; its HTTP listener (/metrics, /healthz, /readyz) is on
+// addr.
 type proc struct {
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
+	addr string // host:port
+	out  *os.File
 	done chan error
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
+// logs is what the process has logged so far.
 func (p *proc) logs() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
+	b, err := os.ReadFile(p.out.Name())
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // ingest starts `ingest run` against the env, with short group timeouts so
@@ -108,21 +109,30 @@ func (e *env) ingest(extra ...string) *proc {
 		"--kafka-topic", e.topic, "--kafka-group", e.group,
 		"--database-url", e.dbURL,
 		"--kafka-session-timeout", "2s", "--kafka-heartbeat-interval", "300ms", "--kafka-rebalance-timeout", "3s",
-		"--batch-size", "2000", "--batch-wait", "100ms", "--http-addr", "",
+		"--batch-size", "2000", "--batch-wait", "100ms",
 		"--max-record-bytes", "65536",
 	}, extra...)
-	p := &proc{cmd: ingestCommand(args...), done: make(chan error, 1)}
+	p := newProc(e.t, args...)
 	p.start(e.t)
 	return p
 }
 
+// newProc is `ingest run` with args and an HTTP listener on a free port.
+func newProc(t *testing.T, args ...string) *proc {
+	addr := fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))
+	return &proc{cmd: ingestCommand(append(args, "--http-addr", addr)...), addr: addr, done: make(chan error, 1)}
+}
+
 func ingestCommand(args ...string) *exec.Cmd { return exec.Command(ingestBin, args...) }
 
-// start starts the process, collecting its output, and kills it at the end
+// start starts the process, its output to a file, and kills it at the end
 // of the test if it still runs (showing its logs if the test failed).
 func (p *proc) start(t *testing.T) {
 	t.Helper()
-	p.cmd.Stdout, p.cmd.Stderr = p, p
+	var err error
+	p.out, err = os.CreateTemp(t.TempDir(), "ingest-*.log")
+	require.NoError(t, err)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
@@ -133,7 +143,19 @@ func (p *proc) start(t *testing.T) {
 		if t.Failed() {
 			t.Logf("ingest pid %d logs (tail):\n%s", p.cmd.Process.Pid, tail(p.logs(), 4000))
 		}
+		p.out.Close()
 	})
+}
+
+// requireRunning fails t when the process has exited.
+func (p *proc) requireRunning(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.done <- err
+		t.Fatalf("ingest exited early (%v); logs:\n%s", err, tail(p.logs(), 4000))
+	default:
+	}
 }
 
 func newDatabase(t *testing.T) string { return pgtest.New(t) }
@@ -150,62 +172,81 @@ func (p *proc) stop(t *testing.T) {
 	}
 }
 
-// waitLog waits until the process has logged what (a substring of its
-// JSON log, `"msg":"..."` for a message) at least n times.
-func (p *proc) waitLog(t *testing.T, timeout time.Duration, what string, n int) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for strings.Count(p.logs(), what) < n {
-		select {
-		case err := <-p.done:
-			p.done <- err
-			t.Fatalf("ingest exited (%v) before logging %s; logs:\n%s", err, what, tail(p.logs(), 4000))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ingest did not log %s %d times within %s; logs:\n%s", what, n, timeout, tail(p.logs(), 4000))
-		}
-		time.Sleep(20 * time.Millisecond)
+// scrape reads one sample of the process's /metrics, such as
+// `faultline_retries_total{dependency="kafka"}`: -1 when absent, an error
+// when the process does not answer (yet).
+func (p *proc) scrape(sample string) (float64, error) {
+	resp, err := http.Get("http://" + p.addr + "/metrics")
+	if err != nil {
+		return 0, err
 	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	return -1, nil
 }
 
-// metric reads one sample of the process's /metrics (it must run with
-// --http-addr 127.0.0.1:0), such as `faultline_retries_total{dependency="kafka"}`;
-// -1 when absent.
+// metric is one sample of the process's /metrics (-1 when absent); the
+// process must answer.
 func (p *proc) metric(t *testing.T, sample string) float64 {
 	t.Helper()
-	for _, line := range strings.Split(httpGet(t, "http://"+p.httpAddr(t)+"/metrics"), "\n") {
-		if v, ok := strings.CutPrefix(line, sample+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			require.NoError(t, err, line)
-			return f
-		}
-	}
-	return -1
+	v, err := p.scrape(sample)
+	require.NoError(t, err)
+	return v
 }
 
 // waitMetric waits until cond holds for the sample's value.
 func (p *proc) waitMetric(t *testing.T, timeout time.Duration, sample string, cond func(float64) bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond(p.metric(t, sample)) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v after %s; logs:\n%s", sample, p.metric(t, sample), timeout, tail(p.logs(), 4000))
+	testwait.UntilNil(t, timeout, sample, func() error {
+		p.requireRunning(t)
+		v, err := p.scrape(sample)
+		if err == nil && !cond(v) {
+			err = fmt.Errorf("%v", v)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err
+	})
+}
+
+// waitReady waits until the process answers /readyz: its consumer runs
+// and Postgres answers with the right schema.
+func (p *proc) waitReady(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	testwait.UntilNil(t, timeout, "/readyz", func() error {
+		p.requireRunning(t)
+		resp, err := http.Get("http://" + p.addr + "/readyz")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", resp.Status, body)
+		}
+		return nil
+	})
 }
 
 // waitStored waits until more than n records are stored.
 func (e *env) waitStored(timeout time.Duration, n int64, p *proc) {
 	e.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for sumOffsets(e.storedOffsets()) <= n {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("no more than %d records stored after %s; logs:\n%s", n, timeout, tail(p.logs(), 3000))
+	testwait.UntilNil(e.t, timeout, fmt.Sprintf("more than %d records stored", n), func() error {
+		p.requireRunning(e.t)
+		if got := sumOffsets(e.storedOffsets()); got <= n {
+			return fmt.Errorf("%d stored", got)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // kill sends SIGKILL.
@@ -237,31 +278,18 @@ func (e *env) storedOffsets() map[int32]int64 {
 func (e *env) waitCaughtUp(timeout time.Duration, procs ...*proc) {
 	e.t.Helper()
 	want := e.broker.HighWatermarks(e.t, e.topic)
-	deadline := time.Now().Add(timeout)
-	for {
+	testwait.UntilNil(e.t, timeout, "the stored offsets to reach the high watermarks", func() error {
+		for _, p := range procs {
+			p.requireRunning(e.t)
+		}
 		got := e.storedOffsets()
-		done := true
 		for p, hw := range want {
 			if hw > 0 && got[p] != hw {
-				done = false
+				return fmt.Errorf("stored %v, high watermarks %v", got, want)
 			}
 		}
-		if done {
-			return
-		}
-		for _, p := range procs {
-			select {
-			case err := <-p.done:
-				p.done <- err
-				e.t.Fatalf("ingest exited early (%v); logs:\n%s", err, tail(p.logs(), 4000))
-			default:
-			}
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("not caught up after %s: stored %v, high watermarks %v", timeout, got, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // snapshot is the stored state that must not depend on how the run went.

@@ -11,13 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/kafkatest"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/synth"
@@ -61,12 +61,12 @@ func TestIngestEndToEnd(t *testing.T) {
 	e := newEnv(t, 4, "")
 	recs := records(20000, 1)
 	e.broker.Produce(t, e.topic, recs)
-	p := e.ingest("--http-addr", "127.0.0.1:0")
+	p := e.ingest()
 	e.waitCaughtUp(60*time.Second, p)
 	want := expect(t, recs, 65536)
 
 	// The HTTP listener: health, readiness and metrics that match the data.
-	base := "http://" + p.httpAddr(t)
+	base := "http://" + p.addr
 	require.Equal(t, "ok\n", httpGet(t, base+"/healthz"))
 	require.Equal(t, "ready\n", httpGet(t, base+"/readyz"))
 	metrics := httpGet(t, base+"/metrics")
@@ -83,10 +83,10 @@ func TestIngestEndToEnd(t *testing.T) {
 	requireSameState(t, want, e.snapshot())
 
 	// Restarting over a fully stored topic changes nothing: the process
-	// joins the group, is assigned every partition at its stored offset,
-	// and reads nothing.
-	p = e.ingest("--http-addr", "127.0.0.1:0")
-	p.waitLog(t, 30*time.Second, `"msg":"partition assigned"`, 4)
+	// joins the group, is assigned every partition at its stored offset
+	// (as it logged before counting the partition), and reads nothing.
+	p = e.ingest()
+	p.waitMetric(t, 30*time.Second, "faultline_partitions_assigned", func(v float64) bool { return v == 4 })
 	stored := e.storedOffsets()
 	for part := range int32(4) {
 		require.Contains(t, p.logs(), fmt.Sprintf(`"partition":%d,"resume_from":%d`, part, stored[part]))
@@ -186,13 +186,10 @@ func TestCrashRecovery(t *testing.T) {
 		// move after the previous kill, by a commit already on its way,
 		// and kfake never expires a member killed in the middle of its
 		// join: it keeps that member's partitions for good.)
-		p.waitLog(t, 30*time.Second, `"msg":"partition assigned"`, 1)
+		p.waitMetric(t, 30*time.Second, "faultline_partitions_assigned", func(v float64) bool { return v >= 1 })
 		last = sumOffsets(e.storedOffsets())
-		deadline := time.Now().Add(30 * time.Second)
-		for sumOffsets(e.storedOffsets()) == last && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		time.Sleep(time.Duration(rng.IntN(80)) * time.Millisecond)
+		testwait.Within(30*time.Second, func() bool { return sumOffsets(e.storedOffsets()) != last })
+		time.Sleep(time.Duration(rng.IntN(80)) * time.Millisecond) // a random moment, not a wait
 		p.kill(t)
 		stored := sumOffsets(e.storedOffsets())
 		if stored > last && stored < int64(len(recs)) {
@@ -223,11 +220,8 @@ func TestTwoConsumersSplitPartitions(t *testing.T) {
 	recs := records(60000, 4)
 	e.broker.Produce(t, e.topic, recs[:30000])
 	a, b := e.ingest(), e.ingest()
-	assigned := func(p *proc) int { return strings.Count(p.logs(), `"msg":"partition assigned"`) }
-	deadline := time.Now().Add(30 * time.Second)
-	for assigned(a) == 0 || assigned(b) == 0 {
-		require.True(t, time.Now().Before(deadline), "both processes get partitions; a:\n%s\nb:\n%s", tail(a.logs(), 1500), tail(b.logs(), 1500))
-		time.Sleep(50 * time.Millisecond)
+	for _, p := range []*proc{a, b} {
+		p.waitMetric(t, 30*time.Second, "faultline_partitions_assigned", func(v float64) bool { return v >= 1 })
 	}
 	e.waitCaughtUp(60*time.Second, a, b)
 
@@ -253,7 +247,7 @@ func TestPostgresRestartMidRun(t *testing.T) {
 	e.db.Close()
 	pg.Stop(t)
 	e.broker.Produce(t, e.topic, recs[30000:])
-	p.waitLog(t, 30*time.Second, `failed; retrying`, 1) // it noticed the outage
+	p.waitMetric(t, 30*time.Second, `faultline_retries_total{dependency="postgres"}`, func(v float64) bool { return v >= 1 }) // it noticed the outage
 	pg.Start(t)
 	var err error
 	e.db, err = pgxpoolNew(pg.URL())
@@ -304,22 +298,6 @@ func TestReplayIsIdempotent(t *testing.T) {
 	requireSameState(t, want, e.snapshot())
 }
 
-var httpAddrLog = regexp.MustCompile(`"msg":"serving http","addr":"([^"]+)"`)
-
-// httpAddr is the address the process's HTTP listener logged.
-func (p *proc) httpAddr(t *testing.T) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := httpAddrLog.FindStringSubmatch(p.logs()); m != nil {
-			return m[1]
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no http address in the logs:\n%s", tail(p.logs(), 2000))
-	return ""
-}
-
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -339,7 +317,7 @@ func TestKafkaRestartMidRun(t *testing.T) {
 	e := newEnvOn(t, kafkatest.Start(t, kafkatest.DataDir(dir), kafkatest.Port(port)), 2, "")
 	recs := records(40000, 9)
 	e.broker.Produce(t, e.topic, recs[:20000])
-	p := e.ingest("--batch-size", "500", "--http-addr", "127.0.0.1:0")
+	p := e.ingest("--batch-size", "500")
 	e.waitStored(30*time.Second, 0, p)
 	e.broker.Close()
 	t.Logf("broker stopped after %d of %d records were stored", sumOffsets(e.storedOffsets()), 20000)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,13 +15,20 @@ import (
 
 var (
 	helpCommand = regexp.MustCompile(`(?m)^  ([a-z]+)(?: [^\n]*)?$`)
-	helpFlag    = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)`)
+	helpFlag    = regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([a-z0-9-]+)(?:=("[^"]*"|\S+))?`)
 	helpEnv     = regexp.MustCompile(`\(\$([A-Z_]+)\)`)
+	// placeholder is what --help shows after a flag without a default:
+	// STRING, FILE, KEY=VALUE;..., KAFKA-BROKERS,...
+	placeholder = regexp.MustCompile(`^[^a-z0-9"][^a-z]*$`)
+	// cellWords splits a README table cell into its words and values.
+	cellWords = regexp.MustCompile("[\\s,;()`]+")
 )
 
 // TestREADMEListsEveryFlag reads every subcommand's --help of the built
 // ingest and report commands and requires each flag, and each environment
-// variable that sets one, in the README's configuration section.
+// variable that sets one, in the README's configuration section, with the
+// default the command has: among the words of the default column of the
+// flag's row (in the Shared table or the command's own).
 func TestREADMEListsEveryFlag(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..")
@@ -31,6 +39,7 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 	require.GreaterOrEqual(t, start, 0, "README has a Configuration section")
 	end := strings.Index(text[start+1:], "\n## ")
 	config := text[start : start+1+end]
+	rows := readmeRows(t, config)
 
 	reportBin := filepath.Join(t.TempDir(), "report")
 	build := exec.Command("go", "build", "-o", reportBin, "./cmd/report")
@@ -50,10 +59,60 @@ func TestREADMEListsEveryFlag(t *testing.T) {
 					continue
 				}
 				require.Contains(t, config, "`--"+f[1]+"`", "%s %s --%s is in the README's configuration tables", filepath.Base(bin), c[1], f[1])
+				def := strings.Trim(f[2], `"`)
+				if def == "" || (!strings.HasPrefix(f[2], `"`) && placeholder.MatchString(def)) {
+					continue // no default
+				}
+				var cells []string
+				for _, r := range rows[filepath.Base(bin)] {
+					if strings.Contains(r.flags, "`--"+f[1]+"`") {
+						cells = append(cells, r.def)
+					}
+				}
+				require.NotEmpty(t, cells, "%s %s --%s has a row", filepath.Base(bin), c[1], f[1])
+				found := false
+				for _, cell := range cells {
+					found = found || slices.Contains(cellWords.Split(cell, -1), def)
+				}
+				require.True(t, found, "%s %s --%s: README's default %q is not the command's, %s", filepath.Base(bin), c[1], f[1], cells, def)
 			}
 			for _, e := range helpEnv.FindAllStringSubmatch(string(help), -1) {
 				require.Contains(t, config, "`"+e[1]+"`", "%s %s: $%s is in the README's configuration tables", filepath.Base(bin), c[1], e[1])
 			}
 		}
 	}
+}
+
+// readmeRow is a row of a configuration table: its flags and its default.
+type readmeRow struct{ flags, def string }
+
+// readmeRows returns the rows of the configuration tables that hold for
+// each command: the Shared table's and its own (**ingest**, **report**).
+func readmeRows(t *testing.T, config string) map[string][]readmeRow {
+	rows := map[string][]readmeRow{}
+	table := ""
+	for _, line := range strings.Split(config, "\n") {
+		if name, ok := strings.CutPrefix(line, "**"); ok {
+			table = strings.TrimSuffix(name, "**")
+			continue
+		}
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cells := strings.Split(line, "|") // "", flags, environment, default, …
+		require.GreaterOrEqual(t, len(cells), 4, line)
+		r := readmeRow{flags: cells[1], def: cells[3]}
+		switch table {
+		case "Shared":
+			rows["ingest"] = append(rows["ingest"], r)
+			rows["report"] = append(rows["report"], r)
+		case "ingest", "report":
+			rows[table] = append(rows[table], r)
+		default:
+			t.Fatalf("README's configuration table %q is neither Shared, ingest nor report", table)
+		}
+	}
+	require.NotEmpty(t, rows["ingest"])
+	require.NotEmpty(t, rows["report"])
+	return rows
 }

@@ -14,8 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +23,8 @@ import (
 
 	"github.com/faultline-dev/faultline/alerting"
 	"github.com/faultline-dev/faultline/amtest"
+	"github.com/faultline-dev/faultline/internal/testwait"
+	"github.com/faultline-dev/faultline/kafkatest"
 	"github.com/faultline-dev/faultline/synth"
 )
 
@@ -256,10 +256,14 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 
 	// --watch: evaluates at once, sends, serves its metrics, and stops
 	// cleanly on SIGTERM.
-	cmd := exec.Command(bin, "alerts", "--database-url", db, "--alertmanager-url", am.URL, "--watch", "--http-addr", "127.0.0.1:0")
+	addr := fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))
+	cmd := exec.Command(bin, "alerts", "--database-url", db, "--alertmanager-url", am.URL, "--watch", "--http-addr", addr)
 	cmd.Env = append(os.Environ(), "DATABASE_URL=", "ALERTMANAGER_URL=")
-	lines := &alertsLineWaiter{want: `"msg":"alerts sent to alertmanager"`, seen: make(chan struct{})}
-	cmd.Stderr = lines
+	logFile, err := os.CreateTemp(t.TempDir(), "alerts-*.log")
+	require.NoError(t, err)
+	defer logFile.Close()
+	logs := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
+	cmd.Stderr = logFile
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	require.NoError(t, cmd.Start())
@@ -271,33 +275,40 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 			<-done
 		}
 	})
-	select {
-	case <-lines.seen:
-	case err := <-done:
-		t.Fatalf("watch exited early (%v): %s", err, lines.String())
-	case <-ctx.Done():
-		t.Fatalf("watch sent nothing: %s", lines.String())
+	get := func(path string) (int, string, error) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
 	}
+	posted := regexp.MustCompile(`(?m)^faultline_alertmanager_posts_total\{outcome="ok"\} [1-9]`)
+	testwait.UntilNil(t, time.Minute, "a post to Alertmanager", func() error {
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("watch exited early (%v): %s", err, logs())
+		default:
+		}
+		_, metrics, err := get("/metrics")
+		if err == nil && !posted.MatchString(metrics) {
+			err = errors.New("none in /metrics yet")
+		}
+		return err
+	})
 	listed, err = am.Alerts(ctx)
 	require.NoError(t, err)
 	require.Len(t, listed, 1)
 	require.False(t, time.Time(*listed[0].EndsAt).Before(firstEnd), "re-sent, its end moved on")
-	require.Contains(t, stdout.String(), "FIRING")
 
 	// Its metrics say so: an evaluation, its success, a post.
-	addr := regexp.MustCompile(`"msg":"serving http","addr":"([^"]+)"`).FindStringSubmatch(lines.String())
-	require.NotNil(t, addr, lines.String())
-	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr[1] + path)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(b)
-	}
-	code, body := get("/healthz")
+	code, body, err := get("/healthz")
+	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, code, body)
-	_, metrics := get("/metrics")
+	_, metrics, err := get("/metrics")
+	require.NoError(t, err)
 	for _, re := range []string{
 		`(?m)^faultline_alert_evaluations_total\{outcome="ok"\} [1-9]`,
 		`(?m)^faultline_alert_evaluations_total\{outcome="error"\} 0$`,
@@ -310,33 +321,10 @@ func TestReportAlertsPostsToAlertmanager(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case err := <-done:
-		require.NoError(t, err, "exit 0 on SIGTERM: %s", lines.String())
+		require.NoError(t, err, "exit 0 on SIGTERM: %s", logs())
 	case <-ctx.Done():
 		t.Fatal("watch did not stop on SIGTERM")
 	}
-}
-
-// alertsLineWaiter collects output and closes seen once a line contains want.
-type alertsLineWaiter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	want string
-	seen chan struct{}
-	once sync.Once
-}
-
-func (w *alertsLineWaiter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	if strings.Contains(w.buf.String(), w.want) {
-		w.once.Do(func() { close(w.seen) })
-	}
-	return len(p), nil
-}
-
-func (w *alertsLineWaiter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
+	require.Contains(t, stdout.String(), "FIRING", "printed (all its output read once it exited)")
+	require.Contains(t, logs(), `"msg":"alerts sent to alertmanager"`, "each post is logged")
 }

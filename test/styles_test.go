@@ -76,7 +76,7 @@ func TestEveryShapeThroughKafka(t *testing.T) {
 	}
 	require.Greater(t, otlpMessages, 20)
 	e.broker.Produce(t, e.topic, msgs)
-	p := e.ingest("--http-addr", "127.0.0.1:0")
+	p := e.ingest()
 	e.waitCaughtUp(90*time.Second, p)
 
 	want := expect(t, truth, 65536)

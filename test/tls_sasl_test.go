@@ -97,24 +97,16 @@ func TestIngestOverTLSWithSCRAM(t *testing.T) {
 	require.NoError(t, errDB)
 	t.Cleanup(e.db.Close)
 
-	p := &proc{done: make(chan error, 1)}
-	p.cmd = ingestCommand("run", "--kafka-brokers", addr, "--kafka-topic", topic, "--kafka-group", e.group,
-		"--database-url", e.dbURL, "--migrate", "--http-addr", "", "--max-record-bytes", "65536",
+	p := newProc(t, "run", "--kafka-brokers", addr, "--kafka-topic", topic, "--kafka-group", e.group,
+		"--database-url", e.dbURL, "--migrate", "--max-record-bytes", "65536",
 		"--kafka-tls", "--kafka-tls-ca", caFile,
 		"--kafka-sasl-mechanism", "scram-sha-256", "--kafka-sasl-user", user,
 		"--kafka-session-timeout", "2s", "--kafka-heartbeat-interval", "300ms")
 	p.cmd.Env = append(os.Environ(), "KAFKA_SASL_PASSWORD="+password)
 	p.start(t)
 
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(p.logs(), `"msg":"consuming"`) { // --migrate has run
-		require.True(t, time.Now().Before(deadline), "not consuming; logs:\n%s", tail(p.logs(), 3000))
-		time.Sleep(20 * time.Millisecond)
-	}
-	for sumOffsets(e.storedOffsets()) < int64(len(recs)) {
-		require.True(t, time.Now().Before(deadline), "not caught up; logs:\n%s", tail(p.logs(), 3000))
-		time.Sleep(50 * time.Millisecond)
-	}
+	p.waitReady(t, 60*time.Second) // --migrate has run, the consumer runs
+	e.waitStored(60*time.Second, int64(len(recs))-1, p)
 	p.stop(t)
 	requireSameState(t, expect(t, recs, 65536), e.snapshot())
 	require.NotContains(t, p.logs(), password, "the SASL password is never logged")

@@ -7,12 +7,13 @@ import (
 	"os"
 
 	"github.com/faultline-dev/faultline/classify"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/ndjson"
 )
 
 // catalogFlags choose the provider catalogs and URL-host table.
 type catalogFlags struct {
-	CatalogDir     string            `name:"catalog-dir" env:"FAULTLINE_CATALOG_DIR" type:"existingdir" help:"Directory of provider catalogs (*.yaml): new providers, or improved catalogs that replace the built-in one of the same provider."`
+	cli.CatalogDir
 	Host           map[string]string `name:"host" env:"FAULTLINE_HOSTS" help:"Extra URL host to provider mapping, host=provider (repeatable)."`
 	MaxRecordBytes int               `name:"max-record-bytes" env:"MAX_RECORD_BYTES" default:"${max_record_bytes}" help:"Records larger than this are unusable (oversized)."`
 	InputMap       string            `name:"input-map" env:"FAULTLINE_INPUT_MAP" type:"existingfile" help:"YAML file mapping the fields of records in a shape faultline does not recognise to the contract's (see README)."`
@@ -22,25 +23,20 @@ type catalogFlags struct {
 // default).
 func (f *catalogFlags) classifier(maxBody int) (*classify.Classifier, error) {
 	if f.MaxRecordBytes <= 0 {
-		return nil, usageError{fmt.Errorf("--max-record-bytes must be positive, got %d", f.MaxRecordBytes)}
+		return nil, cli.Usagef("--max-record-bytes must be positive, got %d", f.MaxRecordBytes)
 	}
-	cats, err := classify.BuiltinCatalogs()
+	cats, err := f.Catalogs()
 	if err != nil {
 		return nil, err
-	}
-	if f.CatalogDir != "" {
-		if err := cats.OverrideFS(os.DirFS(f.CatalogDir)); err != nil {
-			return nil, fmt.Errorf("--catalog-dir %s: %w", f.CatalogDir, err)
-		}
 	}
 	var inputMap *classify.InputMap
 	if f.InputMap != "" {
 		data, err := os.ReadFile(f.InputMap)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--input-map: %w", err)}
+			return nil, cli.Usagef("--input-map: %w", err)
 		}
 		if inputMap, err = classify.ParseInputMap(f.InputMap, data); err != nil {
-			return nil, usageError{fmt.Errorf("--input-map: %w", err)}
+			return nil, cli.Usagef("--input-map: %w", err)
 		}
 	}
 	return classify.New(cats, classify.Options{Hosts: f.Host, MaxRecordBytes: f.MaxRecordBytes, MaxBodyBytes: maxBody, InputMap: inputMap})

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/kafkasource"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -37,35 +39,28 @@ type kafkaFlags struct {
 	RebalanceTimeout  time.Duration `name:"kafka-rebalance-timeout" env:"KAFKA_REBALANCE_TIMEOUT" default:"${kafka_rebalance_timeout}" help:"Consumer group rebalance timeout."`
 }
 
-func (f *kafkaFlags) config(log *slog.Logger) (kafkasource.Config, error) {
+// kafkaFlagNames are the flags of kafkasource's Config fields (and of
+// NewSASL's arguments), for its errors.
+var kafkaFlagNames = map[string]string{
+	"Brokers":           "--kafka-brokers",
+	"Topic":             "--kafka-topic",
+	"Group":             "--kafka-group",
+	"SessionTimeout":    "--kafka-session-timeout",
+	"HeartbeatInterval": "--kafka-heartbeat-interval",
+	"RebalanceTimeout":  "--kafka-rebalance-timeout",
+	"SASLMechanism":     "--kafka-sasl-mechanism",
+	"SASLUser":          "--kafka-sasl-user",
+}
+
+// config returns the kafkasource configuration of the flags, validated
+// by kafkasource; its errors name the flags.
+func (f *kafkaFlags) config() (kafkasource.Config, error) {
 	cfg := kafkasource.Config{
 		Brokers: f.Brokers, Topic: f.Topic, Group: f.Group,
 		SessionTimeout: f.SessionTimeout, HeartbeatInterval: f.HeartbeatInterval, RebalanceTimeout: f.RebalanceTimeout,
-		Logger: log,
 	}
-	if len(f.Brokers) == 0 {
-		return cfg, usageError{fmt.Errorf("--kafka-brokers (or KAFKA_BROKERS) is required")}
-	}
-	for _, b := range f.Brokers {
-		if _, port, ok := strings.Cut(b, ":"); !ok || port == "" {
-			return cfg, usageError{fmt.Errorf("--kafka-brokers: %q is not host:port", b)}
-		}
-	}
-	if f.Topic == "" {
-		return cfg, usageError{fmt.Errorf("--kafka-topic must not be empty")}
-	}
-	if f.Group == "" {
-		return cfg, usageError{fmt.Errorf("--kafka-group must not be empty")}
-	}
-	if err := positive(
-		durationFlag{"--kafka-session-timeout", f.SessionTimeout},
-		durationFlag{"--kafka-heartbeat-interval", f.HeartbeatInterval},
-		durationFlag{"--kafka-rebalance-timeout", f.RebalanceTimeout},
-	); err != nil {
-		return cfg, err
-	}
-	if f.HeartbeatInterval >= f.SessionTimeout {
-		return cfg, usageError{fmt.Errorf("--kafka-heartbeat-interval (%s) must be shorter than --kafka-session-timeout (%s)", f.HeartbeatInterval, f.SessionTimeout)}
+	if err := cfg.Validate(); err != nil {
+		return cfg, kafkaUsage(err)
 	}
 	if f.TLS || f.TLSCA != "" || f.TLSCert != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -76,11 +71,11 @@ func (f *kafkaFlags) config(log *slog.Logger) (kafkasource.Config, error) {
 			}
 			tc.RootCAs = x509.NewCertPool()
 			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return cfg, usageError{fmt.Errorf("--kafka-tls-ca %s: no PEM certificates", f.TLSCA)}
+				return cfg, cli.Usagef("--kafka-tls-ca %s: no PEM certificates", f.TLSCA)
 			}
 		}
 		if (f.TLSCert == "") != (f.TLSKey == "") {
-			return cfg, usageError{fmt.Errorf("--kafka-tls-cert and --kafka-tls-key go together")}
+			return cfg, cli.Usagef("--kafka-tls-cert and --kafka-tls-key go together")
 		}
 		if f.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(f.TLSCert, f.TLSKey)
@@ -92,33 +87,28 @@ func (f *kafkaFlags) config(log *slog.Logger) (kafkasource.Config, error) {
 		cfg.TLS = tc
 	}
 	if f.SASLMechanism != "none" {
-		if f.SASLUser == "" {
-			return cfg, usageError{fmt.Errorf("--kafka-sasl-user is required with --kafka-sasl-mechanism %s", f.SASLMechanism)}
-		}
 		m, err := kafkasource.NewSASL(f.SASLMechanism, f.SASLUser, f.SASLPassword)
 		if err != nil {
-			return cfg, usageError{fmt.Errorf("--kafka-sasl-mechanism: %w", err)}
+			return cfg, kafkaUsage(err)
 		}
 		cfg.SASL = m
 	}
 	return cfg, nil
 }
 
-// dbFlags name the Postgres database.
-type dbFlags struct {
-	DatabaseURL string `name:"database-url" env:"DATABASE_URL" help:"Postgres URL, e.g. postgres://user@host:5432/db?sslmode=verify-full (TLS via the URL)."`
-}
-
-// open connects to the database the flags name.
-func (f *dbFlags) open(ctx context.Context, log *slog.Logger, opts ...store.Option) (*store.Store, error) {
-	if f.DatabaseURL == "" {
-		return nil, usageError{fmt.Errorf("--database-url (or DATABASE_URL) is required")}
+// kafkaUsage turns kafkasource's configuration error into a usage error
+// naming the flags.
+func kafkaUsage(err error) error {
+	var bad *kafkasource.ConfigError
+	if !errors.As(err, &bad) {
+		return err
 	}
-	st, err := store.Open(ctx, f.DatabaseURL, append([]store.Option{store.WithLogger(log)}, opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", store.DisplayURL(f.DatabaseURL), err)
-	}
-	return st, nil
+	return cli.UsageError{Err: errors.New(bad.Describe(func(field string) string {
+		if flag, ok := kafkaFlagNames[field]; ok {
+			return flag
+		}
+		return field
+	}))}
 }
 
 // durationFlag is a duration flag's name and value.
@@ -131,7 +121,7 @@ type durationFlag struct {
 func positive(flags ...durationFlag) error {
 	for _, f := range flags {
 		if f.d <= 0 {
-			return usageError{fmt.Errorf("%s must be positive, got %s", f.name, f.d)}
+			return cli.Usagef("%s must be positive, got %s", f.name, f.d)
 		}
 	}
 	return nil
@@ -169,22 +159,67 @@ func parseRetention(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+// storedFlags are what the commands that work on what is stored
+// (reclassify, templates) share: the database, with a current schema, and
+// the classifier.
+type storedFlags struct {
+	cli.Database
+	catalogFlags
+}
+
+// open builds the classifier and opens the database, refusing a schema
+// that is not current.
+func (f *storedFlags) open(ctx context.Context, log *slog.Logger) (*classify.Classifier, *store.Store, error) {
+	cls, err := f.classifier(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.OpenCurrent(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cls, st, nil
 }
 
 // pipelineFlags are what run and replay share: where to store, how to
 // classify, how to batch and what to keep.
 type pipelineFlags struct {
-	dbFlags
+	cli.Database
 	catalogFlags
 	templateFlags
 	Migrate      bool      `help:"Apply pending migrations first (otherwise a schema that is behind is refused)."`
 	BatchSize    int       `name:"batch-size" env:"BATCH_SIZE" default:"${batch_size}" help:"Most records in one batch (one transaction)."`
 	Keep         retention `name:"keep" env:"FAULTLINE_KEEP" default:"90d" help:"Keep events this long (90d, 36h): older partitions are dropped, older records are dead letters."`
-	MaxBodyBytes int       `name:"max-body-bytes" default:"8192" help:"Bound of a stored response body, applied after redaction."`
+	MaxBodyBytes int       `name:"max-body-bytes" default:"${max_body_bytes}" help:"Bound of a stored response body, applied after redaction."`
+}
+
+// pipeline is what run and replay work with: the classifier, the database
+// with a current schema, and the Templater that keeps the classifier's
+// endpoint templates current.
+type pipeline struct {
+	cls       *classify.Classifier
+	st        *store.Store
+	templates *ingest.TemplateMetrics
+	templater *ingest.Templater
+}
+
+// openPipeline opens the pipeline of the flags, its template metrics
+// registered with reg (nil: nowhere). The caller closes its store.
+func (f *pipelineFlags) openPipeline(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*pipeline, error) {
+	p := &pipeline{}
+	// The store reports endpoint overflow and new endpoints to what is
+	// built next, before the first batch is written.
+	cls, st, err := f.open(ctx, log, func(provider string, n int64) { p.templates.CountOverflow(provider, n) }, func(n int) { p.templater.Kick(n) })
+	if err != nil {
+		return nil, err
+	}
+	p.cls, p.st = cls, st
+	p.templates = ingest.NewTemplateMetrics(reg, cls.Catalogs().Providers())
+	if p.templater, err = f.templater(ctx, st, cls, p.templates, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // open checks the flags, builds the classifier and opens the database with
@@ -195,10 +230,10 @@ type pipelineFlags struct {
 // newEndpoints is told of endpoints stored for the first time.
 func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger, overflow func(provider string, calls int64), newEndpoints func(int)) (*classify.Classifier, *store.Store, error) {
 	if f.BatchSize <= 0 {
-		return nil, nil, usageError{fmt.Errorf("--batch-size must be positive, got %d", f.BatchSize)}
+		return nil, nil, cli.Usagef("--batch-size must be positive, got %d", f.BatchSize)
 	}
 	if f.MaxBodyBytes <= 0 {
-		return nil, nil, usageError{fmt.Errorf("--max-body-bytes must be positive, got %d", f.MaxBodyBytes)}
+		return nil, nil, cli.Usagef("--max-body-bytes must be positive, got %d", f.MaxBodyBytes)
 	}
 	if err := f.templateFlags.check(); err != nil {
 		return nil, nil, err
@@ -207,7 +242,7 @@ func (f *pipelineFlags) open(ctx context.Context, log *slog.Logger, overflow fun
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := f.dbFlags.open(ctx, log, store.WithEndpointLimit(f.MaxEndpoints, overflow), store.WithNewEndpoints(newEndpoints))
+	st, err := f.Database.Open(ctx, log, store.WithEndpointLimit(f.MaxEndpoints, overflow), store.WithNewEndpoints(newEndpoints))
 	if err != nil {
 		return nil, nil, err
 	}

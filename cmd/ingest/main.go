@@ -4,29 +4,31 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 
 	"github.com/alecthomas/kong"
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/endpoints"
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/kafkasource"
 	"github.com/faultline-dev/faultline/store"
 )
 
-func main() { os.Exit(run()) }
+func main() { os.Exit(program.Main(&commandLine{}, os.Args[1:])) }
 
-// cli is the whole command line of ingest; every flag lives here and in the
-// command structs beside it.
-type cli struct {
-	LogLevel string `name:"log-level" env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+var program = cli.Program{
+	Name:        "ingest",
+	Description: "faultline ingest: classify and store payment-provider errors from integration logs.",
+	Vars:        defaults,
+}
+
+// commandLine is the whole command line of ingest; every flag lives here
+// and in the command structs beside it.
+type commandLine struct {
+	cli.Globals
 
 	Classify classifyCmd `cmd:"" help:"Classify NDJSON records from stdin: one JSON line per input line on stdout; no database."`
 	Run      runCmd      `cmd:"" help:"Consume the Kafka topic as a consumer group and store events until SIGINT/SIGTERM."`
@@ -38,38 +40,6 @@ type cli struct {
 	Templates  templatesCmd  `cmd:"" help:"Learn endpoint templates from what is stored and fold the rows of literal endpoints into their templates (rollups, error groups, events), as ingest run does every --templates-every; safe while ingest runs."`
 }
 
-func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("ingest"),
-		kong.Description("faultline ingest: classify and store payment-provider errors from integration logs."),
-		kong.UsageOnError(),
-		kong.BindTo(ctx, (*context.Context)(nil)),
-		defaults,
-	)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
-		return 2
-	}
-	kctx, err := parser.Parse(os.Args[1:])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
-		return 2
-	}
-	kctx.Bind(newLogger(c.LogLevel))
-	if err := kctx.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "ingest: %v\n", err)
-		var usage usageError
-		if errors.As(err, &usage) {
-			return 2
-		}
-		return 1
-	}
-	return 0
-}
-
 // defaults are the flags' defaults, each defined once by the package it
 // configures.
 var defaults = kong.Vars{
@@ -77,6 +47,7 @@ var defaults = kong.Vars{
 	"batch_wait":               ingest.DefaultBatchWait.String(),
 	"drain_timeout":            ingest.DefaultDrainTimeout.String(),
 	"max_record_bytes":         strconv.Itoa(classify.DefaultMaxRecordBytes),
+	"max_body_bytes":           strconv.Itoa(classify.DefaultMaxBodyBytes),
 	"kafka_session_timeout":    kafkasource.DefaultSessionTimeout.String(),
 	"kafka_heartbeat_interval": kafkasource.DefaultHeartbeatInterval.String(),
 	"kafka_rebalance_timeout":  kafkasource.DefaultRebalanceTimeout.String(),
@@ -84,9 +55,3 @@ var defaults = kong.Vars{
 	"template_threshold":       strconv.Itoa(endpoints.DefaultThreshold),
 	"templates_every":          ingest.DefaultTemplatesEvery.String(),
 }
-
-// usageError is a bad flag value found after parsing; it exits 2 like a
-// parse error.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }

@@ -4,15 +4,17 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/faultline-dev/faultline/internal/cli"
 )
 
 type migrateCmd struct {
-	dbFlags
+	cli.Database
 	Action string `arg:"" optional:"" default:"up" enum:"up,status" help:"up applies pending migrations (the default); status shows the schema version."`
 }
 
 func (cmd *migrateCmd) Run(ctx context.Context, log *slog.Logger) error {
-	st, err := cmd.open(ctx, log)
+	st, err := cmd.Open(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -10,32 +10,25 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/reclassify"
 )
 
 type reclassifyCmd struct {
-	dbFlags
-	catalogFlags
-	windowFlags
+	storedFlags
+	cli.Window `set:"window_from=24h before --to"`
 }
 
 func (cmd *reclassifyCmd) Run(ctx context.Context, log *slog.Logger) error {
-	from, to, err := cmd.window(time.Now())
+	from, to, err := cmd.Resolve(time.Now(), ingestWindow)
 	if err != nil {
 		return err
 	}
-	cls, err := cmd.classifier(0)
-	if err != nil {
-		return err
-	}
-	st, err := cmd.dbFlags.open(ctx, log)
+	cls, st, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.CheckSchema(ctx); err != nil {
-		return err
-	}
 	var days int64
 	for d := from; d.Before(to); d = time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, time.UTC) {
 		days++

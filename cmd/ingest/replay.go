@@ -19,20 +19,12 @@ type replayCmd struct {
 }
 
 func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
-	var ( // set before the first batch is written
-		tmetrics  *ingest.TemplateMetrics
-		templater *ingest.Templater
-	)
-	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(n int) { templater.Kick(n) })
+	pipe, err := cmd.openPipeline(ctx, log, nil)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	tmetrics = ingest.NewTemplateMetrics(nil, cls.Catalogs().Providers())
-	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
-	if err != nil {
-		return err
-	}
+	defer pipe.st.Close()
+	cls, st, templater := pipe.cls, pipe.st, pipe.templater
 	// Templates are learned while the files are replayed, and once more at
 	// the end, which folds what was stored before them.
 	var learning sync.WaitGroup
@@ -84,7 +76,7 @@ func (cmd *replayCmd) Run(ctx context.Context, log *slog.Logger) error {
 		fmt.Printf("endpoint templates: %d learned (%d in all), %s folded into them\n", p.Added, p.Rules,
 			plural(p.Folded.Endpoints, "stored endpoint", "stored endpoints"))
 	}
-	if overflow := tmetrics.Overflowed(); overflow > 0 {
+	if overflow := pipe.templates.Overflowed(); overflow > 0 {
 		fmt.Printf("%d calls stored under {other}: their provider had --max-endpoints distinct endpoints\n", overflow)
 	}
 	return nil

@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -32,28 +29,18 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := positive(durationFlag{"--batch-wait", cmd.BatchWait}, durationFlag{"--drain-timeout", cmd.DrainTimeout}); err != nil {
 		return err
 	}
-	kcfg, err := cmd.kafkaFlags.config(log)
+	kcfg, err := cmd.kafkaFlags.config()
 	if err != nil {
 		return err
 	}
-	var ( // set before the first batch is written
-		tmetrics  *ingest.TemplateMetrics
-		templater *ingest.Templater
-	)
-	cls, st, err := cmd.pipelineFlags.open(ctx, log, func(p string, n int64) { tmetrics.CountOverflow(p, n) }, func(n int) { templater.Kick(n) })
+	reg := cli.NewRegistry()
+	pipe, err := cmd.openPipeline(ctx, log, reg)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer pipe.st.Close()
+	cls, st := pipe.cls, pipe.st
 	metrics := ingest.NewMetrics(reg, cls.Catalogs().Providers())
-	tmetrics = ingest.NewTemplateMetrics(reg, cls.Catalogs().Providers())
-	templater, err = cmd.templater(ctx, st, cls, tmetrics, log)
-	if err != nil {
-		return err
-	}
 	var ready atomic.Bool
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "faultline_ready", Help: "1 while the consumer runs (what /readyz requires besides Postgres answering), 0 while starting or draining.",
@@ -64,14 +51,15 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 		return 0
 	}))
 	if cmd.HTTPAddr != "" {
-		srv, err := serveHTTP(cmd.HTTPAddr, reg, st, &ready, log)
+		stopHTTP, err := cli.ServeHTTP(cmd.HTTPAddr, reg, map[string]http.HandlerFunc{"/healthz": cli.OK, "/readyz": readyz(st, &ready)}, log)
 		if err != nil {
 			return err
 		}
-		defer srv.Close()
+		defer stopHTTP()
 	}
 
-	upkeep, err := ingest.NewUpkeep(ingest.UpkeepConfig{Store: st, Keep: time.Duration(cmd.Keep), RollupKeep: time.Duration(cmd.RollupKeep), Logger: log})
+	upkeep, err := ingest.NewUpkeep(ingest.UpkeepConfig{Store: st, Keep: time.Duration(cmd.Keep), RollupKeep: time.Duration(cmd.RollupKeep), Logger: log,
+		Metrics: ingest.NewUpkeepMetrics(reg)})
 	if err != nil {
 		return err
 	}
@@ -88,7 +76,7 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	var background sync.WaitGroup
 	uctx, stopUpkeep := context.WithCancel(ctx)
 	background.Go(func() { upkeep.Run(uctx) })
-	background.Go(func() { templater.Run(uctx) })
+	background.Go(func() { pipe.templater.Run(uctx) })
 	defer func() {
 		stopUpkeep()
 		background.Wait()
@@ -106,13 +94,10 @@ func (cmd *runCmd) Run(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
-// serveHTTP serves /metrics, /healthz (the process is up) and /readyz (the
-// consumer runs and Postgres answers with the right schema).
-func serveHTTP(addr string, reg *prometheus.Registry, st *store.Store, ready *atomic.Bool, log *slog.Logger) (*http.Server, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+// readyz answers /readyz: ready while the consumer runs and Postgres
+// answers with the right schema.
+func readyz(st *store.Store, ready *atomic.Bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "not ready: consumer not running", http.StatusServiceUnavailable)
 			return
@@ -124,17 +109,5 @@ func serveHTTP(addr string, reg *prometheus.Registry, st *store.Store, ready *at
 			return
 		}
 		fmt.Fprintln(w, "ready")
-	})
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--http-addr %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server failed", "err", err)
-		}
-	}()
-	log.Info("serving http", "addr", ln.Addr().String())
-	return srv, nil
 }

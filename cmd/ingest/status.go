@@ -11,15 +11,20 @@ import (
 	"time"
 
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/kafkasource"
 )
 
 type statusCmd struct {
-	dbFlags
+	cli.Database
 	kafkaFlags
-	windowFlags
-	JSON bool `name:"json" help:"Print JSON for machines."`
+	cli.Window `set:"window_from=24h before --to"`
+	JSON       bool `name:"json" help:"Print JSON for machines."`
 }
+
+// ingestWindow is the window of ingest status and reclassify: a day by
+// default.
+var ingestWindow = cli.Span{Length: 24 * time.Hour}
 
 // statusReport is the JSON of `ingest status --json`.
 type statusReport struct {
@@ -50,18 +55,15 @@ type partitionStatus struct {
 }
 
 func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
-	from, to, err := cmd.window(time.Now())
+	from, to, err := cmd.Resolve(time.Now(), ingestWindow)
 	if err != nil {
 		return err
 	}
-	st, err := cmd.open(ctx, log)
+	st, err := cmd.OpenCurrent(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.CheckSchema(ctx); err != nil {
-		return err
-	}
 	rep := statusReport{DeadLettersByReason: map[string]int64{}, RequestsByProvider: map[string]int64{}, ErrorsByProvider: map[string]int64{},
 		RecentShapes: map[string]int64{}, RecentDeadLetters: map[string]int64{}}
 	if rep.SchemaVersion, rep.LatestVersion, err = st.SchemaVersion(ctx); err != nil {
@@ -90,7 +92,7 @@ func (cmd *statusCmd) Run(ctx context.Context, log *slog.Logger) error {
 	// High watermarks of the consumed topic, when Kafka is named.
 	var hw map[int32]int64
 	if len(cmd.Brokers) > 0 {
-		kcfg, err := cmd.kafkaFlags.config(log)
+		kcfg, err := cmd.kafkaFlags.config()
 		if err != nil {
 			return err
 		}

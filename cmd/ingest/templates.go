@@ -8,6 +8,7 @@ import (
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/ingest"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -18,7 +19,7 @@ type thresholdFlag struct {
 
 func (f *thresholdFlag) check() error {
 	if f.TemplateThreshold < 2 {
-		return usageError{fmt.Errorf("--template-threshold must be at least 2, got %d", f.TemplateThreshold)}
+		return cli.Usagef("--template-threshold must be at least 2, got %d", f.TemplateThreshold)
 	}
 	return nil
 }
@@ -33,7 +34,7 @@ type templateFlags struct {
 
 func (f *templateFlags) check() error {
 	if f.MaxEndpoints <= 0 {
-		return usageError{fmt.Errorf("--max-endpoints must be positive, got %d", f.MaxEndpoints)}
+		return cli.Usagef("--max-endpoints must be positive, got %d", f.MaxEndpoints)
 	}
 	if err := positive(durationFlag{"--templates-every", f.TemplatesEvery}); err != nil {
 		return err
@@ -57,8 +58,7 @@ func (f *templateFlags) templater(ctx context.Context, st *store.Store, cls *cla
 }
 
 type templatesCmd struct {
-	dbFlags
-	catalogFlags
+	storedFlags
 	thresholdFlag
 }
 
@@ -66,18 +66,11 @@ func (cmd *templatesCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err := cmd.thresholdFlag.check(); err != nil {
 		return err
 	}
-	cls, err := cmd.classifier(0)
-	if err != nil {
-		return err
-	}
-	st, err := cmd.dbFlags.open(ctx, log)
+	cls, st, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := st.CheckSchema(ctx); err != nil {
-		return err
-	}
 	t, err := ingest.NewTemplater(ingest.TemplatesConfig{Store: st, Classifier: cls, Threshold: cmd.TemplateThreshold, Logger: log})
 	if err != nil {
 		return err

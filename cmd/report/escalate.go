@@ -8,14 +8,14 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/report"
 )
 
 // escalateCmd is `report escalate`: what to send a provider's support
 // about an alert's incident.
 type escalateCmd struct {
-	dbFlags
-	catalogFlags
+	sourceFlags
 	outputFlag
 	JSON    bool   `name:"json" help:"Print JSON for machines: {\"alert\": …, \"samples\": [{\"id\", \"ts\", \"status\", \"code\", \"endpoint\"}, …]}."`
 	AlertID string `arg:"" name:"alert-id" help:"The stored alert's id (report alerts --json prints it; the console shows it in /alerts/ID)."`
@@ -24,13 +24,9 @@ type escalateCmd struct {
 func (cmd *escalateCmd) Run(ctx context.Context, log *slog.Logger) error {
 	id, err := strconv.ParseInt(cmd.AlertID, 10, 64)
 	if err != nil || id <= 0 {
-		return usageError{fmt.Errorf("alert id %q: want a stored alert's number, like 42", cmd.AlertID)}
+		return cli.Usagef("alert id %q: want a stored alert's number, like 42", cmd.AlertID)
 	}
-	cats, err := cmd.catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

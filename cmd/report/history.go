@@ -5,53 +5,54 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/faultline-dev/faultline/alerting"
 	"github.com/faultline-dev/faultline/detect"
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/report"
+	"github.com/faultline-dev/faultline/store"
 )
+
+// historyWindow is the period of report history: a week by default.
+var historyWindow = cli.Span{Length: 7 * 24 * time.Hour}
 
 // historyCmd is `report history`: the stored alerts of a window, read
 // only (report alerts evaluates and stores them).
 type historyCmd struct {
-	dbFlags
+	cli.Database `set:"database_use= Opened read-only."`
 	outputFlag
-	Provider string `name:"provider" help:"Only this provider's alerts."`
-	Rule     string `name:"rule" help:"Only this rule's alerts (decline_spike, expired_token_storm, provider_outage, rate_limit_storm, auth_failure, new_code)."`
-	Severity string `name:"severity" help:"Only alerts of this severity (info, warning, critical)."`
-	Status   string `name:"status" help:"Only firing, resolved, suppressed (stored suppressed, sent later or not) or paged (sent to Alertmanager) alerts."`
-	From     string `name:"from" help:"Start of the window, RFC 3339: alerts whose incident overlaps it (default: 7 days before --to; at most 400 days)."`
-	To       string `name:"to" help:"End of the window, RFC 3339 (default: now)."`
-	After    string `name:"after" placeholder:"CURSOR" help:"The next page: the cursor the previous page printed."`
-	Limit    int    `name:"limit" default:"50" help:"Most alerts of a page, firing ones first, then newest first (at most 500)."`
-	JSON     bool   `name:"json" help:"Print JSON for machines: {\"alerts\": [… as report alerts --json prints them, with their id], \"next\": CURSOR or null}."`
+	cli.Window `set:"window_from=7 days before --to; alerts whose incident overlaps it, at most 400 days"`
+	Provider   string `name:"provider" help:"Only this provider's alerts."`
+	Rule       string `name:"rule" help:"Only this rule's alerts (decline_spike, expired_token_storm, provider_outage, rate_limit_storm, auth_failure, new_code)."`
+	Severity   string `name:"severity" help:"Only alerts of this severity (info, warning, critical)."`
+	Status     string `name:"status" help:"Only firing, resolved, suppressed (stored suppressed, sent later or not) or paged (sent to Alertmanager) alerts."`
+	After      string `name:"after" placeholder:"CURSOR" help:"The next page: the cursor the previous page printed."`
+	Limit      int    `name:"limit" default:"50" help:"Most alerts of a page, firing ones first, then newest first (at most 500)."`
+	JSON       bool   `name:"json" help:"Print JSON for machines: {\"alerts\": [… as report alerts --json prints them, with their id], \"next\": CURSOR or null}."`
 }
 
 func (cmd *historyCmd) Run(ctx context.Context, log *slog.Logger) error {
-	from, err := parseTime("from", cmd.From)
-	if err != nil {
-		return err
-	}
-	to, err := parseTime("to", cmd.To)
+	from, to, err := cmd.Resolve(time.Now(), historyWindow)
 	if err != nil {
 		return err
 	}
 	if cmd.Limit <= 0 {
-		return usageError{errors.New("--limit must be positive")}
+		return cli.Usagef("--limit must be positive")
 	}
 	o := report.HistoryOptions{Provider: cmd.Provider, Rule: cmd.Rule, Severity: cmd.Severity, Status: cmd.Status,
 		From: from, To: to, After: cmd.After, Limit: cmd.Limit}
 	if err := o.Check(); err != nil {
-		return usageError{err}
+		return cli.Usagef("%w", err)
 	}
-	st, err := cmd.open(ctx, log)
+	st, err := cmd.OpenCurrent(ctx, log, store.ReadOnly())
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	h, err := report.ReadAlertHistory(ctx, st, o)
 	if errors.Is(err, report.ErrBadQuery) {
-		return usageError{err}
+		return cli.Usagef("%w", err)
 	}
 	if err != nil {
 		return err

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/report"
 	"github.com/faultline-dev/faultline/store"
 )
 
 type lookupCmd struct {
-	dbFlags
+	sourceFlags
 	tzFlag
-	catalogFlags
-	From  string   `name:"from" help:"Search events from this time on, RFC 3339 (default: all stored)."`
-	To    string   `name:"to" help:"Search events before this time, RFC 3339 (default: all stored)."`
-	Limit int      `name:"limit" default:"100" help:"Most events printed, newest first."`
-	JSON  bool     `name:"json" help:"Print JSON for machines."`
-	IDs   []string `arg:"" name:"id" help:"Ids to look up: a provider's request id (Finterra request_id, Finix logref, Paylera trace_id, a Cheers or Flexiti request id header), our trace_id, a Finix authorization or transfer id."`
+	cli.Window `kong:"set='window_from=all stored',set='window_to=all stored'"`
+	Limit      int      `name:"limit" default:"${lookup_limit}" help:"Most events printed, newest first."`
+	JSON       bool     `name:"json" help:"Print JSON for machines."`
+	IDs        []string `arg:"" name:"id" help:"Ids to look up: a provider's request id (Finterra request_id, Finix logref, Paylera trace_id, a Cheers or Flexiti request id header), our trace_id, a Finix authorization or transfer id."`
 }
 
 func (cmd *lookupCmd) Run(ctx context.Context, log *slog.Logger) error {
@@ -27,28 +27,18 @@ func (cmd *lookupCmd) Run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	from, err := parseTime("from", cmd.From)
+	// No default length: an omitted end searches everything stored.
+	from, to, err := cmd.Resolve(time.Now(), cli.Span{})
 	if err != nil {
 		return err
-	}
-	to, err := parseTime("to", cmd.To)
-	if err != nil {
-		return err
-	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return usageError{fmt.Errorf("--from (%s) must be before --to (%s)", cmd.From, cmd.To)}
 	}
 	if cmd.Limit <= 0 {
-		return usageError{fmt.Errorf("--limit must be positive, got %d", cmd.Limit)}
+		return cli.Usagef("--limit must be positive, got %d", cmd.Limit)
 	}
 	if len(cmd.IDs) > store.MaxLookupIDs {
-		return usageError{fmt.Errorf("%d ids: at most %d at once", len(cmd.IDs), store.MaxLookupIDs)}
+		return cli.Usagef("%d ids: at most %d at once", len(cmd.IDs), store.MaxLookupIDs)
 	}
-	cats, err := cmd.catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -57,7 +47,7 @@ func (cmd *lookupCmd) Run(ctx context.Context, log *slog.Logger) error {
 		IDs: cmd.IDs, From: from, To: to, Limit: cmd.Limit, Location: loc, Catalogs: cats,
 	})
 	if errors.Is(err, store.ErrBadID) {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	if err != nil {
 		return err

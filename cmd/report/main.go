@@ -11,23 +11,39 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+	"strconv"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/faultline-dev/faultline/console"
+	"github.com/faultline-dev/faultline/internal/cli"
+	"github.com/faultline-dev/faultline/report"
+	"github.com/faultline-dev/faultline/store"
 )
 
-func main() { os.Exit(run()) }
+func main() { os.Exit(program.Main(&commandLine{}, os.Args[1:])) }
 
-// cli is the whole command line of report; every flag lives here and in
-// the command structs beside it.
-type cli struct {
-	LogLevel string `name:"log-level" env:"LOG_LEVEL" default:"info" enum:"debug,info,warn,error" help:"Log level (${enum})."`
+var program = cli.Program{
+	Name:        "report",
+	Description: "faultline report: what the stored provider errors say: escalation lookups, trends, the weekly error report, alerts.",
+	Vars:        defaults,
+	// 1 is a failure, or a lookup that found nothing for some id
+	// (noMatchError).
+	ExitCode: func(err error) int {
+		var undelivered deliveryError
+		if errors.As(err, &undelivered) {
+			return 3
+		}
+		return 1
+	},
+}
+
+// commandLine is the whole command line of report; every flag lives here
+// and in the command structs beside it.
+type commandLine struct {
+	cli.Globals
 
 	Lookup lookupCmd `cmd:"" help:"Print everything known about the events of one or more ids, and what to send to the provider's support. Exits 1 when an id matches nothing."`
 	Trends trendsCmd `cmd:"" help:"Compare every provider, category and code with the previous period of equal length, most significant change first; list codes never seen before."`
@@ -42,46 +58,14 @@ type cli struct {
 	Escalate  escalateCmd  `cmd:"" help:"What to send a provider's support about an alert's incident: its window, counts and rate, statuses, endpoints and sample request ids."`
 }
 
-func run() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("report"),
-		kong.Description("faultline report: what the stored provider errors say: escalation lookups, trends, the weekly error report, alerts."),
-		kong.UsageOnError(),
-		kong.BindTo(ctx, (*context.Context)(nil)),
-	)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "report: %v\n", err)
-		return 2
-	}
-	kctx, err := parser.Parse(os.Args[1:])
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "report: %v\n", err)
-		return 2
-	}
-	kctx.Bind(newLogger(c.LogLevel))
-	if err := kctx.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "report: %v\n", err)
-		var usage usageError
-		if errors.As(err, &usage) {
-			return 2
-		}
-		var undelivered deliveryError
-		if errors.As(err, &undelivered) {
-			return 3
-		}
-		return 1 // a failure, or a lookup that found nothing for some id (noMatchError)
-	}
-	return 0
+// defaults are the flags' defaults, each defined once by the package it
+// configures.
+var defaults = kong.Vars{
+	"lookup_rate":  strconv.FormatFloat(console.DefaultLookupRate, 'g', -1, 64),
+	"lookup_burst": strconv.Itoa(console.DefaultLookupBurst),
+	"top_codes":    strconv.Itoa(report.DefaultTopCodes),
+	"lookup_limit": strconv.Itoa(store.DefaultLookupLimit),
 }
-
-// usageError is a bad flag or argument found after parsing; it exits 2 like
-// a parse error.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
 
 // deliveryError is a report that could not be sent (by mail or to chat),
 // after the retries that could help: exit 3. The weekly CronJob does not
@@ -94,9 +78,3 @@ func (e deliveryError) Unwrap() error { return e.error }
 type noMatchError struct{ error }
 
 func (e noMatchError) Unwrap() error { return e.error }
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}

@@ -2,50 +2,35 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/report"
 )
 
 type trendsCmd struct {
-	dbFlags
-	catalogFlags
+	sourceFlags
 	outputFlag
-	From  string `name:"from" help:"Start of the period, RFC 3339 (default: 24h before --to)."`
-	To    string `name:"to" help:"End of the period, RFC 3339 (default: now)."`
-	Limit int    `name:"limit" default:"20" help:"Most movers listed (0: all)."`
-	JSON  bool   `name:"json" help:"Print JSON for machines."`
+	cli.Window `kong:"set='window_from=24h before --to',set='window_to=now; both are taken to the minute'"`
+	Limit      int  `name:"limit" default:"20" help:"Most movers listed (0: all)."`
+	JSON       bool `name:"json" help:"Print JSON for machines."`
 }
 
+// trendsWindow is the period of report trends: whole minutes (rollups
+// count per minute), a day by default.
+var trendsWindow = cli.Span{Length: 24 * time.Hour, Step: time.Minute}
+
 func (cmd *trendsCmd) Run(ctx context.Context, log *slog.Logger) error {
-	to, err := parseTime("to", cmd.To)
+	from, to, err := cmd.Resolve(time.Now(), trendsWindow)
 	if err != nil {
 		return err
-	}
-	if to.IsZero() {
-		to = time.Now().UTC()
-	}
-	from, err := parseTime("from", cmd.From)
-	if err != nil {
-		return err
-	}
-	if from.IsZero() {
-		from = to.Add(-24 * time.Hour)
-	}
-	if to.Sub(from) < time.Minute {
-		return usageError{fmt.Errorf("--from (%s) must be at least a minute before --to (%s)", from.Format(time.RFC3339), to.Format(time.RFC3339))}
 	}
 	if cmd.Limit < 0 {
-		return usageError{fmt.Errorf("--limit must not be negative, got %d", cmd.Limit)}
+		return cli.Usagef("--limit must not be negative, got %d", cmd.Limit)
 	}
-	cats, err := cmd.catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

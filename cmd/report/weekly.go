@@ -2,23 +2,22 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/faultline-dev/faultline/internal/cli"
 	"github.com/faultline-dev/faultline/report"
 )
 
 type weeklyCmd struct {
-	dbFlags
+	sourceFlags
 	tzFlag
-	catalogFlags
 	outputFlag
 	Week   string `name:"week" help:"ISO week, like 2026-W46 (default: the last complete week in --tz)."`
 	Format string `name:"format" default:"md" enum:"md,html,json,csv" help:"Output format (${enum}): md pastes into chat, html is one self-contained file with charts."`
-	Top    int    `name:"top" default:"10" help:"Top codes listed per provider."`
+	Top    int    `name:"top" default:"${top_codes}" help:"Top codes listed per provider."`
 	deliveryFlags
 }
 
@@ -30,21 +29,17 @@ func (cmd *weeklyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	week := report.LastCompleteWeek(time.Now(), loc)
 	if cmd.Week != "" {
 		if week, err = report.ParseWeek(cmd.Week); err != nil {
-			return usageError{err}
+			return cli.UsageError{Err: err}
 		}
 	}
 	if cmd.Top <= 0 {
-		return usageError{fmt.Errorf("--top must be positive, got %d", cmd.Top)}
+		return cli.Usagef("--top must be positive, got %d", cmd.Top)
 	}
 	send, err := cmd.delivery(log)
 	if err != nil {
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
-	cats, err := cmd.catalogs()
-	if err != nil {
-		return err
-	}
-	st, err := cmd.open(ctx, log)
+	st, cats, err := cmd.open(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/kafkatest"
 )
 
@@ -85,14 +86,10 @@ func TestAlertmanagerInhibitions(t *testing.T) {
 			}
 			// The inhibitor takes the alerts in asynchronously: wait for it.
 			var got map[string]string
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			testwait.Within(10*time.Second, func() bool { // then require.Equal says what differs
 				got = alertStates(t, base)
-				if fmt.Sprint(got) == fmt.Sprint(want) || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				return fmt.Sprint(got) == fmt.Sprint(want)
+			})
 			require.Equal(t, want, got)
 		})
 	}
@@ -150,23 +147,21 @@ func startAlertmanager(t *testing.T, bin, config string) string {
 		}
 	})
 	base := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return base
-			}
-		}
+	testwait.UntilNil(t, 15*time.Second, "alertmanager's /-/ready", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("alertmanager exited: %v\n%s", err, logs.tail(3000))
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alertmanager not ready after 15s:\n%s", logs.tail(3000))
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s; logs: %s", resp.Status, logs.tail(3000))
+		}
+		return nil
+	})
+	return base
 }

@@ -1,9 +1,9 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -11,6 +11,9 @@ import (
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-dev/faultline/internal/testwait"
+	"github.com/faultline-dev/faultline/kafkatest"
 )
 
 // watcherGroup is the rule group that watches `report alerts --watch`.
@@ -26,8 +29,9 @@ func TestWatcherRulesAgainstRealReportAlerts(t *testing.T) {
 	ingest := startRealIngest(t)
 	ingest.waitStored(t)
 
-	w := &realIngest{logs: &syncBuffer{}, done: make(chan error, 1)}
-	w.proc = exec.Command(bin("report"), "alerts", "--watch", "--database-url", ingest.dbURL, "--http-addr", "127.0.0.1:0")
+	addr := fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))
+	w := &realIngest{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	w.proc = exec.Command(bin("report"), "alerts", "--watch", "--database-url", ingest.dbURL, "--http-addr", addr)
 	w.proc.Stdout, w.proc.Stderr = w.logs, w.logs
 	require.NoError(t, w.proc.Start())
 	go func() { w.done <- w.proc.Wait() }()
@@ -43,9 +47,15 @@ func TestWatcherRulesAgainstRealReportAlerts(t *testing.T) {
 			t.Logf("report alerts logs:\n%s", w.logs.tail(4000))
 		}
 	})
-	w.base = "http://" + w.waitLog(t, regexp.MustCompile(`"msg":"serving http","addr":"([^"]+)"`))
-	w.waitLog(t, regexp.MustCompile(`"msg":"(alerts evaluated)"`))
-	s := w.scrape(t)
+	w.waitOK(t, "/healthz")
+	var s scrape
+	testwait.UntilNil(t, 20*time.Second, "an evaluation", func() error {
+		w.requireRunning(t)
+		if s = w.scrape(t); s.value("faultline_alert_evaluations_total", map[string]string{"outcome": "ok"}) < 1 {
+			return errors.New("none yet")
+		}
+		return nil
+	})
 	require.Equal(t, 1.0, s.value("faultline_alert_evaluations_total", map[string]string{"outcome": "ok"}))
 	require.Positive(t, s.value("faultline_alert_last_success_timestamp_seconds", nil))
 	out, err := exec.Command(bin("healthcheck"), w.base+"/healthz").CombinedOutput()

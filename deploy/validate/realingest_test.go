@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/kafkatest"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/synth"
@@ -60,11 +61,12 @@ func startRealIngest(t *testing.T) *realIngest {
 	}
 	broker.Produce(t, realTopic, recs)
 
-	r := &realIngest{dbURL: db, records: len(recs), logs: &syncBuffer{}, done: make(chan error, 1)}
+	addr := fmt.Sprintf("127.0.0.1:%d", kafkatest.FreePort(t))
+	r := &realIngest{base: "http://" + addr, dbURL: db, records: len(recs), logs: &syncBuffer{}, done: make(chan error, 1)}
 	r.proc = exec.Command(bin("ingest"), "run",
 		"--kafka-brokers", strings.Join(broker.Addrs(), ","), "--kafka-topic", realTopic, "--kafka-group", "validate",
 		"--kafka-session-timeout", "2s", "--kafka-heartbeat-interval", "300ms", "--kafka-rebalance-timeout", "3s",
-		"--database-url", db, "--http-addr", "127.0.0.1:0", "--batch-wait", "100ms")
+		"--database-url", db, "--http-addr", addr, "--batch-wait", "100ms")
 	r.proc.Stdout, r.proc.Stderr = r.logs, r.logs
 	require.NoError(t, r.proc.Start())
 	go func() { r.done <- r.proc.Wait() }()
@@ -80,23 +82,26 @@ func startRealIngest(t *testing.T) *realIngest {
 			t.Logf("ingest logs:\n%s", r.logs.tail(4000))
 		}
 	})
-	r.base = "http://" + r.waitLog(t, regexp.MustCompile(`"msg":"serving http","addr":"([^"]+)"`))
+	r.waitOK(t, "/readyz")
 	return r
 }
 
-// waitLog waits for a log line matching re and returns its first group.
-func (r *realIngest) waitLog(t *testing.T, re *regexp.Regexp) string {
+// waitOK waits until the process answers path with 200 (its /readyz or
+// /healthz).
+func (r *realIngest) waitOK(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(r.logs.String()); m != nil {
-			return m[1]
-		}
+	testwait.UntilNil(t, 20*time.Second, path, func() error {
 		r.requireRunning(t)
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no log line %s", re)
-	return ""
+		resp, err := http.Get(r.base + path)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	})
 }
 
 func (r *realIngest) requireRunning(t *testing.T) {
@@ -113,20 +118,18 @@ func (r *realIngest) requireRunning(t *testing.T) {
 // or dead-lettered) and returns that scrape.
 func (r *realIngest) waitStored(t *testing.T) scrape {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		s := r.scrape(t)
-		done := s.value("faultline_records_stored_total", nil) + s.sum("faultline_dead_letters_total")
-		if int(done) == r.records {
-			return s
-		}
-		require.LessOrEqual(t, int(done), r.records)
-		if time.Now().After(deadline) {
-			t.Fatalf("after 60s, %v of %d records stored or dead-lettered", done, r.records)
-		}
+	var s scrape
+	testwait.UntilNil(t, 60*time.Second, "every record stored or dead-lettered", func() error {
 		r.requireRunning(t)
-		time.Sleep(50 * time.Millisecond)
-	}
+		s = r.scrape(t)
+		done := s.value("faultline_records_stored_total", nil) + s.sum("faultline_dead_letters_total")
+		require.LessOrEqual(t, int(done), r.records)
+		if int(done) < r.records {
+			return fmt.Errorf("%v of %d", done, r.records)
+		}
+		return nil
+	})
+	return s
 }
 
 // scrape is one parsed /metrics.
