@@ -37,6 +37,8 @@ fuzz:
 	$(GO) test ./classify -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./classify -run '^$$' -fuzz '^FuzzScanMatchesEncodingJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./classify -run '^$$' -fuzz '^FuzzEndpoint$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./classify -run '^$$' -fuzz '^FuzzClassifyAll$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/jsonstr -run '^$$' -fuzz '^FuzzUnescape$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./redact -run '^$$' -fuzz '^FuzzDocument$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./redact -run '^$$' -fuzz '^FuzzText$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./ingest -run '^$$' -fuzz '^FuzzRecordToRows$$' -fuzztime $(FUZZTIME)
