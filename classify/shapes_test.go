@@ -137,12 +137,20 @@ func TestEpochTimestamps(t *testing.T) {
 		"1793613600123":       want.Add(123 * time.Millisecond),
 		"1793613600123456":    want.Add(123456 * time.Microsecond),
 		"1793613600123456789": want.Add(123456789),
+		// As written, not as float64 holds it (.122999906).
+		"1793613600.123":        want.Add(123 * time.Millisecond),
+		"1793613600.123456789":  want.Add(123456789),
+		"1793613600.1234567899": want.Add(123456789),
+		"1793613600123.456":     want.Add(123456 * time.Microsecond),
+		"1793613600123456.789":  want.Add(123456789),
+		"1793613600.":           want,
+		"1.7936136005e9":        want.Add(500 * time.Millisecond),
 	} {
 		got, err := parseTime([]byte(in))
 		require.NoError(t, err, in)
 		require.True(t, wantTS.Equal(got), "%s: %s", in, got)
 	}
-	for _, in := range []string{"-1", "+1793613600", "1e400", "17936136000000000000000", "12abc"} {
+	for _, in := range []string{"-1", "+1793613600", "1e400", "17936136000000000000000", "12abc", "1793613600.1.2", "1793613600.x", ".5", "1793613600.-5"} {
 		_, err := parseTime([]byte(in))
 		require.Error(t, err, in)
 	}

@@ -40,14 +40,17 @@ const isoNoColon = "2006-01-02T15:04:05.999999999Z0700"
 
 // parseEpoch reads a Unix epoch as loggers write it: seconds (possibly
 // with a fraction), milliseconds, microseconds or nanoseconds, told apart
-// by magnitude (seconds below 10^11, which is the year 5138; milliseconds
-// below 10^14, microseconds below 10^17).
+// by magnitude of the integer part (seconds below 10^11, which is the
+// year 5138; milliseconds below 10^14, microseconds below 10^17). A
+// decimal fraction is read as written, digit by digit (zap's
+// 1765015200.123 is .123000000, not float64's .122999906); only an
+// exponent goes through a float.
 func parseEpoch(b []byte) (time.Time, bool) {
 	s := strings.TrimSpace(b2s(b))
 	if s == "" || s[0] == '-' || s[0] == '+' {
 		return time.Time{}, false
 	}
-	if strings.ContainsAny(s, ".eE") {
+	if strings.ContainsAny(s, "eE") {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil || f >= 1e11 || f < 0 {
 			return time.Time{}, false
@@ -55,19 +58,31 @@ func parseEpoch(b []byte) (time.Time, bool) {
 		sec := math.Floor(f)
 		return time.Unix(int64(sec), int64((f-sec)*1e9)).UTC(), true
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	whole, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || strings.Trim(frac, "0123456789") != "" {
 		return time.Time{}, false
 	}
+	// unitNanos is the integer part's unit in nanoseconds.
+	var unitNanos int64
 	switch {
 	case n < 1e11:
-		return time.Unix(n, 0).UTC(), true
+		unitNanos = 1e9
 	case n < 1e14:
-		return time.UnixMilli(n).UTC(), true
+		unitNanos = 1e6
 	case n < 1e17:
-		return time.UnixMicro(n).UTC(), true
+		unitNanos = 1e3
+	default:
+		unitNanos = 1
 	}
-	return time.Unix(0, n).UTC(), true
+	perSec := 1e9 / unitNanos
+	nsec := (n % perSec) * unitNanos
+	// The fraction's digits, as many as are finer than a nanosecond.
+	for scale := unitNanos / 10; scale > 0 && frac != ""; scale /= 10 {
+		nsec += int64(frac[0]-'0') * scale
+		frac = frac[1:]
+	}
+	return time.Unix(n/perSec, nsec).UTC(), true
 }
 
 // parseUTC parses exactly "YYYY-MM-DDTHH:MM:SS[.fraction]Z".
