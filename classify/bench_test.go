@@ -2,7 +2,6 @@ package classify_test
 
 import (
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
@@ -135,18 +134,10 @@ func BenchmarkClassifyShapes(b *testing.B) {
 	for _, style := range reshape.Styles() {
 		var msgs [][]byte
 		perMsg := 1
-		if strings.HasPrefix(style.Shape, "otlp") {
+		if style.WriteMany != nil {
 			perMsg = 20
-			enc := reshape.Encoding(style.Shape)
-			layout := reshape.SemconvCurrent
-			switch style.Name {
-			case "otlp_old_semconv":
-				layout = reshape.SemconvOld
-			case "otlp_filelog":
-				layout = reshape.Filelog
-			}
 			for i := 0; i+perMsg <= n; i += perMsg {
-				m, err := reshape.OTLP(calls[i:i+perMsg], enc, layout)
+				m, err := style.WriteMany(calls[i : i+perMsg])
 				if err != nil {
 					b.Fatal(err)
 				}

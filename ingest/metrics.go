@@ -48,10 +48,10 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer, providers []string) *Metrics {
 	m := &Metrics{
 		Consumed: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "faultline_records_consumed_total", Help: "Integration log records read from Kafka or replayed files.",
+			Name: "faultline_records_consumed_total", Help: "Kafka messages read, or lines of replayed files (an OpenTelemetry message may hold many log records: faultline_records_stored_total and faultline_dead_letters_total count those).",
 		}),
 		Stored: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "faultline_records_stored_total", Help: "Usable records whose batch was committed to Postgres (successes are counted in rollups, errors stored as events).",
+			Name: "faultline_records_stored_total", Help: "Usable records (log records: an OpenTelemetry message may hold many) whose batch was committed to Postgres (successes are counted in rollups, errors stored as events).",
 		}),
 		EventsStored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "faultline_events_stored_total", Help: "Error events committed to Postgres.",

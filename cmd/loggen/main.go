@@ -40,6 +40,7 @@ type cli struct {
 	KafkaBrokers []string      `name:"kafka-brokers" env:"KAFKA_BROKERS" sep:"," help:"Produce to these brokers instead of writing to stdout."`
 	KafkaTopic   string        `name:"kafka-topic" env:"KAFKA_TOPIC" default:"integration-logs" help:"Topic to produce to."`
 	Style        string        `name:"style" default:"contract" help:"Write each record as this logging stack does: contract, zap, zap-nested, zerolog, slog, logrus, ecszap, ecs-nested, logstash, docker, fluentbit, fluentbit-merged, fluentd, vector, cri, otlp_json, otlp_proto, otlp_old_semconv, otlp_filelog (OpenTelemetry protobuf only to Kafka)."`
+	PerMessage   int           `name:"per-message" default:"1" help:"OpenTelemetry styles: log records per message, 1 to 1000 (the Collector's batch processor sends many in one message)."`
 
 	Scenario   string        `name:"scenario" type:"existingfile" placeholder:"FILE" help:"Generate the traffic a YAML scenario describes (see synth.Scenario); the other scenario flags are then not allowed."`
 	Duration   time.Duration `name:"duration" help:"Generate a scenario of this much traffic (72h), per minute at --rate, instead of --count records."`
@@ -77,7 +78,10 @@ func run() int {
 
 // styled writes each record next makes in --style.
 func (c *cli) styled(next func(dst []byte) ([]byte, bool)) (func(dst []byte) ([]byte, bool), error) {
-	if c.Style == "contract" {
+	if c.PerMessage < 1 || c.PerMessage > maxPerMessage {
+		return nil, fmt.Errorf("--per-message must be in [1, %d], got %d", maxPerMessage, c.PerMessage)
+	}
+	if c.Style == "contract" && c.PerMessage == 1 {
 		return next, nil
 	}
 	style, err := reshape.Lookup(c.Style)
@@ -86,6 +90,9 @@ func (c *cli) styled(next func(dst []byte) ([]byte, bool)) (func(dst []byte) ([]
 	}
 	if strings.HasPrefix(style.Shape, "otlp_proto") && len(c.KafkaBrokers) == 0 {
 		return nil, fmt.Errorf("--style %s writes binary protobuf messages: produce them with --kafka-brokers", c.Style)
+	}
+	if c.PerMessage > 1 {
+		return c.batched(next, style)
 	}
 	var buf []byte
 	return func(dst []byte) ([]byte, bool) {
@@ -98,6 +105,43 @@ func (c *cli) styled(next func(dst []byte) ([]byte, bool)) (func(dst []byte) ([]
 			panic(fmt.Sprintf("loggen: a generated record does not parse: %v", err))
 		}
 		out, err := style.Write(call)
+		if err != nil {
+			panic(fmt.Sprintf("loggen: --style %s: %v", c.Style, err))
+		}
+		return append(dst, out...), true
+	}, nil
+}
+
+// maxPerMessage bounds --per-message: a thousand log records of ours
+// (about 1 KiB each in protobuf) stay under the broker's default 1 MiB
+// message.max.bytes.
+const maxPerMessage = 1000
+
+// batched writes up to --per-message records next makes as one message
+// of an OpenTelemetry style.
+func (c *cli) batched(next func(dst []byte) ([]byte, bool), style reshape.Style) (func(dst []byte) ([]byte, bool), error) {
+	if style.WriteMany == nil {
+		return nil, fmt.Errorf("--per-message: --style %s writes one record a message (only the OpenTelemetry styles carry many)", c.Style)
+	}
+	calls := make([]reshape.Call, 0, c.PerMessage)
+	return func(dst []byte) ([]byte, bool) {
+		calls = calls[:0]
+		for len(calls) < c.PerMessage {
+			// A fresh buffer a record: a Call may keep parts of it.
+			rec, ok := next(nil)
+			if !ok {
+				break
+			}
+			call, err := reshape.Parse(rec)
+			if err != nil {
+				panic(fmt.Sprintf("loggen: a generated record does not parse: %v", err))
+			}
+			calls = append(calls, call)
+		}
+		if len(calls) == 0 {
+			return dst, false
+		}
+		out, err := style.WriteMany(calls)
 		if err != nil {
 			panic(fmt.Sprintf("loggen: --style %s: %v", c.Style, err))
 		}

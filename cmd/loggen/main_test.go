@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/faultline-dev/faultline/classify"
 )
 
 func TestOptions(t *testing.T) {
@@ -96,4 +100,64 @@ func TestScenarioFileExcludesScenarioFlags(t *testing.T) {
 	bad := cli{Scenario: file}
 	_, err = bad.scenario(time.Now())
 	require.ErrorContains(t, err, "duraton")
+}
+
+// TestStyledMessages: every style writes one message a record, except
+// that --per-message packs that many log records into each OpenTelemetry
+// message (the last one holding the rest); faultline reads back every
+// record, in the style's shape.
+func TestStyledMessages(t *testing.T) {
+	cats, err := classify.BuiltinCatalogs()
+	require.NoError(t, err)
+	cl, err := classify.New(cats, classify.Options{})
+	require.NoError(t, err)
+	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		style      string
+		perMessage int
+		messages   int
+	}{
+		{"zap", 1, 23},
+		{"docker", 1, 23},
+		{"otlp_json", 1, 23},
+		{"otlp_json", 5, 5},
+		{"otlp_json", 23, 1},
+		{"otlp_json", 1000, 1},
+	} {
+		t.Run(fmt.Sprintf("%s/%d", tc.style, tc.perMessage), func(t *testing.T) {
+			c := cli{Count: 23, Seed: 3, Start: start, Step: time.Second, ErrorRate: 0.3, Style: tc.style, PerMessage: tc.perMessage}
+			next, err := c.records(start)
+			require.NoError(t, err)
+			next, err = c.styled(next)
+			require.NoError(t, err)
+			var messages int
+			var got []time.Time
+			for msg, ok := next(nil); ok; msg, ok = next(nil) {
+				messages++
+				for _, r := range cl.ClassifyAll(msg, nil) {
+					require.NoError(t, r.Err)
+					got = append(got, r.Event.TS)
+				}
+			}
+			require.Equal(t, tc.messages, messages)
+			// A message groups its records by resource (service), as the
+			// Collector does: every record once, in any order.
+			slices.SortFunc(got, time.Time.Compare)
+			want := make([]time.Time, 23)
+			for i := range want {
+				want[i] = start.Add(time.Duration(i) * time.Second)
+			}
+			require.Equal(t, want, got)
+		})
+	}
+	for _, c := range []cli{
+		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "zap", PerMessage: 2},
+		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "otlp_json", PerMessage: 0},
+		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "otlp_json", PerMessage: 1001},
+	} {
+		next, err := c.records(start)
+		require.NoError(t, err)
+		_, err = c.styled(next)
+		require.ErrorContains(t, err, "--per-message", "%s %d", c.Style, c.PerMessage)
+	}
 }

@@ -92,11 +92,21 @@ func Contract(c Call) []byte {
 }
 
 // A Style writes one call as one message (a line, or a Kafka message's
-// value). Shape is the shape faultline must read it as.
+// value). Shape is the shape faultline must read it as. WriteMany, set
+// only for the styles whose messages carry many records (OpenTelemetry:
+// the Collector batches log records), writes calls as one message.
 type Style struct {
-	Name  string
-	Shape string
-	Write func(Call) ([]byte, error)
+	Name      string
+	Shape     string
+	Write     func(Call) ([]byte, error)
+	WriteMany func([]Call) ([]byte, error)
+}
+
+// otlpStyle is an OpenTelemetry style: a message of one log record, or
+// of many.
+func otlpStyle(name string, enc Encoding, layout Layout) Style {
+	many := func(cs []Call) ([]byte, error) { return OTLP(cs, enc, layout) }
+	return Style{Name: name, Shape: string(enc), Write: func(c Call) ([]byte, error) { return many([]Call{c}) }, WriteMany: many}
 }
 
 // Styles lists every style, by name.
@@ -136,25 +146,25 @@ func inner(line func(Call) ([]byte, error), wrap func([]byte, time.Time) []byte)
 }
 
 var styles = map[string]Style{
-	"contract":         {"contract", "contract", func(c Call) ([]byte, error) { return ok(Contract(c)) }},
-	"zap":              {"zap", "logger", Zap},
-	"zap-nested":       {"zap-nested", "logger", ZapNested},
-	"zerolog":          {"zerolog", "logger", Zerolog},
-	"slog":             {"slog", "logger", Slog},
-	"logrus":           {"logrus", "logger", Logrus},
-	"ecszap":           {"ecszap", "ecs", ECS},
-	"ecs-nested":       {"ecs-nested", "ecs", ECSNested},
-	"logstash":         {"logstash", "logger", Logstash},
-	"docker":           {"docker", "container", inner(Slog, Docker)},
-	"fluentbit":        {"fluentbit", "container", inner(Zap, FluentBit)},
-	"fluentbit-merged": {"fluentbit-merged", "container", inner(Zerolog, FluentBitMerged)},
-	"fluentd":          {"fluentd", "container", inner(Logrus, Fluentd)},
-	"vector":           {"vector", "container", inner(ZapNested, Vector)},
-	"cri":              {"cri", "container", inner(func(c Call) ([]byte, error) { return ok(Contract(c)) }, CRI)},
-	"otlp_json":        {"otlp_json", "otlp_json", func(c Call) ([]byte, error) { return OTLP([]Call{c}, OTLPJSON, SemconvCurrent) }},
-	"otlp_proto":       {"otlp_proto", "otlp_proto", func(c Call) ([]byte, error) { return OTLP([]Call{c}, OTLPProto, SemconvCurrent) }},
-	"otlp_old_semconv": {"otlp_old_semconv", "otlp_proto", func(c Call) ([]byte, error) { return OTLP([]Call{c}, OTLPProto, SemconvOld) }},
-	"otlp_filelog":     {"otlp_filelog", "otlp_proto", func(c Call) ([]byte, error) { return OTLP([]Call{c}, OTLPProto, Filelog) }},
+	"contract":         {Name: "contract", Shape: "contract", Write: func(c Call) ([]byte, error) { return ok(Contract(c)) }},
+	"zap":              {Name: "zap", Shape: "logger", Write: Zap},
+	"zap-nested":       {Name: "zap-nested", Shape: "logger", Write: ZapNested},
+	"zerolog":          {Name: "zerolog", Shape: "logger", Write: Zerolog},
+	"slog":             {Name: "slog", Shape: "logger", Write: Slog},
+	"logrus":           {Name: "logrus", Shape: "logger", Write: Logrus},
+	"ecszap":           {Name: "ecszap", Shape: "ecs", Write: ECS},
+	"ecs-nested":       {Name: "ecs-nested", Shape: "ecs", Write: ECSNested},
+	"logstash":         {Name: "logstash", Shape: "logger", Write: Logstash},
+	"docker":           {Name: "docker", Shape: "container", Write: inner(Slog, Docker)},
+	"fluentbit":        {Name: "fluentbit", Shape: "container", Write: inner(Zap, FluentBit)},
+	"fluentbit-merged": {Name: "fluentbit-merged", Shape: "container", Write: inner(Zerolog, FluentBitMerged)},
+	"fluentd":          {Name: "fluentd", Shape: "container", Write: inner(Logrus, Fluentd)},
+	"vector":           {Name: "vector", Shape: "container", Write: inner(ZapNested, Vector)},
+	"cri":              {Name: "cri", Shape: "container", Write: inner(func(c Call) ([]byte, error) { return ok(Contract(c)) }, CRI)},
+	"otlp_json":        otlpStyle("otlp_json", OTLPJSON, SemconvCurrent),
+	"otlp_proto":       otlpStyle("otlp_proto", OTLPProto, SemconvCurrent),
+	"otlp_old_semconv": otlpStyle("otlp_old_semconv", OTLPProto, SemconvOld),
+	"otlp_filelog":     otlpStyle("otlp_filelog", OTLPProto, Filelog),
 }
 
 // headerNames returns h's names sorted, for stable output.
