@@ -60,7 +60,8 @@ func (c *Classifier) readGeneral(st *state, doc []byte, r *raw) (Shape, error) {
 	}
 	var ls layers
 	shape := Shape("")
-	if inner := st.unwrapContainer(v); inner != nil {
+	inner, criTS := st.unwrapContainer(v)
+	if inner != nil {
 		ls.add(inner)
 		shape = ShapeContainer
 	}
@@ -69,6 +70,9 @@ func (c *Classifier) readGeneral(st *state, doc []byte, r *raw) (Shape, error) {
 	var text [numFields][]byte
 	st.readLayers(&ls, r, &f, &text)
 	r.fill(&text)
+	if len(r.ts) == 0 {
+		r.ts = criTS
+	}
 	if shape == "" {
 		shape = f.shape()
 	}
@@ -113,8 +117,10 @@ func (p keyPath) is(q keyPath) bool {
 var containerKeys = []string{"log_processed", "log", "message"}
 
 // unwrapContainer returns the record a container envelope holds, parsed,
-// or nil when v is not an envelope.
-func (st *state) unwrapContainer(v *fastjson.Value) *fastjson.Value {
+// or nil when v is not an envelope. When the record came as a line of the
+// CRI log format (a shipper without a CRI parser), criTS is the line's
+// time, for a record without one.
+func (st *state) unwrapContainer(v *fastjson.Value) (inner *fastjson.Value, criTS []byte) {
 	for _, k := range containerKeys {
 		inner := v.Get(k)
 		if inner == nil {
@@ -123,20 +129,24 @@ func (st *state) unwrapContainer(v *fastjson.Value) *fastjson.Value {
 		switch inner.Type() {
 		case fastjson.TypeObject:
 			if k == "log_processed" { // ECS's "log" is an object of its own
-				return inner
+				return inner, nil
 			}
 		case fastjson.TypeString:
 			s, _ := inner.StringBytes()
 			s = bytes.TrimSpace(trimBOM(s))
+			var ts []byte
+			if t, payload, ok := criLine(s); ok {
+				ts, s = t, bytes.TrimSpace(payload)
+			}
 			if len(s) < 2 || s[0] != '{' {
 				continue
 			}
 			if in, err := st.inner.ParseBytes(s); err == nil && in.Type() == fastjson.TypeObject {
-				return in
+				return in, ts
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // readLayers finds the fields in ls: their texts, and r's status. A field

@@ -98,6 +98,9 @@ func (c *Classifier) ClassifyAll(msg []byte, out []Result) (rs []Result) {
 func (c *Classifier) classifyOne(st *state, msg []byte, ev *Event) (otlp bool, err error) {
 	var r raw
 	if err := st.scanRecord(msg, &r); err != nil {
+		if ts, payload, ok := criLine(msg); ok {
+			return false, c.classifyCRILine(st, ts, payload, ev)
+		}
 		return false, err
 	}
 	if r.otlp {
@@ -116,6 +119,30 @@ func (c *Classifier) classifyOne(st *state, msg []byte, ev *Event) (otlp bool, e
 		*ev = Event{}
 	}
 	return false, err
+}
+
+// classifyCRILine classifies a container's record forwarded as a line
+// of the CRI log format (criLine): a container record, whose time is the
+// runtime's when the record has none.
+func (c *Classifier) classifyCRILine(st *state, ts, payload []byte, ev *Event) error {
+	var r raw
+	shape, err := c.readGeneral(st, payload, &r)
+	if err == nil {
+		if len(r.ts) == 0 {
+			r.ts = ts
+		}
+		if shape != ShapeMapped {
+			shape = ShapeContainer
+		}
+		err = c.decide(st, &r, shape, ev)
+	}
+	if err != nil {
+		*ev = Event{}
+		if re, ok := err.(*RecordError); ok {
+			return &RecordError{Reason: re.Reason, Detail: "in a CRI log line: " + re.Detail}
+		}
+	}
+	return err
 }
 
 // recoverInto turns a panic while classifying a record into res's

@@ -39,7 +39,7 @@ type cli struct {
 	ErrorRate    float64       `name:"error-rate" default:"0.07" help:"Share of failed calls, 0 < rate <= 1 (by count)."`
 	KafkaBrokers []string      `name:"kafka-brokers" env:"KAFKA_BROKERS" sep:"," help:"Produce to these brokers instead of writing to stdout."`
 	KafkaTopic   string        `name:"kafka-topic" env:"KAFKA_TOPIC" default:"integration-logs" help:"Topic to produce to."`
-	Style        string        `name:"style" default:"contract" help:"Write each record as this logging stack does: contract, zap, zap-nested, zerolog, slog, logrus, ecszap, ecs-nested, logstash, docker, fluentbit, fluentbit-merged, fluentd, vector, cri, otlp_json, otlp_proto, otlp_old_semconv, otlp_filelog (OpenTelemetry protobuf only to Kafka)."`
+	Style        string        `name:"style" default:"contract" help:"Write each record as this logging stack does: contract, zap, zap-nested, zerolog, slog, logrus, ecszap, ecs-nested, logstash, docker, fluentbit, fluentbit-merged, fluentbit-tail, fluentd, vector, cri, cri-line, otlp_json, otlp_proto, otlp_old_semconv, otlp_filelog (OpenTelemetry protobuf only to Kafka)."`
 	PerMessage   int           `name:"per-message" default:"1" help:"OpenTelemetry styles: log records per message, 1 to 1000 (the Collector's batch processor sends many in one message)."`
 
 	Scenario   string        `name:"scenario" type:"existingfile" placeholder:"FILE" help:"Generate the traffic a YAML scenario describes (see synth.Scenario); the other scenario flags are then not allowed."`

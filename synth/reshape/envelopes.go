@@ -68,3 +68,17 @@ func Vector(line []byte, t time.Time) []byte {
 func CRI(line []byte, t time.Time) []byte {
 	return marshal(map[string]any{"time": t.Add(time.Millisecond).Format(time.RFC3339Nano), "stream": "stdout", "logtag": "F", "log": string(line)})
 }
+
+// CRILine is a line of a containerd/CRI-O log file under /var/log/pods
+// forwarded as it is (a shipper without a CRI parser, or a file source
+// writing lines to Kafka): the runtime's time, the stream, the full-line
+// tag, then the line.
+func CRILine(line []byte, t time.Time) []byte {
+	return append([]byte(t.Add(time.Millisecond).Format(time.RFC3339Nano)+" stdout F "), line...)
+}
+
+// FluentBitTail is Fluent Bit's tail input over /var/log/pods without the
+// cri parser: the CRI line whole in "log".
+func FluentBitTail(line []byte, t time.Time) []byte {
+	return marshal(map[string]any{"log": string(CRILine(line, t)) + "\n"})
+}

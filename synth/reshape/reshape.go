@@ -2,8 +2,9 @@
 // stacks teams already run write them: structured loggers (zap, zerolog,
 // slog, logrus, ecszap's Elastic Common Schema, logstash-logback),
 // container envelopes (Docker json-file, Fluent Bit, Fluentd, Vector, CRI)
-// and OpenTelemetry logs as the Collector's Kafka exporter sends them
-// (otlp_proto, otlp_json). Where the writer is a Go library it is the real
+// and CRI log lines as container runtimes write them, and OpenTelemetry
+// logs as the Collector's Kafka exporter sends them (otlp_proto,
+// otlp_json). Where the writer is a Go library it is the real
 // library writing to a buffer, so that tests, benchmarks and loggen see
 // what production sees, not what faultline's authors assume.
 //
@@ -132,7 +133,8 @@ func Lookup(name string) (Style, error) {
 	return Style{}, fmt.Errorf("reshape: unknown style %q (want one of %s)", name, strings.Join(names, ", "))
 }
 
-func ok(b []byte) ([]byte, error) { return b, nil }
+// contractLine writes a call as the contract's record.
+func contractLine(c Call) ([]byte, error) { return Contract(c), nil }
 
 // inner wraps a logger style's line in an envelope.
 func inner(line func(Call) ([]byte, error), wrap func([]byte, time.Time) []byte) func(Call) ([]byte, error) {
@@ -146,7 +148,7 @@ func inner(line func(Call) ([]byte, error), wrap func([]byte, time.Time) []byte)
 }
 
 var styles = map[string]Style{
-	"contract":         {Name: "contract", Shape: "contract", Write: func(c Call) ([]byte, error) { return ok(Contract(c)) }},
+	"contract":         {Name: "contract", Shape: "contract", Write: contractLine},
 	"zap":              {Name: "zap", Shape: "logger", Write: Zap},
 	"zap-nested":       {Name: "zap-nested", Shape: "logger", Write: ZapNested},
 	"zerolog":          {Name: "zerolog", Shape: "logger", Write: Zerolog},
@@ -160,7 +162,9 @@ var styles = map[string]Style{
 	"fluentbit-merged": {Name: "fluentbit-merged", Shape: "container", Write: inner(Zerolog, FluentBitMerged)},
 	"fluentd":          {Name: "fluentd", Shape: "container", Write: inner(Logrus, Fluentd)},
 	"vector":           {Name: "vector", Shape: "container", Write: inner(ZapNested, Vector)},
-	"cri":              {Name: "cri", Shape: "container", Write: inner(func(c Call) ([]byte, error) { return ok(Contract(c)) }, CRI)},
+	"cri":              {Name: "cri", Shape: "container", Write: inner(contractLine, CRI)},
+	"cri-line":         {Name: "cri-line", Shape: "container", Write: inner(Zerolog, CRILine)},
+	"fluentbit-tail":   {Name: "fluentbit-tail", Shape: "container", Write: inner(contractLine, FluentBitTail)},
 	"otlp_json":        otlpStyle("otlp_json", OTLPJSON, SemconvCurrent),
 	"otlp_proto":       otlpStyle("otlp_proto", OTLPProto, SemconvCurrent),
 	"otlp_old_semconv": otlpStyle("otlp_old_semconv", OTLPProto, SemconvOld),
