@@ -77,8 +77,8 @@ var knownPaths = [numFields][]string{
 	fieldDurationMS:   {"duration_ms", "elapsed_ms", "latency_ms", "took_ms", "response_time_ms"},
 	fieldDurationNS:   {"event.duration"},
 	fieldDurationText: {"duration", "elapsed", "latency"},
-	fieldHeaders:      {"response_headers", "response.headers", "http.response.headers", "resp.headers", "res.headers"},
-	fieldBody:         {"response_body", "response.body", "http.response.body.content", "http.response.body", "resp.body", "res.body", "response"},
+	fieldHeaders:      {"response_headers", "response.headers", "http.response.headers", "http.response_headers", "resp.headers", "res.headers"},
+	fieldBody:         {"response_body", "response.body", "http.response.body.content", "http.response.body", "http.response_body", "resp.body", "res.body", "response"},
 }
 
 // A keyPath is a field's location in a record, its names normalized (see

@@ -391,3 +391,31 @@ func TestConfiguredProviderNameIsItsOwn(t *testing.T) {
 		require.Equal(t, want, events[i].Provider, "record %d", i)
 	}
 }
+
+// TestHTTPGroupHoldsTheResponse: a logger that groups the call's facts
+// under "http" (slog.Group, zap.Namespace, an OpenTelemetry bridge's map
+// attribute) may put the response there too: its body and headers are
+// read as the flat record's.
+func TestHTTPGroupHoldsTheResponse(t *testing.T) {
+	c := newTestClassifier(t)
+	const body = `"{\"total\":1,\"_embedded\":{\"errors\":[{\"code\":\"DECLINED\",\"failure_code\":\"CALL_ISSUER\",\"logref\":\"lr-77\"}]}}"`
+	want, err := c.Classify([]byte(`{"ts":"2026-11-02T10:00:00Z","provider":"finix","method":"POST","url":"https://finix.live-payments-api.com/transfers","status":402,"response_body":` + body + `}`))
+	require.NoError(t, err)
+	require.Equal(t, "DECLINED", want.Code)
+	for name, rec := range map[string]string{
+		"slog group": `{"time":"2026-11-02T10:00:00Z","level":"ERROR","msg":"call","provider":"finix","http":{"method":"POST","url":"https://finix.live-payments-api.com/transfers","status":402,"response_body":` + body + `,"response_headers":{"X-Request-Id":"hdr-9"}}}`,
+		"otlp map attribute": `{"resourceLogs":[{"resource":{},"scopeLogs":[{"scope":{},"logRecords":[{"timeUnixNano":"1793613600000000000","body":{"stringValue":"call"},"attributes":[` +
+			`{"key":"provider","value":{"stringValue":"finix"}},{"key":"http","value":{"kvlistValue":{"values":[{"key":"method","value":{"stringValue":"POST"}},` +
+			`{"key":"url","value":{"stringValue":"https://finix.live-payments-api.com/transfers"}},{"key":"status","value":{"intValue":"402"}},{"key":"response_body","value":{"stringValue":` + body + `}}]}}}]}]}]}]}`,
+	} {
+		rs := c.ClassifyAll([]byte(rec), nil)
+		require.Len(t, rs, 1, name)
+		require.NoError(t, rs[0].Err, name)
+		got := rs[0].Event
+		require.Equal(t, want.Category, got.Category, name)
+		require.Equal(t, want.Code, got.Code, name)
+		require.Equal(t, want.Subcode, got.Subcode, name)
+		require.Equal(t, want.CorrelationID, got.CorrelationID, name)
+		require.Equal(t, want.Fingerprint, got.Fingerprint, name)
+	}
+}
