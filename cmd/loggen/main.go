@@ -40,7 +40,7 @@ type cli struct {
 	KafkaBrokers []string      `name:"kafka-brokers" env:"KAFKA_BROKERS" sep:"," help:"Produce to these brokers instead of writing to stdout."`
 	KafkaTopic   string        `name:"kafka-topic" env:"KAFKA_TOPIC" default:"integration-logs" help:"Topic to produce to."`
 	Style        string        `name:"style" default:"contract" help:"Write each record as this logging stack does: contract, zap, zap-nested, zerolog, slog, logrus, ecszap, ecs-nested, logstash, docker, fluentbit, fluentbit-merged, fluentbit-tail, fluentd, vector, cri, cri-line, otlp_json, otlp_proto, otlp_old_semconv, otlp_filelog (OpenTelemetry protobuf only to Kafka)."`
-	PerMessage   int           `name:"per-message" default:"1" help:"OpenTelemetry styles: log records per message, 1 to 1000 (the Collector's batch processor sends many in one message)."`
+	PerMessage   int           `name:"per-message" default:"1" help:"OpenTelemetry styles: log records per message, 1 to 500 (the Collector's batch processor sends many in one message)."`
 
 	Scenario   string        `name:"scenario" type:"existingfile" placeholder:"FILE" help:"Generate the traffic a YAML scenario describes (see synth.Scenario); the other scenario flags are then not allowed."`
 	Duration   time.Duration `name:"duration" help:"Generate a scenario of this much traffic (72h), per minute at --rate, instead of --count records."`
@@ -112,10 +112,11 @@ func (c *cli) styled(next func(dst []byte) ([]byte, bool)) (func(dst []byte) ([]
 	}, nil
 }
 
-// maxPerMessage bounds --per-message: a thousand log records of ours
-// (about 1 KiB each in protobuf) stay under the broker's default 1 MiB
-// message.max.bytes.
-const maxPerMessage = 1000
+// maxPerMessage bounds --per-message: 500 log records of ours make at
+// most about half a MiB (all errors, OTLP JSON: 1,000 make 1.03 MB), well
+// under the broker's default message.max.bytes and ingest's
+// --max-record-bytes, both 1 MiB.
+const maxPerMessage = 500
 
 // batched writes up to --per-message records next makes as one message
 // of an OpenTelemetry style.

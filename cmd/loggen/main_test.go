@@ -122,7 +122,7 @@ func TestStyledMessages(t *testing.T) {
 		{"otlp_json", 1, 23},
 		{"otlp_json", 5, 5},
 		{"otlp_json", 23, 1},
-		{"otlp_json", 1000, 1},
+		{"otlp_json", 500, 1},
 	} {
 		t.Run(fmt.Sprintf("%s/%d", tc.style, tc.perMessage), func(t *testing.T) {
 			c := cli{Count: 23, Seed: 3, Start: start, Step: time.Second, ErrorRate: 0.3, Style: tc.style, PerMessage: tc.perMessage}
@@ -153,7 +153,7 @@ func TestStyledMessages(t *testing.T) {
 	for _, c := range []cli{
 		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "zap", PerMessage: 2},
 		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "otlp_json", PerMessage: 0},
-		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "otlp_json", PerMessage: 1001},
+		{Count: 1, Step: time.Second, ErrorRate: 0.1, Style: "otlp_json", PerMessage: 501},
 	} {
 		next, err := c.records(start)
 		require.NoError(t, err)
