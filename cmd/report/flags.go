@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/faultline-dev/faultline/classify"
 	"github.com/faultline-dev/faultline/internal/cli"
+	"github.com/faultline-dev/faultline/report"
 	"github.com/faultline-dev/faultline/store"
 )
 
@@ -72,4 +74,14 @@ func (f *outputFlag) write(fn func(io.Writer) error) error {
 		return err
 	}
 	return out.Close()
+}
+
+// queryError is the error of reading what a command asked for: a usage
+// error (exit 2) when the query itself is bad (report.ErrBadQuery: a
+// cursor that is not one, a filter the report refuses).
+func queryError(err error) error {
+	if errors.Is(err, report.ErrBadQuery) {
+		return cli.Usagef("%w", err)
+	}
+	return err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -46,11 +45,8 @@ func (cmd *groupsCmd) Run(ctx context.Context, log *slog.Logger) error {
 	defer st.Close()
 	o.Catalogs = cats
 	g, err := report.ListGroups(ctx, st, o)
-	if errors.Is(err, report.ErrBadQuery) {
-		return cli.Usagef("%w", err)
-	}
 	if err != nil {
-		return err
+		return queryError(err)
 	}
 	return cmd.write(func(w io.Writer) error {
 		if cmd.JSON {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -51,11 +50,8 @@ func (cmd *historyCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	defer st.Close()
 	h, err := report.ReadAlertHistory(ctx, st, o)
-	if errors.Is(err, report.ErrBadQuery) {
-		return cli.Usagef("%w", err)
-	}
 	if err != nil {
-		return err
+		return queryError(err)
 	}
 	cfg := detect.DefaultConfig()
 	return cmd.write(func(w io.Writer) error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -51,11 +50,8 @@ func (cmd *searchCmd) Run(ctx context.Context, log *slog.Logger) error {
 	}
 	defer st.Close()
 	res, err := report.Search(ctx, st, o)
-	if errors.Is(err, report.ErrBadQuery) {
-		return cli.Usagef("%w", err)
-	}
 	if err != nil {
-		return err
+		return queryError(err)
 	}
 	return cmd.write(func(w io.Writer) error {
 		if cmd.JSON {
