@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/faultline-dev/faultline/internal/testwait"
 	"github.com/faultline-dev/faultline/pgtest"
 	"github.com/faultline-dev/faultline/store"
 )
@@ -209,8 +210,17 @@ func TestFindEventsUsesIndexes(t *testing.T) {
 	evs := events(base.Add(14*time.Hour-25*time.Second), "finix", 0, 50) // across midnight
 	require.NoError(t, st.WriteBatch(ctx, batchOf(src(0), store.NoOffset, 50, evs)))
 	require.Len(t, partitions(t, db), 2)
-	_, err := db.Exec(ctx, "VACUUM ANALYZE event_ids") // sets the visibility map, as autovacuum would
-	require.NoError(t, err)
+	// VACUUM sets the visibility map, as autovacuum would, once no snapshot
+	// older than the batch is open: a backend of another test may hold one
+	// for a moment while it connects (before it has a database, its snapshot
+	// counts for all of them), so vacuum until every page is all-visible.
+	testwait.Until(t, 30*time.Second, "event_ids all-visible after VACUUM", func() bool {
+		_, err := db.Exec(ctx, "VACUUM ANALYZE event_ids")
+		require.NoError(t, err)
+		var pages, visible int32
+		require.NoError(t, db.QueryRow(ctx, "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'event_ids'").Scan(&pages, &visible))
+		return pages > 0 && visible == pages
+	})
 
 	conn, err := db.Acquire(ctx)
 	require.NoError(t, err)
